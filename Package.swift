@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "KVBench",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "KVStore", targets: ["KVStore"]),
+        .library(name: "StorageIO", targets: ["StorageIO"]),
+        .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
+        .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
+        .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
+        .executable(name: "kvbench", targets: ["kvbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CRocksDB",
+            path: "CRocksDB",
+            pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLMDB",
+            path: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(name: "KVStore"),
+        .target(name: "StorageIO", dependencies: ["KVStore"]),
+        .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
+        .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
+        .target(
+            name: "KVWorkbench",
+            dependencies: ["KVStore", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
+        .executableTarget(
+            name: "kvbench",
+            dependencies: [
+                "KVStore", "KVWorkbench", "RocksDBEngine", "LMDBEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "KVConformance", dependencies: ["KVStore"], path: "Tests/KVConformance"),
+        .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
+        .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance"]),
+        .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance"]),
+        .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVStore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,74 @@
+/// A key or a value: an arbitrary byte string.
+///
+/// Every byte is valid (NUL, 0xFF, invalid UTF-8); keys order by unsigned
+/// byte-wise comparison, shorter-is-smaller on a common prefix, as `memcmp` does.
+public typealias Bytes = [UInt8]
+
+/// Byte-wise ordering used by every engine in KVBench.
+public enum ByteOrder {
+    /// Compares two byte buffers as unsigned bytes; returns <0, 0 or >0.
+    @inlinable
+    public static func compare(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Int {
+        let common = min(lhs.count, rhs.count)
+        if common > 0 {
+            let result = memcmpBytes(lhs.baseAddress!, rhs.baseAddress!, common)
+            if result != 0 { return result }
+        }
+        return lhs.count - rhs.count
+    }
+
+    /// Compares two byte strings as unsigned bytes; returns <0, 0 or >0.
+    @inlinable
+    public static func compare(_ lhs: Bytes, _ rhs: Bytes) -> Int {
+        lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in compare(l, r) } }
+    }
+
+    /// True when `lhs` sorts strictly before `rhs`.
+    @inlinable
+    public static func less(_ lhs: Bytes, _ rhs: Bytes) -> Bool {
+        compare(lhs, rhs) < 0
+    }
+
+    @usableFromInline
+    static func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Int {
+        var index = 0
+        while index &+ 8 <= count {
+            let x = UInt64(bigEndian: a.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            let y = UInt64(bigEndian: b.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            if x != y { return x < y ? -1 : 1 }
+            index &+= 8
+        }
+        while index < count {
+            let x = a.load(fromByteOffset: index, as: UInt8.self)
+            let y = b.load(fromByteOffset: index, as: UInt8.self)
+            if x != y { return x < y ? -1 : 1 }
+            index &+= 1
+        }
+        return 0
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` that keeps the closure's typed error (the standard
+    /// library's version only rethrows `any Error`).
+    @inlinable
+    public func withBorrowedBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let outcome: Swift.Result<Result, Failure> = withUnsafeBytes { buffer in
+            Swift.Result { () throws(Failure) -> Result in try body(buffer) }
+        }
+        return try outcome.get()
+    }
+
+    /// `withUnsafeMutableBytes` that keeps the closure's typed error.
+    @inlinable
+    public mutating func withMutableBorrowedBytes<Result, Failure: Error>(
+        _ body: (UnsafeMutableRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let outcome: Swift.Result<Result, Failure> = withUnsafeMutableBytes { buffer in
+            Swift.Result { () throws(Failure) -> Result in try body(buffer) }
+        }
+        return try outcome.get()
+    }
+}
