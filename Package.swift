@@ -1,6 +1,13 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The B+tree engine checksums pages with the SSE4.2 crc32 instruction on x86-64.
+#if arch(x86_64)
+let btreeSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-msse4.2"])]
+#else
+let btreeSettings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "KVBench",
     platforms: [.macOS(.v15)],
@@ -34,7 +41,7 @@ let package = Package(
         .target(name: "StorageIO", dependencies: ["KVStore"]),
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
-        .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"], swiftSettings: btreeSettings),
         .target(
             name: "KVWorkbench",
             dependencies: ["KVStore", .product(name: "Histogram", package: "hdrhistogram-swift")]

@@ -126,13 +126,13 @@ struct PageView {
 
     /// Computes and stores the page checksum.
     func seal() {
-        let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: base + 4, count: size - 4))
+        let crc = Checksum.crc32c(UnsafeRawBufferPointer(start: base + 4, count: size - 4))
         setU32(PageLayout.checksumOffset, crc)
     }
 
     /// True when the stored checksum matches the page's bytes.
     var checksumIsValid: Bool {
-        CRC32C.checksum(UnsafeRawBufferPointer(start: base + 4, count: size - 4)) == u32(PageLayout.checksumOffset)
+        Checksum.crc32c(UnsafeRawBufferPointer(start: base + 4, count: size - 4)) == u32(PageLayout.checksumOffset)
     }
 
     // MARK: slots and cells

@@ -357,3 +357,14 @@ func expectValid(_ store: BTreeStore) throws {
         }
     }
 }
+
+@Suite struct ChecksumTests {
+    @Test func hardwareChecksumMatchesStorageIO() {
+        var rng = SplitMix(state: 3)
+        for size in [0, 1, 7, 8, 9, 31, 32, 33, 100, 4096, 4099] {
+            let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            bytes.withUnsafeBytes { #expect(Checksum.crc32c($0) == CRC32C.checksum($0)) }
+        }
+        #expect(Array("123456789".utf8).withUnsafeBytes { Checksum.crc32c($0) } == 0xE306_9283)
+    }
+}
