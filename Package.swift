@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
+        .library(name: "KVWorkloads", targets: ["KVWorkloads"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
     dependencies: [
@@ -31,6 +32,7 @@ let package = Package(
         ),
         .target(name: "KVStore"),
         .target(name: "StorageIO", dependencies: ["KVStore"]),
+        .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
         .target(
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVStore"]),
+        .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
     ],
     swiftLanguageModes: [.v6]
 )
