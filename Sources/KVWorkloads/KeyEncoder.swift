@@ -5,7 +5,8 @@ import KVStore
 /// Encoding writes into a caller-provided buffer and allocates only the first time a buffer is sized.
 public struct KeyEncoder: Sendable {
     /// The byte after the id in every key.
-    public static let paddingByte: UInt8 = 0x30
+    @inlinable public static var paddingByte: UInt8 { 0x30 }
+    @inlinable static var paddingWord: UInt64 { 0x3030_3030_3030_3030 }
     @usableFromInline let size: Int
 
     /// An encoder for keys of `keySize` bytes (8...1024).
@@ -29,8 +30,20 @@ public struct KeyEncoder: Sendable {
         key.withUnsafeMutableBytes { buffer in
             let base = buffer.baseAddress.unsafelyUnwrapped
             base.storeBytes(of: recordID.bigEndian, as: UInt64.self)
-            if size > 8 {
-                (base + 8).initializeMemory(as: UInt8.self, repeating: KeyEncoder.paddingByte, count: size &- 8)
+            var offset = 8
+            while offset &+ 8 <= size {
+                base.storeBytes(of: KeyEncoder.paddingWord, toByteOffset: offset, as: UInt64.self)
+                offset &+= 8
+            }
+            if offset < size {
+                if size >= 16 {
+                    base.storeBytes(of: KeyEncoder.paddingWord, toByteOffset: size &- 8, as: UInt64.self)
+                } else {
+                    while offset < size {
+                        base.storeBytes(of: KeyEncoder.paddingByte, toByteOffset: offset, as: UInt8.self)
+                        offset &+= 1
+                    }
+                }
             }
         }
     }

@@ -9,9 +9,13 @@
 public struct OperationStream: Sendable {
     @usableFromInline var random: WorkloadRandom
     @usableFromInline var chooser: KeyChooser
-    /// Cumulative 64-bit thresholds: kind i is drawn when the draw is below thresholds[i]
-    /// (the last kind takes everything above the previous threshold).
-    @usableFromInline let thresholds: [UInt64]
+    /// Cumulative 64-bit thresholds, unused ones UInt64.max: the drawn kind's index is the number of
+    /// thresholds at or below the draw (branch-free, so a 50/50 mix costs no mispredicted branch here).
+    @usableFromInline let threshold0: UInt64
+    @usableFromInline let threshold1: UInt64
+    @usableFromInline let threshold2: UInt64
+    @usableFromInline let threshold3: UInt64
+    @usableFromInline let threshold4: UInt64
     @usableFromInline let kinds: [OperationKind]
     @usableFromInline let onlyKind: OperationKind?
     @usableFromInline let insertCursor: InsertCounter
@@ -31,15 +35,27 @@ public struct OperationStream: Sendable {
         }
         let mix = definition.proportions.filter { $0.weight > 0 && $0.weight.isFinite }
         let total = mix.reduce(0.0) { $0 + $1.weight }
-        var cumulative = 0.0
-        var thresholds: [UInt64] = []
-        for entry in mix.dropLast() {
-            cumulative += entry.weight / total
-            thresholds.append(cumulative >= 1 ? UInt64.max : UInt64(cumulative * 0x1p64))
+        // Merge repeated kinds so at most one entry per kind (six kinds, five thresholds) remains.
+        var merged: [OperationWeight] = []
+        for entry in mix {
+            if let index = merged.firstIndex(where: { $0.kind == entry.kind }) {
+                merged[index].weight += entry.weight
+            } else {
+                merged.append(entry)
+            }
         }
-        thresholds.append(UInt64.max)
-        self.thresholds = thresholds
-        kinds = mix.isEmpty ? [.read] : mix.map(\.kind)
+        var cumulative = 0.0
+        var thresholds = [UInt64](repeating: UInt64.max, count: 5)
+        for (index, entry) in merged.dropLast().enumerated() {
+            cumulative += entry.weight / total
+            thresholds[index] = cumulative >= 1 ? UInt64.max : UInt64(cumulative * 0x1p64)
+        }
+        threshold0 = thresholds[0]
+        threshold1 = thresholds[1]
+        threshold2 = thresholds[2]
+        threshold3 = thresholds[3]
+        threshold4 = thresholds[4]
+        kinds = merged.isEmpty ? [.read] : merged.map(\.kind)
         onlyKind = kinds.count == 1 ? kinds[0] : nil
         self.insertCursor = insertCursor
         if case .latest = definition.requestDistribution { followsInserts = true } else { followsInserts = false }
@@ -55,10 +71,12 @@ public struct OperationStream: Sendable {
             kind = onlyKind
         } else {
             let draw = random.next()
-            var index = 0
-            let last = kinds.count &- 1
-            while index < last && draw >= thresholds[index] { index &+= 1 }
-            kind = kinds[index]
+            var index = draw >= threshold0 ? 1 : 0
+            index &+= draw >= threshold1 ? 1 : 0
+            index &+= draw >= threshold2 ? 1 : 0
+            index &+= draw >= threshold3 ? 1 : 0
+            index &+= draw >= threshold4 ? 1 : 0
+            kind = kinds[min(index, kinds.count &- 1)]
         }
         switch kind {
         case .insert:

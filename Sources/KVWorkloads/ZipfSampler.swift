@@ -21,6 +21,8 @@ public struct ZipfSampler: Sendable {
     @usableFromInline let theta: Double
     /// 1 - theta.
     @usableFromInline let exponentComplement: Double
+    /// 1 / (1 - theta); infinite at theta = 1, where the series form is used instead.
+    @usableFromInline let inverseComplement: Double
     /// H(1.5) - h(1): the lower end of the uniform's range (rank 1's strip holds exactly h(1)).
     @usableFromInline let integralLow: Double
     /// H(n + 0.5): the upper end of the uniform's range.
@@ -34,6 +36,7 @@ public struct ZipfSampler: Sendable {
         self.count = itemCount
         self.theta = theta
         self.exponentComplement = 1 - theta
+        self.inverseComplement = 1 / (1 - theta)
         let complement = 1 - theta
         integralLow = ZipfSampler.integral(1.5, complement) - 1
         integralHigh = ZipfSampler.integral(Double(itemCount) + 0.5, complement)
@@ -58,7 +61,10 @@ public struct ZipfSampler: Sendable {
         if count <= 1 { return 0 }
         while true {
             let u = integralHigh + random.nextDouble() * (integralLow - integralHigh)
-            let x = ZipfSampler.integralInverse(u, exponentComplement)
+            let y = exponentComplement * u
+            // H^-1(u) = exp(log1p(y) / (1 - theta)); the series form near y = 0 (and at theta = 1).
+            let x = abs(y) > 1e-8
+                ? exp(log1p(y) * inverseComplement) : ZipfSampler.integralInverse(u, exponentComplement)
             var k = (x + 0.5).rounded(.down)
             if k < 1 {
                 k = 1
