@@ -73,6 +73,18 @@ public struct WorkloadDefinition: Sendable, Hashable {
         self.fieldLength = fieldLength
     }
 
+    /// The same workload with `theta` as the exponent of a zipfian or latest request distribution
+    /// (for `--zipf-theta` with a property file; other distributions are returned unchanged).
+    public func withZipfTheta(_ theta: Double) -> WorkloadDefinition {
+        var copy = self
+        switch requestDistribution {
+        case .zipfian: copy.requestDistribution = .zipfian(theta: theta)
+        case .latest: copy.requestDistribution = .latest(theta: theta)
+        case .uniform, .sequential, .hotspot: break
+        }
+        return copy
+    }
+
     /// True when the run phase inserts new records.
     public var insertsRecords: Bool {
         proportions.contains { $0.kind == .insert && $0.weight > 0 }

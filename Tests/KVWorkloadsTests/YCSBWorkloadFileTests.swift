@@ -34,6 +34,8 @@ import Testing
         #expect(warnings.contains { $0.contains("line 5") && $0.contains("workload") })
         #expect(warnings.contains { $0.contains("line 7") && $0.contains("readallfields") })
         #expect(warnings.allSatisfy { !$0.contains("unknown") })
+        #expect(definition.withZipfTheta(0.8).requestDistribution == .zipfian(theta: 0.8))
+        #expect(definition.insertsRecords)
     }
 
     @Test func defaultsAreYCSBs() throws {
