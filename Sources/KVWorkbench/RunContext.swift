@@ -154,7 +154,6 @@ struct OperationExecutor<Store: KeyValueStore> {
                 try store.put(key, value)
             case .insert:
                 try store.put(key, value)
-                if operation.recordID >= loadedRecords { context.insertCounter.acknowledge(operation.recordID) }
             case .delete:
                 try store.delete(key)
                 deleted.insert(operation.recordID)
@@ -170,7 +169,10 @@ struct OperationExecutor<Store: KeyValueStore> {
             recorder.recordError(operation.kind, error)
         }
         let end = monotonicNanoseconds()
-        if pacer != nil {
+        if operation.kind == .insert && operation.recordID >= loadedRecords {
+            context.insertCounter.acknowledge(operation.recordID)
+        }
+        if pacer != nil && recorder.openLoop {
             recorder.record(operation.kind, latency: end &- intended, end: end)
             recorder.recordService(operation.kind, end &- start)
         } else {
