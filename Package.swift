@@ -17,6 +17,9 @@ let package = Package(
         .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
         .library(name: "BTreeEngine", targets: ["BTreeEngine"]),
+        .library(name: "KVWorkloads", targets: ["KVWorkloads"]),
+        .library(name: "KVResults", targets: ["KVResults"]),
+        .library(name: "KVReports", targets: ["KVReports"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
@@ -42,23 +45,31 @@ let package = Package(
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
         .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"], swiftSettings: btreeSettings),
+        .target(name: "KVWorkloads", dependencies: ["KVStore"]),
+        .target(name: "KVResults"),
+        .target(name: "KVReports", dependencies: ["KVResults"]),
         .target(
             name: "KVWorkbench",
-            dependencies: ["KVStore", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: [
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
         ),
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "KVWorkbench", "RocksDBEngine", "LMDBEngine",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "KVConformance", dependencies: ["KVStore"], path: "Tests/KVConformance"),
+        .target(name: "KVConformance", dependencies: ["KVStore", "StorageIO"], path: "Tests/KVConformance"),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
-        .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance"]),
-        .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance"]),
-        .testTarget(name: "BTreeEngineTests", dependencies: ["BTreeEngine", "StorageIO", "KVStore"]),
-        .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVStore"]),
+        .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
+        .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "BTreeEngineTests", dependencies: ["BTreeEngine", "KVConformance", "StorageIO", "KVStore"]),
+        .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
+        .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine"]),
+        .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
     ],
     swiftLanguageModes: [.v6]
 )
