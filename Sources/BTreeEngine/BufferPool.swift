@@ -4,11 +4,10 @@ import Synchronization
 /// A pinned page frame in the buffer pool; release it with `BufferPool.unpin`.
 struct FrameRef {
     let pointer: UnsafeMutableRawPointer
-    let shard: Int32
-    let local: Int32
+    let frame: Int32
 }
 
-/// Counters of one buffer-pool shard.
+/// Counters of the buffer pool.
 struct PoolCounters {
     var hits: UInt64 = 0
     var misses: UInt64 = 0
@@ -17,31 +16,91 @@ struct PoolCounters {
     var cached: Int = 0
 }
 
-/// Bookkeeping of one shard's frames, guarded by the shard's mutex.
+/// Bookkeeping of one shard's frames, guarded by the shard's mutex. The
+/// pointers address memory owned by the pool for its whole life.
 struct ShardState {
-    var table: [UInt32: Int32] = [:]
-    var pgnos: [UInt32]
-    var pins: [Int32]
-    var referenced: [Bool]
-    var dirty: [Bool]
+    /// Open-addressing page table (linear probing, 0 = empty slot): page → local frame.
+    let keys: UnsafeMutablePointer<UInt32>
+    let values: UnsafeMutablePointer<Int32>
+    let tableMask: Int
+    /// Per local frame: cached page (0 = none), CLOCK reference bit, dirty bit.
+    let pgnos: UnsafeMutablePointer<UInt32>
+    let referenced: UnsafeMutablePointer<Bool>
+    let dirty: UnsafeMutablePointer<Bool>
+    let frames: Int
     var freeFrames: [Int32]
     var hand = 0
     var counters = PoolCounters()
 
     init(frames: Int) {
-        pgnos = Array(repeating: 0, count: frames)
-        pins = Array(repeating: 0, count: frames)
-        referenced = Array(repeating: false, count: frames)
-        dirty = Array(repeating: false, count: frames)
+        var capacity = 16
+        while capacity < frames * 2 { capacity *= 2 }
+        keys = .allocate(capacity: capacity)
+        keys.initialize(repeating: 0, count: capacity)
+        values = .allocate(capacity: capacity)
+        values.initialize(repeating: 0, count: capacity)
+        tableMask = capacity - 1
+        pgnos = .allocate(capacity: frames)
+        pgnos.initialize(repeating: 0, count: frames)
+        referenced = .allocate(capacity: frames)
+        referenced.initialize(repeating: false, count: frames)
+        dirty = .allocate(capacity: frames)
+        dirty.initialize(repeating: false, count: frames)
+        self.frames = frames
         freeFrames = (0..<Int32(frames)).reversed().map { $0 }
-        table.reserveCapacity(frames)
     }
-}
 
-/// One shard: a fixed slice of the frames and the map of the pages they hold.
-final class PoolShard: Sendable {
-    let state: Mutex<ShardState>
-    init(frames: Int) { state = Mutex(ShardState(frames: frames)) }
+    func deallocate() {
+        keys.deallocate()
+        values.deallocate()
+        pgnos.deallocate()
+        referenced.deallocate()
+        dirty.deallocate()
+    }
+
+    @inline(__always) private func home(_ pgno: UInt32) -> Int {
+        Int(truncatingIfNeeded: (pgno &* 2_654_435_761) >> 7) & tableMask
+    }
+
+    @inline(__always) func find(_ pgno: UInt32) -> Int32? {
+        var slot = home(pgno)
+        while true {
+            let key = keys[slot]
+            if key == pgno { return values[slot] }
+            if key == 0 { return nil }
+            slot = (slot + 1) & tableMask
+        }
+    }
+
+    func insert(_ pgno: UInt32, _ local: Int32) {
+        var slot = home(pgno)
+        while keys[slot] != 0 { slot = (slot + 1) & tableMask }
+        keys[slot] = pgno
+        values[slot] = local
+    }
+
+    /// Removes `pgno`, shifting later entries of its probe run back (no tombstones).
+    func remove(_ pgno: UInt32) {
+        var slot = home(pgno)
+        while keys[slot] != pgno {
+            if keys[slot] == 0 { return }
+            slot = (slot + 1) & tableMask
+        }
+        var next = slot
+        while true {
+            next = (next + 1) & tableMask
+            let key = keys[next]
+            if key == 0 { break }
+            let wanted = home(key)
+            let between = slot <= next ? (wanted > slot && wanted <= next) : (wanted > slot || wanted <= next)
+            if !between {
+                keys[slot] = key
+                values[slot] = values[next]
+                slot = next
+            }
+        }
+        keys[slot] = 0
+    }
 }
 
 /// The buffer pool: page frames bounded by the memory budget, sharded by page
@@ -51,94 +110,118 @@ final class PoolShard: Sendable {
 /// evicted; a dirty victim is written to its own page number first, which is
 /// safe because a dirty page is always a fresh copy no durable meta page
 /// references (copy-on-write). Pages are immutable once their commit is
-/// published, so readers share frames without further locking.
+/// published, so readers share frames without further locking. A pin is taken
+/// under the shard lock and dropped with an atomic decrement.
 ///
 /// `@unchecked Sendable`: the frame memory is shared raw memory. Bookkeeping is
-/// guarded by the shard mutexes; frame contents are only written while a frame
-/// is pinned by the writer for a page of its own unpublished commit, or while a
-/// frame is being loaded under its shard lock.
+/// guarded by the shard mutexes and the pin counts are atomics; frame contents
+/// are only written while a frame is pinned by the writer for a page of its own
+/// unpublished commit, or while a frame is loaded under its shard lock.
 final class BufferPool: @unchecked Sendable {
     let pageSize: Int
     let frameCount: Int
+    let file: PageFile
     private let memory: UnsafeMutableRawPointer
-    private let shards: [PoolShard]
+    private let shards: UnsafeMutablePointer<Mutex<ShardState>>
+    private let pins: UnsafeMutablePointer<Atomic<Int32>>
+    private let shardCount: Int
     private let shardMask: UInt32
     private let framesPerShard: Int
-    let file: PageFile
 
     init(file: PageFile, memoryBudget: Int) {
         pageSize = file.pageSize
         self.file = file
-        let wanted = max(memoryBudget / pageSize, 128)
-        var shardCount = 1
-        while shardCount < 16 && wanted / (shardCount * 2) >= 64 { shardCount *= 2 }
-        let perShard = wanted / shardCount
+        let wanted = max(memoryBudget / file.pageSize, 128)
+        var count = 1
+        while count < 16 && wanted / (count * 2) >= 64 { count *= 2 }
+        let perShard = wanted / count
+        shardCount = count
         framesPerShard = perShard
-        frameCount = perShard * shardCount
-        shardMask = UInt32(shardCount - 1)
-        memory = UnsafeMutableRawPointer.allocate(byteCount: perShard * shardCount * file.pageSize, alignment: 4096)
-        shards = (0..<shardCount).map { _ in PoolShard(frames: perShard) }
+        frameCount = perShard * count
+        shardMask = UInt32(count - 1)
+        memory = UnsafeMutableRawPointer.allocate(byteCount: perShard * count * file.pageSize, alignment: 4096)
+        shards = .allocate(capacity: count)
+        for index in 0..<count { (shards + index).initialize(to: Mutex(ShardState(frames: perShard))) }
+        pins = .allocate(capacity: perShard * count)
+        for index in 0..<(perShard * count) { (pins + index).initialize(to: Atomic(0)) }
     }
 
-    deinit { memory.deallocate() }
+    deinit {
+        for index in 0..<shardCount {
+            shards[index].withLock { $0.deallocate() }
+        }
+        shards.deinitialize(count: shardCount)
+        shards.deallocate()
+        pins.deinitialize(count: frameCount)
+        pins.deallocate()
+        memory.deallocate()
+    }
 
     @inline(__always) private func shardIndex(_ pgno: UInt32) -> Int {
-        Int((pgno ^ (pgno >> 7)) & shardMask)
+        Int((pgno ^ (pgno >> 9)) & shardMask)
     }
 
-    @inline(__always) private func framePointer(shard: Int, local: Int) -> UnsafeMutableRawPointer {
-        memory + (shard * framesPerShard + local) * pageSize
+    @inline(__always) private func frameRef(shard: Int, local: Int32) -> FrameRef {
+        let frame = shard * framesPerShard + Int(local)
+        return FrameRef(pointer: memory + frame * pageSize, frame: Int32(frame))
     }
 
     /// Pins page `pgno`, reading it from the file on a miss.
+    @inline(__always)
     func pin(_ pgno: UInt32) throws(StoreError) -> FrameRef {
         let s = shardIndex(pgno)
-        return try shards[s].state.withLock { (state) throws(StoreError) -> FrameRef in
-            if let local = state.table[pgno] {
-                let l = Int(local)
-                state.pins[l] += 1
-                state.referenced[l] = true
+        return try shards[s].withLock { (state) throws(StoreError) -> FrameRef in
+            if let local = state.find(pgno) {
+                let ref = frameRef(shard: s, local: local)
+                pins[Int(ref.frame)].add(1, ordering: .relaxed)
+                state.referenced[Int(local)] = true
                 state.counters.hits += 1
-                return FrameRef(pointer: framePointer(shard: s, local: l), shard: Int32(s), local: local)
+                return ref
             }
-            state.counters.misses += 1
-            let local = try takeFrame(&state, shard: s)
-            let pointer = framePointer(shard: s, local: Int(local))
-            do throws(StoreError) {
-                try file.readPage(pgno, into: pointer)
-            } catch {
-                state.freeFrames.append(local)
-                throw error
-            }
-            install(&state, local: local, pgno: pgno, dirty: false)
-            return FrameRef(pointer: pointer, shard: Int32(s), local: local)
+            return try load(&state, shard: s, pgno: pgno)
         }
+    }
+
+    private func load(_ state: inout ShardState, shard s: Int, pgno: UInt32) throws(StoreError) -> FrameRef {
+        state.counters.misses += 1
+        let local = try takeFrame(&state, shard: s)
+        let ref = frameRef(shard: s, local: local)
+        do throws(StoreError) {
+            try file.readPage(pgno, into: ref.pointer)
+        } catch {
+            state.freeFrames.append(local)
+            throw error
+        }
+        install(&state, ref: ref, local: local, pgno: pgno, dirty: false)
+        return ref
     }
 
     /// Gives a frame to the new page `pgno` (contents undefined, marked dirty, pinned).
     /// A stale frame of an earlier, freed version of the page number is reused.
     func create(_ pgno: UInt32) throws(StoreError) -> FrameRef {
         let s = shardIndex(pgno)
-        return try shards[s].state.withLock { (state) throws(StoreError) -> FrameRef in
-            if let local = state.table[pgno] {
+        return try shards[s].withLock { (state) throws(StoreError) -> FrameRef in
+            if let local = state.find(pgno) {
                 let l = Int(local)
-                precondition(state.pins[l] == 0, "a freed page is still pinned")
-                state.pins[l] = 1
+                let ref = frameRef(shard: s, local: local)
+                precondition(pins[Int(ref.frame)].load(ordering: .acquiring) == 0, "a freed page is still pinned")
+                pins[Int(ref.frame)].store(1, ordering: .relaxed)
                 state.referenced[l] = true
                 if !state.dirty[l] { state.dirty[l] = true; state.counters.dirty += 1 }
-                return FrameRef(pointer: framePointer(shard: s, local: l), shard: Int32(s), local: local)
+                return ref
             }
             let local = try takeFrame(&state, shard: s)
-            install(&state, local: local, pgno: pgno, dirty: true)
-            return FrameRef(pointer: framePointer(shard: s, local: Int(local)), shard: Int32(s), local: local)
+            let ref = frameRef(shard: s, local: local)
+            install(&state, ref: ref, local: local, pgno: pgno, dirty: true)
+            return ref
         }
     }
 
-    private func install(_ state: inout ShardState, local: Int32, pgno: UInt32, dirty: Bool) {
+    private func install(_ state: inout ShardState, ref: FrameRef, local: Int32, pgno: UInt32, dirty: Bool) {
         let l = Int(local)
-        state.table[pgno] = local
+        state.insert(pgno, local)
         state.pgnos[l] = pgno
-        state.pins[l] = 1
+        pins[Int(ref.frame)].store(1, ordering: .relaxed)
         state.referenced[l] = true
         state.dirty[l] = dirty
         if dirty { state.counters.dirty += 1 }
@@ -148,24 +231,25 @@ final class BufferPool: @unchecked Sendable {
     /// A free frame, or one evicted by CLOCK (written first when dirty).
     private func takeFrame(_ state: inout ShardState, shard: Int) throws(StoreError) -> Int32 {
         if let local = state.freeFrames.popLast() { return local }
-        let n = state.pgnos.count
+        let n = state.frames
         var steps = 0
         while steps < 3 * n {
             let l = state.hand
             state.hand = l + 1 == n ? 0 : l + 1
             steps += 1
-            if state.pins[l] != 0 { continue }
+            let ref = frameRef(shard: shard, local: Int32(l))
+            if pins[Int(ref.frame)].load(ordering: .acquiring) != 0 { continue }
             if state.referenced[l] {
                 state.referenced[l] = false
                 continue
             }
             let pgno = state.pgnos[l]
             if state.dirty[l] {
-                try file.writePage(pgno, from: framePointer(shard: shard, local: l))
+                try file.writePage(pgno, from: ref.pointer)
                 state.dirty[l] = false
                 state.counters.dirty -= 1
             }
-            state.table[pgno] = nil
+            state.remove(pgno)
             state.pgnos[l] = 0
             state.counters.evictions += 1
             state.counters.cached -= 1
@@ -177,17 +261,18 @@ final class BufferPool: @unchecked Sendable {
     /// Releases a pin taken by `pin` or `create`.
     @inline(__always)
     func unpin(_ frame: FrameRef) {
-        shards[Int(frame.shard)].state.withLock { state in state.pins[Int(frame.local)] -= 1 }
+        pins[Int(frame.frame)].subtract(1, ordering: .releasing)
     }
 
     /// Drops the cached frame of a freed page, if any (its contents are no longer needed).
     func discard(_ pgno: UInt32) {
-        shards[shardIndex(pgno)].state.withLock { state in
-            guard let local = state.table[pgno] else { return }
+        let s = shardIndex(pgno)
+        shards[s].withLock { state in
+            guard let local = state.find(pgno) else { return }
             let l = Int(local)
-            guard state.pins[l] == 0 else { return }
+            guard pins[Int(frameRef(shard: s, local: local).frame)].load(ordering: .acquiring) == 0 else { return }
             if state.dirty[l] { state.dirty[l] = false; state.counters.dirty -= 1 }
-            state.table[pgno] = nil
+            state.remove(pgno)
             state.pgnos[l] = 0
             state.counters.cached -= 1
             state.freeFrames.append(local)
@@ -198,11 +283,11 @@ final class BufferPool: @unchecked Sendable {
     @discardableResult
     func flushDirty() throws(StoreError) -> Int {
         var written = 0
-        for (s, shard) in shards.enumerated() {
-            try shard.state.withLock { (state) throws(StoreError) in
+        for s in 0..<shardCount {
+            try shards[s].withLock { (state) throws(StoreError) in
                 guard state.counters.dirty > 0 else { return }
-                for l in 0..<state.pgnos.count where state.dirty[l] {
-                    try file.writePage(state.pgnos[l], from: framePointer(shard: s, local: l))
+                for l in 0..<state.frames where state.dirty[l] {
+                    try file.writePage(state.pgnos[l], from: frameRef(shard: s, local: Int32(l)).pointer)
                     state.dirty[l] = false
                     state.counters.dirty -= 1
                     written += 1
@@ -212,16 +297,11 @@ final class BufferPool: @unchecked Sendable {
         return written
     }
 
-    /// Dirty frames in the pool.
-    var dirtyCount: Int {
-        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.counters.dirty } }
-    }
-
     /// Counters summed over the shards.
     var counters: PoolCounters {
         var total = PoolCounters()
-        for shard in shards {
-            let c = shard.state.withLock { $0.counters }
+        for s in 0..<shardCount {
+            let c = shards[s].withLock { $0.counters }
             total.hits += c.hits
             total.misses += c.misses
             total.evictions += c.evictions
