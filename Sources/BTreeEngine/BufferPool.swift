@@ -1,5 +1,8 @@
 import KVStore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A pinned page frame in the buffer pool; release it with `BufferPool.unpin`.
 struct FrameRef {
@@ -19,14 +22,13 @@ struct PoolCounters {
 /// Bookkeeping of one shard's frames, guarded by the shard's mutex. The
 /// pointers address memory owned by the pool for its whole life.
 struct ShardState {
-    /// Open-addressing page table (linear probing, 0 = empty slot): page → local frame.
-    let keys: UnsafeMutablePointer<UInt32>
-    let values: UnsafeMutablePointer<Int32>
+    /// Open-addressing page table (linear probing): `pgno << 32 | local frame`, 0 = empty.
+    let table: UnsafeMutablePointer<UInt64>
     let tableMask: Int
-    /// Per local frame: cached page (0 = none), CLOCK reference bit, dirty bit.
+    /// Per local frame: cached page (0 = none), dirty bit, and the use count seen by the last CLOCK sweep.
     let pgnos: UnsafeMutablePointer<UInt32>
-    let referenced: UnsafeMutablePointer<Bool>
     let dirty: UnsafeMutablePointer<Bool>
+    let lastUses: UnsafeMutablePointer<UInt32>
     let frames: Int
     var freeFrames: [Int32]
     var hand = 0
@@ -35,27 +37,24 @@ struct ShardState {
     init(frames: Int) {
         var capacity = 16
         while capacity < frames * 2 { capacity *= 2 }
-        keys = .allocate(capacity: capacity)
-        keys.initialize(repeating: 0, count: capacity)
-        values = .allocate(capacity: capacity)
-        values.initialize(repeating: 0, count: capacity)
+        table = .allocate(capacity: capacity)
+        table.initialize(repeating: 0, count: capacity)
         tableMask = capacity - 1
         pgnos = .allocate(capacity: frames)
         pgnos.initialize(repeating: 0, count: frames)
-        referenced = .allocate(capacity: frames)
-        referenced.initialize(repeating: false, count: frames)
         dirty = .allocate(capacity: frames)
         dirty.initialize(repeating: false, count: frames)
+        lastUses = .allocate(capacity: frames)
+        lastUses.initialize(repeating: 0, count: frames)
         self.frames = frames
         freeFrames = (0..<Int32(frames)).reversed().map { $0 }
     }
 
     func deallocate() {
-        keys.deallocate()
-        values.deallocate()
+        table.deallocate()
         pgnos.deallocate()
-        referenced.deallocate()
         dirty.deallocate()
+        lastUses.deallocate()
     }
 
     @inline(__always) private func home(_ pgno: UInt32) -> Int {
@@ -65,41 +64,39 @@ struct ShardState {
     @inline(__always) func find(_ pgno: UInt32) -> Int32? {
         var slot = home(pgno)
         while true {
-            let key = keys[slot]
-            if key == pgno { return values[slot] }
-            if key == 0 { return nil }
+            let entry = table[slot]
+            if UInt32(truncatingIfNeeded: entry >> 32) == pgno { return Int32(truncatingIfNeeded: entry) }
+            if entry == 0 { return nil }
             slot = (slot + 1) & tableMask
         }
     }
 
     func insert(_ pgno: UInt32, _ local: Int32) {
         var slot = home(pgno)
-        while keys[slot] != 0 { slot = (slot + 1) & tableMask }
-        keys[slot] = pgno
-        values[slot] = local
+        while table[slot] != 0 { slot = (slot + 1) & tableMask }
+        table[slot] = UInt64(pgno) << 32 | UInt64(UInt32(bitPattern: local))
     }
 
     /// Removes `pgno`, shifting later entries of its probe run back (no tombstones).
     func remove(_ pgno: UInt32) {
         var slot = home(pgno)
-        while keys[slot] != pgno {
-            if keys[slot] == 0 { return }
+        while UInt32(truncatingIfNeeded: table[slot] >> 32) != pgno {
+            if table[slot] == 0 { return }
             slot = (slot + 1) & tableMask
         }
         var next = slot
         while true {
             next = (next + 1) & tableMask
-            let key = keys[next]
-            if key == 0 { break }
-            let wanted = home(key)
+            let entry = table[next]
+            if entry == 0 { break }
+            let wanted = home(UInt32(truncatingIfNeeded: entry >> 32))
             let between = slot <= next ? (wanted > slot && wanted <= next) : (wanted > slot || wanted <= next)
             if !between {
-                keys[slot] = key
-                values[slot] = values[next]
+                table[slot] = entry
                 slot = next
             }
         }
-        keys[slot] = 0
+        table[slot] = 0
     }
 }
 
@@ -123,10 +120,14 @@ final class BufferPool: @unchecked Sendable {
     let file: PageFile
     private let memory: UnsafeMutableRawPointer
     private let shards: UnsafeMutablePointer<Mutex<ShardState>>
-    private let pins: UnsafeMutablePointer<Atomic<Int32>>
+    /// Per frame: low 32 bits pin count, high 32 bits use count (CLOCK's reference bit).
+    private let pins: UnsafeMutablePointer<Atomic<UInt64>>
     private let shardCount: Int
     private let shardMask: UInt32
     private let framesPerShard: Int
+
+    private static let pinAndUse: UInt64 = 1 << 32 | 1
+    private static let pinMask: UInt64 = 0xFFFF_FFFF
 
     init(file: PageFile, memoryBudget: Int) {
         pageSize = file.pageSize
@@ -139,7 +140,13 @@ final class BufferPool: @unchecked Sendable {
         framesPerShard = perShard
         frameCount = perShard * count
         shardMask = UInt32(count - 1)
-        memory = UnsafeMutableRawPointer.allocate(byteCount: perShard * count * file.pageSize, alignment: 4096)
+        let bytes = perShard * count * file.pageSize
+        let hugePage = 2 << 20
+        memory = UnsafeMutableRawPointer.allocate(byteCount: (bytes + hugePage - 1) / hugePage * hugePage, alignment: hugePage)
+        #if canImport(Glibc)
+        // Frames are touched at random: huge pages spare a TLB miss on most page visits.
+        _ = madvise(memory, (bytes + hugePage - 1) / hugePage * hugePage, MADV_HUGEPAGE)
+        #endif
         shards = .allocate(capacity: count)
         for index in 0..<count { (shards + index).initialize(to: Mutex(ShardState(frames: perShard))) }
         pins = .allocate(capacity: perShard * count)
@@ -173,8 +180,7 @@ final class BufferPool: @unchecked Sendable {
         return try shards[s].withLock { (state) throws(StoreError) -> FrameRef in
             if let local = state.find(pgno) {
                 let ref = frameRef(shard: s, local: local)
-                pins[Int(ref.frame)].add(1, ordering: .relaxed)
-                state.referenced[Int(local)] = true
+                pins[Int(ref.frame)].add(Self.pinAndUse, ordering: .relaxed)
                 state.counters.hits += 1
                 return ref
             }
@@ -204,9 +210,8 @@ final class BufferPool: @unchecked Sendable {
             if let local = state.find(pgno) {
                 let l = Int(local)
                 let ref = frameRef(shard: s, local: local)
-                precondition(pins[Int(ref.frame)].load(ordering: .acquiring) == 0, "a freed page is still pinned")
-                pins[Int(ref.frame)].store(1, ordering: .relaxed)
-                state.referenced[l] = true
+                precondition(pins[Int(ref.frame)].load(ordering: .acquiring) & Self.pinMask == 0, "a freed page is still pinned")
+                pins[Int(ref.frame)].add(Self.pinAndUse, ordering: .relaxed)
                 if !state.dirty[l] { state.dirty[l] = true; state.counters.dirty += 1 }
                 return ref
             }
@@ -221,8 +226,7 @@ final class BufferPool: @unchecked Sendable {
         let l = Int(local)
         state.insert(pgno, local)
         state.pgnos[l] = pgno
-        pins[Int(ref.frame)].store(1, ordering: .relaxed)
-        state.referenced[l] = true
+        pins[Int(ref.frame)].add(Self.pinAndUse, ordering: .relaxed)
         state.dirty[l] = dirty
         if dirty { state.counters.dirty += 1 }
         state.counters.cached += 1
@@ -238,9 +242,11 @@ final class BufferPool: @unchecked Sendable {
             state.hand = l + 1 == n ? 0 : l + 1
             steps += 1
             let ref = frameRef(shard: shard, local: Int32(l))
-            if pins[Int(ref.frame)].load(ordering: .acquiring) != 0 { continue }
-            if state.referenced[l] {
-                state.referenced[l] = false
+            let word = pins[Int(ref.frame)].load(ordering: .acquiring)
+            if word & Self.pinMask != 0 { continue }
+            let uses = UInt32(truncatingIfNeeded: word >> 32)
+            if uses != state.lastUses[l] {
+                state.lastUses[l] = uses
                 continue
             }
             let pgno = state.pgnos[l]
@@ -270,7 +276,7 @@ final class BufferPool: @unchecked Sendable {
         shards[s].withLock { state in
             guard let local = state.find(pgno) else { return }
             let l = Int(local)
-            guard pins[Int(frameRef(shard: s, local: local).frame)].load(ordering: .acquiring) == 0 else { return }
+            guard pins[Int(frameRef(shard: s, local: local).frame)].load(ordering: .acquiring) & Self.pinMask == 0 else { return }
             if state.dirty[l] { state.dirty[l] = false; state.counters.dirty -= 1 }
             state.remove(pgno)
             state.pgnos[l] = 0
