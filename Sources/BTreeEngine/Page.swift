@@ -23,8 +23,13 @@ enum PageType: UInt8 {
 /// 26 u16 upper      start of the cell area (cells grow down from the page end)
 /// 28 u16 used       bytes held by cells and slots
 /// 30 u16 reserved
-/// 32 ...            slots (u16 cell offsets, in key order), free gap, cells
+/// 32 ...            slots in key order, free gap, cells
 /// ```
+///
+/// A slot is `u16 cellOffset, u64 head`, where the head is the key's first
+/// eight bytes (zero-padded) read big-endian: comparing heads as integers
+/// orders keys as `memcmp` does until a tie, so a binary search reads the
+/// slot array and, for its final comparisons only, the cells.
 ///
 /// Leaf cell: `u16 keyLength, u32 valueField, key, value` where bit 31 of the
 /// value field marks an overflow value, whose cell holds the `u32` first
@@ -32,6 +37,7 @@ enum PageType: UInt8 {
 /// keyLength, key`; the child holds keys `>=` its key and `<` the next cell's key.
 enum PageLayout {
     static let headerSize = 32
+    static let slotSize = 10
     static let checksumOffset = 0
     static let typeOffset = 4
     static let countOffset = 6
@@ -137,8 +143,28 @@ struct PageView {
 
     // MARK: slots and cells
 
-    @inline(__always) func cellOffset(_ index: Int) -> Int { u16(PageLayout.headerSize + 2 * index) }
-    @inline(__always) private func setCellOffset(_ index: Int, _ offset: Int) { setU16(PageLayout.headerSize + 2 * index, offset) }
+    @inline(__always) func cellOffset(_ index: Int) -> Int { u16(PageLayout.headerSize + PageLayout.slotSize * index) }
+    @inline(__always) private func setCellOffset(_ index: Int, _ offset: Int) { setU16(PageLayout.headerSize + PageLayout.slotSize * index, offset) }
+    @inline(__always) func head(_ index: Int) -> UInt64 {
+        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: PageLayout.headerSize + PageLayout.slotSize * index + 2, as: UInt64.self))
+    }
+    @inline(__always) private func setSlot(_ index: Int, offset: Int) {
+        let slot = PageLayout.headerSize + PageLayout.slotSize * index
+        setU16(slot, offset)
+        let keyStart = offset + (isLeaf ? PageLayout.leafCellHeader : PageLayout.branchCellHeader)
+        let keyLength = isLeaf ? u16(offset) : u16(offset + 4)
+        let head = PageView.head(of: UnsafeRawBufferPointer(start: base + keyStart, count: keyLength))
+        base.storeBytes(of: head.littleEndian, toByteOffset: slot + 2, as: UInt64.self)
+    }
+
+    /// The first eight bytes of `key`, zero-padded, as a big-endian integer.
+    @inline(__always)
+    static func head(of key: UnsafeRawBufferPointer) -> UInt64 {
+        if key.count >= 8 { return UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)) }
+        var head: UInt64 = 0
+        for index in 0..<8 { head = head << 8 | UInt64(index < key.count ? key[index] : 0) }
+        return head
+    }
 
     /// The key of cell `index`, leaf or branch.
     @inline(__always) func key(_ index: Int) -> UnsafeRawBufferPointer {
@@ -190,10 +216,20 @@ struct PageView {
     /// Index of the first cell whose key is `>= key`, and whether it is equal.
     @inline(__always)
     func lowerBound(_ key: UnsafeRawBufferPointer) -> (index: Int, found: Bool) {
+        let target = PageView.head(of: key)
         var low = 0
         var high = count
         while low < high {
             let middle = (low + high) >> 1
+            let head = self.head(middle)
+            if head < target {
+                low = middle + 1
+                continue
+            }
+            if head > target {
+                high = middle
+                continue
+            }
             let order = ByteOrder.compare(self.key(middle), key)
             if order < 0 {
                 low = middle + 1
@@ -217,20 +253,21 @@ struct PageView {
     /// returns false (page unchanged) when it does not fit.
     func insertCell(at index: Int, cellSize: Int, scratch: UnsafeMutableRawPointer,
                     _ write: (UnsafeMutableRawPointer) -> Void) -> Bool {
-        guard freeBytes >= cellSize + 2 else { return false }
-        if upper - lower < cellSize + 2 { compact(scratch: scratch) }
+        let slotSize = PageLayout.slotSize
+        guard freeBytes >= cellSize + slotSize else { return false }
+        if upper - lower < cellSize + slotSize { compact(scratch: scratch) }
         let offset = upper - cellSize
         write(base + offset)
         let slots = base + PageLayout.headerSize
         let n = count
         if index < n {
-            (slots + 2 * (index + 1)).copyMemory(from: slots + 2 * index, byteCount: 2 * (n - index))
+            (slots + slotSize * (index + 1)).copyMemory(from: slots + slotSize * index, byteCount: slotSize * (n - index))
         }
-        setCellOffset(index, offset)
+        setSlot(index, offset: offset)
         upper = offset
-        lower = lower + 2
+        lower = lower + slotSize
         count = n + 1
-        used = used + cellSize + 2
+        used = used + cellSize + slotSize
         return true
     }
 
@@ -246,11 +283,11 @@ struct PageView {
         let offset = upper - cell.count
         (base + offset).copyMemory(from: cell.baseAddress!, byteCount: cell.count)
         let n = count
-        setCellOffset(n, offset)
+        setSlot(n, offset: offset)
         upper = offset
-        lower = lower + 2
+        lower = lower + PageLayout.slotSize
         count = n + 1
-        used = used + cell.count + 2
+        used = used + cell.count + PageLayout.slotSize
     }
 
     /// Removes cell `index`; its bytes become a hole reclaimed by `compact`.
@@ -258,12 +295,13 @@ struct PageView {
         let size = cellSize(index)
         let slots = base + PageLayout.headerSize
         let n = count
+        let slotSize = PageLayout.slotSize
         if index < n - 1 {
-            (slots + 2 * index).copyMemory(from: slots + 2 * (index + 1), byteCount: 2 * (n - 1 - index))
+            (slots + slotSize * index).copyMemory(from: slots + slotSize * (index + 1), byteCount: slotSize * (n - 1 - index))
         }
         count = n - 1
-        lower = lower - 2
-        used = used - size - 2
+        lower = lower - slotSize
+        used = used - size - slotSize
         if count == 0 { upper = self.size }
     }
 

@@ -77,7 +77,7 @@ final class TreeWriter: @unchecked Sendable {
         self.olderCheckpointTxn = meta.txn
         self.freelistPages = freelistPages
         capacity = pageSize - PageLayout.headerSize
-        maxInlineCell = capacity / 4 - 2
+        maxInlineCell = capacity / 4 - PageLayout.slotSize
         underflowBytes = capacity / 4
         scratch = UnsafeMutableRawPointer.allocate(byteCount: 5 * pageSize, alignment: 16)
     }
@@ -325,10 +325,10 @@ final class TreeWriter: @unchecked Sendable {
 
     /// Index of the first cell of the right half, balancing bytes; both halves non-empty.
     private func balancedLeafSplit(_ cells: [UnsafeRawBufferPointer]) -> Int {
-        let total = cells.reduce(0) { $0 + $1.count + 2 }
+        let total = cells.reduce(0) { $0 + $1.count + PageLayout.slotSize }
         var accumulated = 0
         for (index, cell) in cells.enumerated() {
-            accumulated += cell.count + 2
+            accumulated += cell.count + PageLayout.slotSize
             if accumulated >= total / 2 { return min(max(index + 1, 1), cells.count - 1) }
         }
         return cells.count - 1
@@ -336,11 +336,11 @@ final class TreeWriter: @unchecked Sendable {
 
     /// Index of the cell that moves up when splitting a branch, balancing bytes; at least one key each side.
     private func balancedBranchSplit(_ cells: [UnsafeRawBufferPointer]) -> Int {
-        let total = cells.reduce(0) { $0 + $1.count + 2 }
+        let total = cells.reduce(0) { $0 + $1.count + PageLayout.slotSize }
         var accumulated = 0
         for (index, cell) in cells.enumerated() {
-            if accumulated + cell.count + 2 > total / 2 { return min(max(index, 1), cells.count - 2) }
-            accumulated += cell.count + 2
+            if accumulated + cell.count + PageLayout.slotSize > total / 2 { return min(max(index, 1), cells.count - 2) }
+            accumulated += cell.count + PageLayout.slotSize
         }
         return cells.count - 2
     }
@@ -459,7 +459,7 @@ final class TreeWriter: @unchecked Sendable {
         let separatorCell = PageLayout.branchCellHeader + separator.count
         separator.withUnsafeBytes { PageView.writeBranchCell(cellBuffer, child: right.link, key: $0) }
         let middleCell = UnsafeRawBufferPointer(start: cellBuffer, count: separatorCell)
-        if left.used + right.used + separatorCell + 2 <= capacity {
+        if left.used + right.used + separatorCell + PageLayout.slotSize <= capacity {
             left.compact(scratch: compactBuffer)
             left.appendCell(middleCell)
             for index in 0..<right.count { left.appendCell(right.cell(index)) }
