@@ -298,10 +298,73 @@ final class TreeWriter: @unchecked Sendable {
         var split: Split?
         if !leaf.insertCell(at: index, copying: cell, scratch: compactBuffer) {
             let append = pathRightmost[pathRightmost.count - 1] && index == leaf.count
+            if !append, try shareWithSibling(leaf, pgno: newLeaf, insertAt: index, cell: cell) { return }
             split = try splitLeaf(leaf, pgno: newLeaf, insertAt: index, cell: cell, append: append)
         }
         let underflow = split == nil && height > 1 && leaf.used < usedBefore && leaf.used < underflowBytes
         try ascend(child: newLeaf, original: leafPgno, split: split, underflow: underflow)
+    }
+
+    /// Instead of splitting a full leaf, spreads its cells and the new one over the leaf and
+    /// an adjacent sibling when the sibling has room (as a B*-tree does): random inserts then
+    /// leave leaves about 80 % full instead of 69 %. Returns false when no sibling has room.
+    private func shareWithSibling(_ leaf: PageView, pgno: UInt32, insertAt: Int, cell: UnsafeRawBufferPointer) throws(StoreError) -> Bool {
+        guard let parentLevel = pathPgno.indices.last else { return false }
+        let index = pathIndex[parentLevel]
+        let parentFrame = try pool.pin(pathPgno[parentLevel])
+        let parentView = view(parentFrame)
+        let keys = parentView.count
+        let candidates = [index + 1 <= keys - 1 ? index + 1 : nil, index >= 0 ? index - 1 : nil].compactMap { $0 }
+        var best: (index: Int, used: Int)?
+        let leafLargest = max(largestCell(leaf), cell.count)
+        for candidate in candidates {
+            let frame = try pool.pin(parentView.child(candidate))
+            let siblingView = view(frame)
+            let used = siblingView.used
+            // Room for a balanced split: each half holds at most half the bytes plus one cell.
+            let margin = 2 * (max(leafLargest, largestCell(siblingView)) + PageLayout.slotSize)
+            pool.unpin(frame)
+            if used <= capacity * 3 / 4, leaf.used + cell.count + PageLayout.slotSize + used <= 2 * capacity - margin,
+               used < best?.used ?? .max {
+                best = (candidate, used)
+            }
+        }
+        pool.unpin(parentFrame)
+        guard let best else { return false }
+        let (newParent, parent) = try writable(pathPgno[parentLevel])
+        parent.setChild(index, pgno)
+        let (siblingPgno, sibling) = try writable(parent.child(best.index))
+        parent.setChild(best.index, siblingPgno)
+        let leafIsLeft = index < best.index
+        let (left, leftPgno, right, rightPgno) = leafIsLeft ? (leaf, pgno, sibling, siblingPgno) : (sibling, siblingPgno, leaf, pgno)
+        leftCopy.copyMemory(from: left.base, byteCount: pageSize)
+        rightCopy.copyMemory(from: right.base, byteCount: pageSize)
+        let a = PageView(leftCopy, size: pageSize), b = PageView(rightCopy, size: pageSize)
+        var cells: [UnsafeRawBufferPointer] = []
+        cells.reserveCapacity(a.count + b.count + 1)
+        for i in 0..<a.count {
+            if leafIsLeft && i == insertAt { cells.append(cell) }
+            cells.append(a.cell(i))
+        }
+        if leafIsLeft && insertAt == a.count { cells.append(cell) }
+        for i in 0..<b.count {
+            if !leafIsLeft && i == insertAt { cells.append(cell) }
+            cells.append(b.cell(i))
+        }
+        if !leafIsLeft && insertAt == b.count { cells.append(cell) }
+        let middle = balancedLeafSplit(cells)
+        left.initialize(type: .leaf, pgno: leftPgno, txn: txn)
+        right.initialize(type: .leaf, pgno: rightPgno, txn: txn)
+        for i in 0..<middle { left.appendCell(cells[i]) }
+        for i in middle..<cells.count { right.appendCell(cells[i]) }
+        let separatorIndex = max(index, best.index)
+        parent.removeCell(at: separatorIndex)
+        let parentSplit = try insertBranch(parent, pgno: newParent, at: separatorIndex, key: Bytes(right.key(0)),
+                                           child: rightPgno, append: false)
+        let underflow = parentSplit == nil && parentLevel > 0 && parent.used < underflowBytes
+        try ascend(child: newParent, original: pathPgno[parentLevel], split: parentSplit, underflow: underflow,
+                   from: parentLevel - 1)
+        return true
     }
 
     /// Splits a full leaf while inserting `cell` at `insertAt`; `append` puts the new cell alone on the right.
@@ -321,6 +384,12 @@ final class TreeWriter: @unchecked Sendable {
         for index in 0..<middle { page.appendCell(cells[index]) }
         for index in middle..<cells.count { right.appendCell(cells[index]) }
         return Split(separator: Bytes(right.key(0)), right: rightPgno)
+    }
+
+    private func largestCell(_ page: PageView) -> Int {
+        var largest = 0
+        for index in 0..<page.count { largest = max(largest, page.cellSize(index)) }
+        return largest
     }
 
     /// Index of the first cell of the right half, balancing bytes; both halves non-empty.
@@ -386,12 +455,13 @@ final class TreeWriter: @unchecked Sendable {
     }
 
     /// Carries a changed child page number, a split and an underflow up the recorded path.
-    private func ascend(child startChild: UInt32, original: UInt32, split startSplit: Split?, underflow startUnderflow: Bool) throws(StoreError) {
+    private func ascend(child startChild: UInt32, original: UInt32, split startSplit: Split?, underflow startUnderflow: Bool,
+                        from startLevel: Int? = nil) throws(StoreError) {
         var child = startChild
         var old = original
         var split = startSplit
         var underflow = startUnderflow
-        var level = pathPgno.count - 1
+        var level = startLevel ?? pathPgno.count - 1
         while level >= 0 {
             if child == old && split == nil && !underflow { return }
             let parentPgno = pathPgno[level]
