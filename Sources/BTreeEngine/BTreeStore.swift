@@ -51,6 +51,8 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
         var metaBytes: UInt64 = 0
         var logBytes: UInt64 = 0
         var entries: UInt64 = 0
+        var leafSplits: UInt64 = 0
+        var leafShares: UInt64 = 0
     }
 
     private init(options: StoreOptions, pageSize: Int, pool: BufferPool, pageFile: PageFile, registry: ReaderRegistry,
@@ -342,6 +344,8 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
             stats.metaBytes = writer.metaBytesWritten
             stats.logBytes = writer.wal?.bytesWritten ?? 0
             stats.entries = writer.entries
+            stats.leafSplits = writer.leafSplits
+            stats.leafShares = writer.leafShares
         }
     }
 
@@ -485,6 +489,8 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
             "checkpoints": Double(stats.checkpoints),
             "commits": Double(commits.load(ordering: .relaxed)),
             "entries": Double(stats.entries),
+            "leaf_splits": Double(stats.leafSplits),
+            "leaf_shares": Double(stats.leafShares),
         ]
         return snapshot
     }

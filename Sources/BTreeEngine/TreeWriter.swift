@@ -32,6 +32,8 @@ final class TreeWriter: @unchecked Sendable {
     private(set) var olderCheckpointTxn: UInt64
     private(set) var freelistPages: [UInt32]
     private(set) var checkpoints: UInt64 = 0
+    private(set) var leafSplits: UInt64 = 0
+    private(set) var leafShares: UInt64 = 0
     private(set) var metaBytesWritten: UInt64 = 0
     private var liveDirty = 0
 
@@ -298,8 +300,12 @@ final class TreeWriter: @unchecked Sendable {
         var split: Split?
         if !leaf.insertCell(at: index, copying: cell, scratch: compactBuffer) {
             let append = pathRightmost[pathRightmost.count - 1] && index == leaf.count
-            if !append, try shareWithSibling(leaf, pgno: newLeaf, insertAt: index, cell: cell) { return }
+            if !append, try shareWithSibling(leaf, pgno: newLeaf, insertAt: index, cell: cell) {
+                leafShares += 1
+                return
+            }
             split = try splitLeaf(leaf, pgno: newLeaf, insertAt: index, cell: cell, append: append)
+            leafSplits += 1
         }
         let underflow = split == nil && height > 1 && leaf.used < usedBefore && leaf.used < underflowBytes
         try ascend(child: newLeaf, original: leafPgno, split: split, underflow: underflow)

@@ -173,6 +173,8 @@ func expectValid(_ store: BTreeStore) throws {
                 #expect(try store.verify().height <= 2)
             }
         }
+        let counters = store.statistics().counters
+        #expect(counters["leaf_splits"]! > 0 && counters["leaf_shares"]! > 0)
         try store.close()
         let reopened = try BTreeStore.open(options(directory, budget: 64 << 10))
         try expectValid(reopened)
