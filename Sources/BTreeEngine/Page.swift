@@ -130,15 +130,14 @@ struct PageView {
 
     // MARK: checksum
 
-    /// Computes and stores the page checksum.
-    func seal() {
-        let crc = Checksum.crc32c(UnsafeRawBufferPointer(start: base + 4, count: size - 4))
-        setU32(PageLayout.checksumOffset, crc)
+    /// Computes and stores the page checksum (`crc` covers pageSize − 4 bytes).
+    func seal(_ crc: RegionChecksum) {
+        setU32(PageLayout.checksumOffset, crc.checksum(UnsafeRawBufferPointer(start: base + 4, count: size - 4)))
     }
 
     /// True when the stored checksum matches the page's bytes.
-    var checksumIsValid: Bool {
-        Checksum.crc32c(UnsafeRawBufferPointer(start: base + 4, count: size - 4)) == u32(PageLayout.checksumOffset)
+    func checksumIsValid(_ crc: RegionChecksum) -> Bool {
+        crc.checksum(UnsafeRawBufferPointer(start: base + 4, count: size - 4)) == u32(PageLayout.checksumOffset)
     }
 
     // MARK: slots and cells

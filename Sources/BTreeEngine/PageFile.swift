@@ -10,10 +10,12 @@ final class PageFile: Sendable {
     let pageSize: Int
     let pagesRead = Atomic<UInt64>(0)
     let pagesWritten = Atomic<UInt64>(0)
+    let checksum: RegionChecksum
 
     init(file: StorageFile, pageSize: Int) {
         self.file = file
         self.pageSize = pageSize
+        self.checksum = RegionChecksum(length: pageSize - 4)
     }
 
     var path: String { file.path }
@@ -26,7 +28,7 @@ final class PageFile: Sendable {
             throw .corruption(path: path, reason: "page \(pgno) lies beyond the end of the file")
         }
         let page = PageView(buffer, size: pageSize)
-        guard page.checksumIsValid else {
+        guard page.checksumIsValid(checksum) else {
             throw .corruption(path: path, reason: "checksum mismatch in page \(pgno)")
         }
         guard page.pgno == pgno, page.type != nil else {
@@ -36,7 +38,7 @@ final class PageFile: Sendable {
 
     /// Seals the checksum of the page in `buffer` and writes it as page `pgno`.
     func writePage(_ pgno: UInt32, from buffer: UnsafeMutableRawPointer) throws(StoreError) {
-        PageView(buffer, size: pageSize).seal()
+        PageView(buffer, size: pageSize).seal(checksum)
         try file.write(at: Int(pgno) * pageSize, UnsafeRawBufferPointer(start: buffer, count: pageSize))
         pagesWritten.add(1, ordering: .relaxed)
     }
