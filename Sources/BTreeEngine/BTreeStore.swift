@@ -119,6 +119,10 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
         let created: Bool
         let file: StorageFile
         let meta: Meta
+        // An empty page file is a creation cut short by a crash: start again.
+        if FileSystem.exists(dbPath), try FileSystem.fileSize(dbPath) == 0 {
+            try FileSystem.removeFile(dbPath)
+        }
         if FileSystem.exists(dbPath) {
             file = try StorageFile(path: dbPath, mode: .readWrite)
             meta = try loadMeta(file, requestedPageSize: pageSize)
