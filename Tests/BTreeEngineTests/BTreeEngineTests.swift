@@ -288,6 +288,39 @@ func expectValid(_ store: BTreeStore) throws {
         try store.close()
     }
 
+    @Test func durabilityNoneKeepsTheLastCheckpoint() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileSystem.removeTree(directory) }
+        let store = try BTreeStore.open(options(directory, durability: .none))
+        for n in 0..<300 { try store.put(key(n), [1]) }
+        try store.sync()
+        for n in 300..<600 { try store.put(key(n), [2]) }
+        store.abandonWithoutClosing()
+        let reopened = try BTreeStore.open(options(directory, durability: .none))
+        for n in 0..<300 { #expect(try reopened.get(key(n)) == [1]) }
+        #expect(try reopened.get(key(450)) == nil)
+        try expectValid(reopened)
+        try reopened.close()
+    }
+
+    @Test func statisticsCountPagesAndLookups() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileSystem.removeTree(directory) }
+        let store = try BTreeStore.open(options(directory, budget: 32 << 10))
+        for n in 0..<2000 { try store.put(key(n), Bytes(repeating: 7, count: 30)) }
+        for n in 0..<100 { _ = try store.get(key(n * 7)) }
+        let stats = store.statistics()
+        let height = stats.counters["tree_height"]!
+        #expect(height >= 3)
+        #expect(stats.pointLookups == 100)
+        #expect(stats.lookupProbes == 100 * UInt64(height))
+        #expect(stats.userBytesWritten == (0..<2000).reduce(UInt64(0)) { $0 + UInt64(key($1).count + 30) })
+        #expect(stats.counters["pages_written"]! > 0 && stats.counters["buffer_pool.misses"]! > 0)
+        #expect(stats.counters["buffer_pool.hits"]! > 0 && stats.counters["checkpoints"]! > 0)
+        #expect(stats.engineBytesWritten! > stats.userBytesWritten)
+        try store.close()
+    }
+
     @Test func tornLogTailIsDropped() throws {
         let directory = try temporaryDirectory()
         defer { try? FileSystem.removeTree(directory) }
