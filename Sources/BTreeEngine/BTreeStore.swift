@@ -1,3 +1,4 @@
+import Dispatch
 import KVStore
 import StorageIO
 import Synchronization
@@ -11,6 +12,8 @@ import Glibc
 ///
 /// Every write is one commit applied copy-on-write in the buffer pool and
 /// published to readers atomically; readers take a snapshot without locks.
+/// Checkpoints are decided by the committing writer and written by a
+/// background queue while later commits go on.
 /// Durability: `os` writes the commit's log record with `pwrite` before
 /// returning, `fsync` also syncs the log, `none` logs nothing (commits reach
 /// the file at the next checkpoint or at close). See `docs/btree-design.md`.
@@ -41,6 +44,10 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
     private let userBytes = Atomic<UInt64>(0)
     private let commits = Atomic<UInt64>(0)
     private let writerStats = Mutex<WriterStatistics>(WriterStatistics())
+    /// Writes checkpoints in the background, one at a time.
+    private let checkpointQueue = DispatchQueue(label: "kvbench.btree.checkpoint")
+    /// Set when commits should wait for the checkpoint in flight (see `TreeWriter.wantsBackpressure`).
+    private let backpressure = Atomic<Bool>(false)
 
     /// Writer-side figures copied out after each commit for `statistics()`.
     struct WriterStatistics {
@@ -316,10 +323,13 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
 
     /// Runs one commit: `apply` changes the tree, `encode` writes its log record.
     private func commit(_ apply: (TreeWriter) throws(StoreError) -> Void, log encode: (WriteAheadLog) -> Void) throws(StoreError) {
+        if backpressure.load(ordering: .relaxed) { checkpointQueue.sync {} }
         try writer.withLock { (writer) throws(StoreError) in
             if let failure = writerFailure.withLock({ $0 }) { throw failure }
-            if writer.wantsCheckpoint {
-                do throws(StoreError) { try writer.checkpoint() } catch {
+            if writer.wantsCheckpoint && !writer.checkpointInProgress {
+                do throws(StoreError) {
+                    if let job = try writer.beginCheckpoint(forceSync: false) { startCheckpoint(job) }
+                } catch {
                     writerFailure.withLock { $0 = error }
                     throw error
                 }
@@ -334,9 +344,42 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
             }
             writer.commit()
             registry.publish(Snapshot(txn: writer.lastTxn, root: writer.root, height: writer.height))
+            backpressure.store(writer.wantsBackpressure, ordering: .relaxed)
             copyStatistics(writer)
         }
         commits.add(1, ordering: .relaxed)
+    }
+
+    /// Writes `job` on the checkpoint queue. The checkpointed pages stay put meanwhile:
+    /// frees of pages created up to the checkpoint wait for the meta pages (`FreeSpace`),
+    /// and the older meta page only moves on in `finishCheckpoint`.
+    private func startCheckpoint(_ job: CheckpointJob) {
+        checkpointQueue.async { [self] in
+            do throws(StoreError) {
+                try job.write(pool: pool, file: pageFile)
+            } catch {
+                writerFailure.withLock { $0 = error }
+                return
+            }
+            writer.withLock { writer in
+                writer.finishCheckpoint(job)
+                backpressure.store(false, ordering: .relaxed)
+                copyStatistics(writer)
+            }
+        }
+    }
+
+    /// Runs `body` under the writer lock once no background checkpoint is in flight.
+    private func withQuiescentWriter<Result: Sendable>(_ body: (TreeWriter) throws(StoreError) -> Result) throws(StoreError) -> Result {
+        while true {
+            checkpointQueue.sync {}
+            if let failure = writerFailure.withLock({ $0 }) { throw failure }
+            let result = try writer.withLock { (writer) throws(StoreError) -> Result? in
+                if writer.checkpointInProgress { return nil }
+                return try body(writer)
+            }
+            if let result { return result }
+        }
     }
 
     private func copyStatistics(_ writer: TreeWriter) {
@@ -443,13 +486,12 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
     /// Runs `body` with the writer while holding the writer lock (for inspection).
     func withWriter<Result: Sendable>(_ body: (TreeWriter) throws(StoreError) -> Result) throws(StoreError) -> Result {
         try ensureOpen()
-        return try writer.withLock { (writer) throws(StoreError) -> Result in try body(writer) }
+        return try withQuiescentWriter(body)
     }
 
     public func sync() throws(StoreError) {
         try ensureOpen()
-        try writer.withLock { (writer) throws(StoreError) in
-            if let failure = writerFailure.withLock({ $0 }) { throw failure }
+        try withQuiescentWriter { (writer) throws(StoreError) in
             do throws(StoreError) {
                 try writer.checkpoint(forceSync: true)
                 try pageFile.file.sync()
@@ -504,6 +546,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
     func abandonWithoutClosing() {
         let (exchanged, _) = isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
         guard exchanged else { return }
+        checkpointQueue.sync {}
         pthread_key_delete(slotKey)
         lock.release()
     }
@@ -512,9 +555,10 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
         let (exchanged, _) = isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
         guard exchanged else { return }
         var failure: StoreError?
-        writer.withLock { writer in
-            guard writerFailure.withLock({ $0 }) == nil else { return }
-            do throws(StoreError) { try writer.checkpoint() } catch { failure = error }
+        do throws(StoreError) {
+            try withQuiescentWriter { (writer) throws(StoreError) in try writer.checkpoint() }
+        } catch {
+            failure = error
         }
         pthread_key_delete(slotKey)
         lock.release()

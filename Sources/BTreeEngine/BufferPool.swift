@@ -29,6 +29,10 @@ struct ShardState {
     let pgnos: UnsafeMutablePointer<UInt32>
     let dirty: UnsafeMutablePointer<Bool>
     let lastUses: UnsafeMutablePointer<UInt32>
+    /// Commit that created a dirty frame's page (checkpoints write only those at or before theirs).
+    let births: UnsafeMutablePointer<UInt64>
+    /// Commit that freed a frame's page (0 = live); checkpoints at or after it skip the page.
+    let freedAt: UnsafeMutablePointer<UInt64>
     let frames: Int
     var freeFrames: [Int32]
     var hand = 0
@@ -46,6 +50,10 @@ struct ShardState {
         dirty.initialize(repeating: false, count: frames)
         lastUses = .allocate(capacity: frames)
         lastUses.initialize(repeating: 0, count: frames)
+        births = .allocate(capacity: frames)
+        births.initialize(repeating: 0, count: frames)
+        freedAt = .allocate(capacity: frames)
+        freedAt.initialize(repeating: 0, count: frames)
         self.frames = frames
         freeFrames = (0..<Int32(frames)).reversed().map { $0 }
     }
@@ -55,6 +63,8 @@ struct ShardState {
         pgnos.deallocate()
         dirty.deallocate()
         lastUses.deallocate()
+        births.deallocate()
+        freedAt.deallocate()
     }
 
     @inline(__always) private func home(_ pgno: UInt32) -> Int {
@@ -198,13 +208,13 @@ final class BufferPool: @unchecked Sendable {
             state.freeFrames.append(local)
             throw error
         }
-        install(&state, ref: ref, local: local, pgno: pgno, dirty: false)
+        install(&state, ref: ref, local: local, pgno: pgno, dirty: false, birth: 0)
         return ref
     }
 
     /// Gives a frame to the new page `pgno` (contents undefined, marked dirty, pinned).
     /// A stale frame of an earlier, freed version of the page number is reused.
-    func create(_ pgno: UInt32) throws(StoreError) -> FrameRef {
+    func create(_ pgno: UInt32, birth: UInt64) throws(StoreError) -> FrameRef {
         let s = shardIndex(pgno)
         return try shards[s].withLock { (state) throws(StoreError) -> FrameRef in
             if let local = state.find(pgno) {
@@ -212,21 +222,25 @@ final class BufferPool: @unchecked Sendable {
                 let ref = frameRef(shard: s, local: local)
                 precondition(pins[Int(ref.frame)].load(ordering: .acquiring) & Self.pinMask == 0, "a freed page is still pinned")
                 pins[Int(ref.frame)].add(Self.pinAndUse, ordering: .relaxed)
+                state.births[l] = birth
+                state.freedAt[l] = 0
                 if !state.dirty[l] { state.dirty[l] = true; state.counters.dirty += 1 }
                 return ref
             }
             let local = try takeFrame(&state, shard: s)
             let ref = frameRef(shard: s, local: local)
-            install(&state, ref: ref, local: local, pgno: pgno, dirty: true)
+            install(&state, ref: ref, local: local, pgno: pgno, dirty: true, birth: birth)
             return ref
         }
     }
 
-    private func install(_ state: inout ShardState, ref: FrameRef, local: Int32, pgno: UInt32, dirty: Bool) {
+    private func install(_ state: inout ShardState, ref: FrameRef, local: Int32, pgno: UInt32, dirty: Bool, birth: UInt64) {
         let l = Int(local)
+        state.births[l] = birth
         state.insert(pgno, local)
         state.pgnos[l] = pgno
         pins[Int(ref.frame)].add(Self.pinAndUse, ordering: .relaxed)
+        state.freedAt[l] = 0
         state.dirty[l] = dirty
         if dirty { state.counters.dirty += 1 }
         state.counters.cached += 1
@@ -270,6 +284,16 @@ final class BufferPool: @unchecked Sendable {
         pins[Int(frame.frame)].subtract(1, ordering: .releasing)
     }
 
+    /// Records that commit `txn` freed page `pgno` (0 undoes it): older snapshots may still
+    /// read it, but checkpoints of commit `txn` or later do not write it.
+    func markFreed(_ pgno: UInt32, at txn: UInt64) {
+        let s = shardIndex(pgno)
+        shards[s].withLock { state in
+            guard let local = state.find(pgno) else { return }
+            state.freedAt[Int(local)] = txn
+        }
+    }
+
     /// Drops the cached frame of a freed page, if any (its contents are no longer needed).
     func discard(_ pgno: UInt32) {
         let s = shardIndex(pgno)
@@ -285,17 +309,50 @@ final class BufferPool: @unchecked Sendable {
         }
     }
 
-    /// Writes every dirty frame to its page; returns how many were written.
+    /// Writes every dirty frame whose page was created at or before commit `txn` (every
+    /// dirty frame when nil), except pages freed by then; returns how many were written.
+    /// Frames are chosen and pinned under their shard's lock a slice at a time and written
+    /// outside it, so lookups are not held up by the I/O. A chosen page cannot change
+    /// (copy-on-write) nor be reused (a free after `txn` waits for the meta pages) while it is written.
     @discardableResult
-    func flushDirty() throws(StoreError) -> Int {
+    func flushDirty(upTo txn: UInt64? = nil) throws(StoreError) -> Int {
+        let limit = txn ?? .max
         var written = 0
+        let slice = 64
+        var chosen: [(frame: FrameRef, pgno: UInt32, local: Int)] = []
+        chosen.reserveCapacity(slice)
         for s in 0..<shardCount {
-            try shards[s].withLock { (state) throws(StoreError) in
-                guard state.counters.dirty > 0 else { return }
-                for l in 0..<state.frames where state.dirty[l] {
-                    try file.writePage(state.pgnos[l], from: frameRef(shard: s, local: Int32(l)).pointer)
-                    state.dirty[l] = false
-                    state.counters.dirty -= 1
+            var start = 0
+            while start < framesPerShard {
+                let end = min(start + slice, framesPerShard)
+                chosen.removeAll(keepingCapacity: true)
+                shards[s].withLock { state in
+                    guard state.counters.dirty > 0 else { return }
+                    for l in start..<end where state.dirty[l] && state.births[l] <= limit {
+                        let freedAt = state.freedAt[l]
+                        if freedAt != 0 && freedAt <= limit { continue }
+                        let ref = frameRef(shard: s, local: Int32(l))
+                        pins[Int(ref.frame)].add(1, ordering: .relaxed)
+                        state.dirty[l] = false
+                        state.counters.dirty -= 1
+                        chosen.append((ref, state.pgnos[l], l))
+                    }
+                }
+                start = end
+                for (index, entry) in chosen.enumerated() {
+                    do throws(StoreError) {
+                        try file.writePage(entry.pgno, from: entry.frame.pointer)
+                    } catch {
+                        shards[s].withLock { state in
+                            for failed in chosen[index...] where !state.dirty[failed.local] {
+                                state.dirty[failed.local] = true
+                                state.counters.dirty += 1
+                            }
+                        }
+                        for failed in chosen[index...] { unpin(failed.frame) }
+                        throw error
+                    }
+                    unpin(entry.frame)
                     written += 1
                 }
             }

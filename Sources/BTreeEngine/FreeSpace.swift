@@ -25,8 +25,12 @@ struct PendingQueue {
         return page
     }
 
-    /// Removes the `n` most recently appended pages (undo of an aborted commit).
-    mutating func dropLast(_ n: Int) { items.removeLast(n) }
+    /// Removes the `n` most recently appended pages (undo of an aborted commit) and returns them.
+    mutating func dropLast(_ n: Int) -> [UInt32] {
+        let dropped = items.suffix(n).map(\.pgno)
+        items.removeLast(n)
+        return dropped
+    }
 
     var pgnos: some Sequence<UInt32> { items[head...].lazy.map(\.pgno) }
 }
@@ -111,14 +115,15 @@ struct FreeSpace {
         appendedDisk = 0
     }
 
-    /// Undoes the open commit's frees and returns its allocations.
-    mutating func abort() {
-        pendingReaders.dropLast(appendedReaders)
-        pendingDisk.dropLast(appendedDisk)
+    /// Undoes the open commit's frees of pages that existed before it (returned) and takes back its allocations.
+    mutating func abort() -> [UInt32] {
+        var undone = pendingReaders.dropLast(appendedReaders)
+        undone.append(contentsOf: pendingDisk.dropLast(appendedDisk))
         reusable.append(contentsOf: allocatedInCommit)
         freedInCommit.removeAll(keepingCapacity: true)
         allocatedInCommit.removeAll(keepingCapacity: true)
         appendedReaders = 0
         appendedDisk = 0
+        return undone
     }
 }

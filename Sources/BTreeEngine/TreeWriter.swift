@@ -32,6 +32,10 @@ final class TreeWriter: @unchecked Sendable {
     private(set) var olderCheckpointTxn: UInt64
     private(set) var freelistPages: [UInt32]
     private(set) var checkpoints: UInt64 = 0
+    /// True between `beginCheckpoint` and `finishCheckpoint`.
+    private(set) var checkpointInProgress = false
+    /// The newest commit a meta page may come to reference (the checkpoint being written, if any).
+    private var routingCheckpointTxn: UInt64
     private(set) var leafSplits: UInt64 = 0
     private(set) var leafShares: UInt64 = 0
     private(set) var metaBytesWritten: UInt64 = 0
@@ -51,7 +55,6 @@ final class TreeWriter: @unchecked Sendable {
     private var cellBuffer: UnsafeMutableRawPointer { scratch + pageSize }
     private var leftCopy: UnsafeMutableRawPointer { scratch + 2 * pageSize }
     private var rightCopy: UnsafeMutableRawPointer { scratch + 3 * pageSize }
-    private var metaBuffer: UnsafeMutableRawPointer { scratch + 4 * pageSize }
 
     let capacity: Int
     /// Largest leaf cell kept inline; larger values go to overflow pages.
@@ -77,11 +80,12 @@ final class TreeWriter: @unchecked Sendable {
         self.lastTxn = meta.txn
         self.newestMeta = meta
         self.olderCheckpointTxn = meta.txn
+        self.routingCheckpointTxn = meta.txn
         self.freelistPages = freelistPages
         capacity = pageSize - PageLayout.headerSize
         maxInlineCell = capacity / 4 - PageLayout.slotSize
         underflowBytes = capacity / 4
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: 5 * pageSize, alignment: 16)
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: 4 * pageSize, alignment: 16)
     }
 
     deinit { scratch.deallocate() }
@@ -90,6 +94,10 @@ final class TreeWriter: @unchecked Sendable {
     static func maxKeySize(pageSize: Int) -> Int { (pageSize - PageLayout.headerSize) / 8 }
 
     // MARK: commits
+
+    /// True when a checkpoint is being written and the dirty pages have reached twice the
+    /// limit since it began: the next commit waits for it, which bounds file growth.
+    var wantsBackpressure: Bool { checkpointInProgress && liveDirty >= 2 * checkpointPages }
 
     /// True when the dirty pages or the log ask for a checkpoint before the next commit.
     var wantsCheckpoint: Bool {
@@ -115,7 +123,7 @@ final class TreeWriter: @unchecked Sendable {
     func abort() {
         unpinAll()
         for pgno in free.allocatedInCommit { pool.discard(pgno) }
-        free.abort()
+        for pgno in free.abort() { pool.markFreed(pgno, at: 0) }
         (root, height, entries) = saved
     }
 
@@ -154,8 +162,9 @@ final class TreeWriter: @unchecked Sendable {
     }
 
     private func freePage(_ pgno: UInt32, birth: UInt64) {
-        free.free(pgno, birth: birth, txn: txn, newestCheckpoint: newestMeta.txn)
-        if birth > newestMeta.txn && liveDirty > 0 { liveDirty -= 1 }
+        pool.markFreed(pgno, at: txn)
+        free.free(pgno, birth: birth, txn: txn, newestCheckpoint: routingCheckpointTxn)
+        if birth > routingCheckpointTxn && liveDirty > 0 { liveDirty -= 1 }
     }
 
     @inline(__always) private func view(_ frame: FrameRef) -> PageView { PageView(frame.pointer, size: pageSize) }
@@ -173,7 +182,7 @@ final class TreeWriter: @unchecked Sendable {
         let page = view(frame)
         if page.txn == txn { return (pgno, page) }
         let copy = try allocate()
-        let target = try pool.create(copy)
+        let target = try pool.create(copy, birth: txn)
         pinned.append(target)
         target.pointer.copyMemory(from: frame.pointer, byteCount: pageSize)
         let writablePage = view(target)
@@ -186,7 +195,7 @@ final class TreeWriter: @unchecked Sendable {
 
     private func newPage(_ type: PageType) throws(StoreError) -> (UInt32, PageView) {
         let pgno = try allocate()
-        let frame = try pool.create(pgno)
+        let frame = try pool.create(pgno, birth: txn)
         pinned.append(frame)
         let page = view(frame)
         page.initialize(type: type, pgno: pgno, txn: txn)
@@ -203,7 +212,7 @@ final class TreeWriter: @unchecked Sendable {
         pgnos.reserveCapacity(count)
         for _ in 0..<count { pgnos.append(try allocate()) }
         for (index, pgno) in pgnos.enumerated() {
-            let frame = try pool.create(pgno)
+            let frame = try pool.create(pgno, birth: txn)
             let page = view(frame)
             page.initialize(type: .overflow, pgno: pgno, txn: txn)
             page.link = index + 1 < count ? pgnos[index + 1] : 0
@@ -600,11 +609,12 @@ final class TreeWriter: @unchecked Sendable {
 
     // MARK: checkpoint
 
-    /// Writes every dirty page, the free list and a new meta page, then restarts the log.
-    /// Afterwards the page file alone holds every commit up to `lastTxn`.
-    func checkpoint(forceSync: Bool = false) throws(StoreError) {
-        guard lastTxn > newestMeta.txn else { return }
-        let syncFiles = forceSync || durability == .fsync
+    /// Decides a checkpoint of the tree as of the last commit: takes the free list and
+    /// the pages to hold it, routes later frees as if the checkpoint were already on disk,
+    /// and restarts the log. Writing it (`CheckpointJob.write`) needs no writer state, so it
+    /// can run on another thread while commits go on; `finishCheckpoint` then adopts the meta page.
+    func beginCheckpoint(forceSync: Bool) throws(StoreError) -> CheckpointJob? {
+        guard !checkpointInProgress, lastTxn > newestMeta.txn else { return nil }
         let commitTxn = lastTxn
         for pgno in freelistPages { free.pendingDisk.append(PendingPage(pgno: pgno, freedAt: commitTxn)) }
         freelistPages = []
@@ -613,42 +623,74 @@ final class TreeWriter: @unchecked Sendable {
         let needed = (free.totalFree + perPage - 1) / perPage
         var listPages: [UInt32] = []
         for _ in 0..<needed { listPages.append(free.takeReusable() ?? free.extend()) }
+        for pgno in listPages { pool.discard(pgno) }
         var listed: [UInt32] = free.reusable
         listed.append(contentsOf: free.pendingReaders.pgnos)
         listed.append(contentsOf: free.pendingDisk.pgnos)
-        var cursor = 0
-        for (index, pgno) in listPages.enumerated() {
-            pool.discard(pgno)
-            let page = PageView(leftCopy, size: pageSize)
-            page.initialize(type: .freelist, pgno: pgno, txn: commitTxn)
-            page.link = index + 1 < listPages.count ? listPages[index + 1] : 0
-            let n = min(perPage, listed.count - cursor)
-            for slot in 0..<n {
-                leftCopy.storeBytes(of: listed[cursor + slot].littleEndian, toByteOffset: PageLayout.headerSize + 4 * slot, as: UInt32.self)
-            }
-            (leftCopy + PageLayout.headerSize + 4 * n).initializeMemory(as: UInt8.self, repeating: 0, count: pageSize - PageLayout.headerSize - 4 * n)
-            page.count = n
-            cursor += n
-            try file.writePage(pgno, from: leftCopy)
-        }
-        try pool.flushDirty()
-        if syncFiles { try file.file.sync() }
         let meta = Meta(pageSize: pageSize, seq: newestMeta.seq + 1, txn: commitTxn, root: root, height: height,
                         pageCount: free.pageCount, freelistHead: listPages.first ?? 0, freeCount: UInt64(listed.count),
                         entries: entries)
-        try writeMeta(meta)
-        if syncFiles { try file.file.sync() }
-        olderCheckpointTxn = newestMeta.txn
-        newestMeta = meta
-        freelistPages = listPages
+        routingCheckpointTxn = commitTxn
         liveDirty = 0
-        checkpoints += 1
+        checkpointInProgress = true
         try wal?.restart(in: Int(meta.seq % 2))
+        return CheckpointJob(meta: meta, listPages: listPages, listed: listed,
+                             syncFiles: forceSync || durability == .fsync)
     }
 
-    private func writeMeta(_ meta: Meta) throws(StoreError) {
-        meta.encode(into: UnsafeMutableRawBufferPointer(start: metaBuffer, count: pageSize))
-        try file.file.write(at: Int(meta.seq % 2) * pageSize, UnsafeRawBufferPointer(start: metaBuffer, count: pageSize))
+    /// Adopts the meta page written by `job`.
+    func finishCheckpoint(_ job: CheckpointJob) {
+        olderCheckpointTxn = newestMeta.txn
+        newestMeta = job.meta
+        freelistPages = job.listPages
+        checkpoints += 1
         metaBytesWritten += UInt64(pageSize)
+        checkpointInProgress = false
+    }
+
+    /// Writes every dirty page, the free list and a new meta page on this thread.
+    /// Afterwards the page file alone holds every commit up to `lastTxn`.
+    func checkpoint(forceSync: Bool = false) throws(StoreError) {
+        guard let job = try beginCheckpoint(forceSync: forceSync) else { return }
+        try job.write(pool: pool, file: file)
+        finishCheckpoint(job)
+    }
+}
+
+/// A checkpoint decided by `TreeWriter.beginCheckpoint`: what to write, without the writer.
+struct CheckpointJob: Sendable {
+    let meta: Meta
+    let listPages: [UInt32]
+    let listed: [UInt32]
+    let syncFiles: Bool
+
+    /// Writes the free-list pages and every dirty page of the checkpointed tree (pages of
+    /// later commits stay dirty), then the meta page; syncs before and after the meta page
+    /// when asked. Pages of the checkpointed tree cannot change meanwhile (copy-on-write),
+    /// nor be reused: their frees wait until both meta pages are past them.
+    func write(pool: BufferPool, file: PageFile) throws(StoreError) {
+        let pageSize = file.pageSize
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 16)
+        defer { buffer.deallocate() }
+        let perPage = (pageSize - PageLayout.headerSize) / 4
+        var cursor = 0
+        for (index, pgno) in listPages.enumerated() {
+            let page = PageView(buffer, size: pageSize)
+            page.initialize(type: .freelist, pgno: pgno, txn: meta.txn)
+            page.link = index + 1 < listPages.count ? listPages[index + 1] : 0
+            let n = min(perPage, listed.count - cursor)
+            for slot in 0..<n {
+                buffer.storeBytes(of: listed[cursor + slot].littleEndian, toByteOffset: PageLayout.headerSize + 4 * slot, as: UInt32.self)
+            }
+            (buffer + PageLayout.headerSize + 4 * n).initializeMemory(as: UInt8.self, repeating: 0, count: pageSize - PageLayout.headerSize - 4 * n)
+            page.count = n
+            cursor += n
+            try file.writePage(pgno, from: buffer)
+        }
+        try pool.flushDirty(upTo: meta.txn)
+        if syncFiles { try file.file.sync() }
+        meta.encode(into: UnsafeMutableRawBufferPointer(start: buffer, count: pageSize))
+        try file.file.write(at: Int(meta.seq % 2) * pageSize, UnsafeRawBufferPointer(start: buffer, count: pageSize))
+        if syncFiles { try file.file.sync() }
     }
 }
