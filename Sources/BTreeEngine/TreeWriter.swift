@@ -95,9 +95,9 @@ final class TreeWriter: @unchecked Sendable {
 
     // MARK: commits
 
-    /// True when a checkpoint is being written and the dirty pages have reached twice the
-    /// limit since it began: the next commit waits for it, which bounds file growth.
-    var wantsBackpressure: Bool { checkpointInProgress && liveDirty >= 2 * checkpointPages }
+    /// True when a checkpoint is being written and the dirty pages have reached the limit
+    /// again since it began: the next commit waits for it, which bounds file growth.
+    var wantsBackpressure: Bool { checkpointInProgress && liveDirty >= checkpointPages }
 
     /// True when the dirty pages or the log ask for a checkpoint before the next commit.
     var wantsCheckpoint: Bool {
