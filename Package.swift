@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "StorageIO", targets: ["StorageIO"]),
         .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
+        .library(name: "LSMEngine", targets: ["LSMEngine"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
@@ -33,6 +34,7 @@ let package = Package(
         .target(name: "StorageIO", dependencies: ["KVStore"]),
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
+        .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"]),
         .target(
             name: "KVWorkbench",
             dependencies: ["KVStore", .product(name: "Histogram", package: "hdrhistogram-swift")]
@@ -48,6 +50,7 @@ let package = Package(
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
         .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance"]),
+        .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVStore", "StorageIO"]),
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVStore"]),
     ],
     swiftLanguageModes: [.v6]
