@@ -46,11 +46,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "KVConformance", dependencies: ["KVStore"], path: "Tests/KVConformance"),
+        .target(name: "KVConformance", dependencies: ["KVStore", "StorageIO"], path: "Tests/KVConformance"),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
-        .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance"]),
-        .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance"]),
-        .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVStore", "StorageIO"]),
+        .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
+        .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVStore"]),
     ],
     swiftLanguageModes: [.v6]
