@@ -27,7 +27,7 @@ final class MemTable: @unchecked Sendable {
     private var chunks: [UnsafeMutableRawPointer] = []
     private var chunkCursor: UnsafeMutableRawPointer?
     private var chunkRemaining = 0
-    private static let chunkSize = 1 << 20
+    private static let chunkSize = 256 << 10
     private var random: UInt64 = 0x853C_49E6_748F_EA9B
     private let head: UnsafeMutableRawPointer
     private let currentHeight = Atomic<Int>(1)
@@ -50,7 +50,7 @@ final class MemTable: @unchecked Sendable {
         for chunk in chunks { chunk.deallocate() }
     }
 
-    /// Approximate bytes used (arena allocations).
+    /// Bytes of nodes allocated in the arena (keys, values, links, headers).
     var approximateBytes: Int { usage.load(ordering: .relaxed) }
     /// Entries inserted (every version counts).
     var count: Int { entryCount.load(ordering: .relaxed) }
@@ -110,14 +110,17 @@ final class MemTable: @unchecked Sendable {
             let chunkBytes = max(Self.chunkSize, rounded)
             let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes, alignment: 8)
             chunks.append(chunk)
-            usage.add(chunkBytes, ordering: .relaxed)
-            if rounded > Self.chunkSize { return chunk }
+            if rounded > Self.chunkSize {
+                usage.add(rounded, ordering: .relaxed)
+                return chunk
+            }
             chunkCursor = chunk
             chunkRemaining = chunkBytes
         }
         let result = chunkCursor!
         chunkCursor = result + rounded
         chunkRemaining -= rounded
+        usage.add(rounded, ordering: .relaxed)
         return result
     }
 
@@ -170,7 +173,6 @@ final class MemTable: @unchecked Sendable {
                 currentHeight.store(height, ordering: .relaxed)
             }
         }
-        usage.add(key.count + value.count, ordering: .relaxed)
         entryCount.add(1, ordering: .relaxed)
     }
 

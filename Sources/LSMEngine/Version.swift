@@ -166,6 +166,9 @@ enum Manifest {
         return try contents.withBorrowedBytes { (raw) throws(StoreError) -> State in
             try checkHeader(raw, directory: directory)
             let parsed = try RecordFormat.readAll(raw, from: headerSize, validTypes: VersionEdit.recordType...VersionEdit.recordType, path: path)
+            guard !parsed.records.isEmpty else {
+                throw .corruption(path: path, reason: "the manifest's first edit (the table snapshot) is damaged")
+            }
             var state = State()
             var live: [[UInt64: TableMeta]] = Array(repeating: [:], count: Version.levelCount)
             for record in parsed.records {
