@@ -40,7 +40,7 @@ struct LSMConfiguration: Sendable {
             }
             return value
         }
-        if let value = try integer("lsm.bloom_bits_per_key", 0...40) { bloomBitsPerKey = value }
+        if let value = try integer("lsm.bloom_bits_per_key", 1...40) { bloomBitsPerKey = value }
         if let value = try integer("lsm.level_size_ratio", 2...100) { levelSizeRatio = value }
         if let value = try integer("lsm.memtable_bytes", (64 << 10)...(1 << 30)) { memtableBytes = value }
         if let value = try integer("lsm.block_bytes", 256...(1 << 20)) { blockBytes = value }
