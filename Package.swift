@@ -38,11 +38,12 @@ let package = Package(
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
+        .target(name: "CCycleCounter"),
         .target(name: "KVReports", dependencies: ["KVResults"]),
         .target(
             name: "KVWorkbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "CCycleCounter",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

@@ -57,7 +57,7 @@ public enum ThreadGroup {
 @inlinable
 public func waitUntil(_ deadline: UInt64) {
     while true {
-        let now = monotonicNanoseconds()
+        let now = LatencyClock.now()
         if now >= deadline { return }
         let remaining = deadline - now
         if remaining > 200_000 {
