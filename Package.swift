@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
         .library(name: "LSMEngine", targets: ["LSMEngine"]),
+        .library(name: "KVWorkloads", targets: ["KVWorkloads"]),
+        .library(name: "KVResults", targets: ["KVResults"]),
+        .library(name: "KVReports", targets: ["KVReports"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
@@ -35,14 +38,21 @@ let package = Package(
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
         .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "KVWorkloads", dependencies: ["KVStore"]),
+        .target(name: "KVResults"),
+        .target(name: "CCycleCounter"),
+        .target(name: "KVReports", dependencies: ["KVResults"]),
         .target(
             name: "KVWorkbench",
-            dependencies: ["KVStore", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: [
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "CCycleCounter",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
         ),
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "KVWorkbench", "RocksDBEngine", "LMDBEngine",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,7 +61,9 @@ let package = Package(
         .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),
-        .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVStore"]),
+        .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
+        .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine"]),
+        .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,221 @@
+import Foundation
+import KVResults
+
+/// A run with the label it carries in charts and tables (the engine name,
+/// made unique when several files hold the same engine).
+public struct LabeledRun: Sendable {
+    public var label: String
+    public var run: RunResult
+
+    public init(label: String, run: RunResult) {
+        self.label = label
+        self.run = run
+    }
+
+    func phase(_ name: String) -> PhaseResult? { run.phases.first { $0.name == name } }
+}
+
+/// The SVG charts of a report. Each function returns a complete SVG document,
+/// or nil when the runs hold nothing to draw.
+public enum Charts {
+    static let width = 900.0
+    static let margin = (left: 80.0, right: 170.0, top: 50.0, bottom: 60.0)
+
+    // MARK: Latency by percentile
+
+    /// Latency (µs, log scale) against percentile on a "nines" scale up to 99.99 and max, one line per engine.
+    public static func latencyByPercentile(_ runs: [LabeledRun], phase: String, operation: String) -> String? {
+        let curves = runs.enumerated().compactMap { index, run -> (String, String, [PercentilePoint])? in
+            guard let points = run.phase(phase)?.ops[operation]?.percentileCurve, !points.isEmpty else { return nil }
+            return (run.label, EnginePalette.color(for: run.run.engine, index: index), points)
+        }
+        guard !curves.isEmpty else { return nil }
+        let height = 460.0
+        var canvas = SVGCanvas(width: width, height: height)
+        let plotLeft = margin.left, plotRight = width - margin.right, plotTop = margin.top, plotBottom = height - margin.bottom
+        let maxNines = 4.0, maxPosition = 4.6
+        let values = curves.flatMap { $0.2.map(\.us) }.filter { $0 > 0 }
+        let yAxis = Axis(kind: .logarithmic, dataMin: values.min() ?? 0.1, dataMax: values.max() ?? 1, pixelStart: plotBottom, pixelEnd: plotTop)
+        let xAxis = Axis(kind: .linear, dataMin: 0, dataMax: maxPosition, pixelStart: plotLeft, pixelEnd: plotRight)
+        func position(_ percentile: Double) -> Double {
+            if percentile >= 100 { return maxPosition }
+            return min(maxNines, -log10(1 - percentile / 100))
+        }
+        drawFrame(&canvas, title: "\(phase) phase: \(operation) latency by percentile", left: plotLeft, right: plotRight, top: plotTop, bottom: plotBottom)
+        for tick in yAxis.ticks {
+            let y = yAxis.pixel(tick)
+            canvas.line(plotLeft, y, plotRight, y, color: "#e0e0e0")
+            canvas.text(Axis.label(tick), plotLeft - 8, y + 4, size: 11, anchor: .end)
+        }
+        let xTicks: [(Double, String)] = [(0, "p0"), (1, "p90"), (2, "p99"), (3, "p99.9"), (4, "p99.99"), (maxPosition, "max")]
+        for (value, label) in xTicks {
+            let x = xAxis.pixel(value)
+            canvas.line(x, plotTop, x, plotBottom, color: "#e0e0e0")
+            canvas.text(label, x, plotBottom + 18, size: 11, anchor: .middle)
+        }
+        canvas.text("percentile (nines scale)", (plotLeft + plotRight) / 2, height - 15, size: 12, anchor: .middle)
+        canvas.text("latency (µs, log scale)", 20, (plotTop + plotBottom) / 2, size: 12, anchor: .middle, rotate: -90)
+        for (label, color, points) in curves {
+            let coordinates = points.map { (xAxis.pixel(position($0.percentile)), yAxis.pixel(max($0.us, yAxis.lower))) }
+            canvas.polyline(coordinates, color: color)
+            if let last = coordinates.last { canvas.circle(last.0, last.1, radius: 3.5, fill: color) }
+            _ = label
+        }
+        drawLegend(&canvas, entries: curves.map { ($0.0, $0.1) }, x: plotRight + 15, y: plotTop + 10)
+        return canvas.document
+    }
+
+    // MARK: Throughput over time
+
+    /// Operations per second for each second of a phase, one panel per engine,
+    /// with seconds in which compactions finished marked and write stalls shaded.
+    public static func throughputOverTime(_ runs: [LabeledRun], phase: String) -> String? {
+        let series = runs.enumerated().compactMap { index, run -> (String, String, [TimeSeriesPoint])? in
+            guard let points = run.phase(phase)?.timeseries, !points.isEmpty else { return nil }
+            return (run.label, EnginePalette.color(for: run.run.engine, index: index), points)
+        }
+        guard !series.isEmpty else { return nil }
+        let panelHeight = 150.0, gap = 30.0
+        let height = margin.top + Double(series.count) * (panelHeight + gap) + margin.bottom - gap
+        var canvas = SVGCanvas(width: width, height: height)
+        let plotLeft = margin.left, plotRight = width - margin.right
+        let longest = series.map { $0.2.last?.tS ?? 1 }.max() ?? 1
+        let xAxis = Axis(kind: .linear, dataMin: 0, dataMax: longest, pixelStart: plotLeft, pixelEnd: plotRight)
+        canvas.text("\(phase) phase: throughput over time", width / 2, 28, size: 16, anchor: .middle, weight: "bold")
+        for (index, (label, color, points)) in series.enumerated() {
+            let top = margin.top + Double(index) * (panelHeight + gap)
+            let bottom = top + panelHeight
+            let peak = points.enumerated().map { rate($1, offset: $0) }.max() ?? 1
+            let yAxis = Axis(kind: .linear, dataMin: 0, dataMax: peak, pixelStart: bottom, pixelEnd: top)
+            canvas.rect(plotLeft, top, plotRight - plotLeft, panelHeight, fill: "#fafafa", stroke: "#999999")
+            for (offset, point) in points.enumerated() {
+                let start = xAxis.pixel(Double(offset)), end = xAxis.pixel(point.tS)
+                if let stall = point.stallS, stall > 0 {
+                    canvas.rect(start, top, end - start, panelHeight, fill: "#d62728", opacity: min(0.5, 0.1 + stall))
+                }
+                if let compactions = point.compactions, compactions > 0 {
+                    canvas.rect(start, bottom - 8, end - start, 8, fill: "#555555", opacity: 0.6)
+                }
+            }
+            for tick in yAxis.ticks {
+                let y = yAxis.pixel(tick)
+                canvas.line(plotLeft, y, plotRight, y, color: "#e6e6e6")
+                canvas.text(Axis.label(tick), plotLeft - 8, y + 4, size: 10, anchor: .end)
+            }
+            let coordinates = points.enumerated().map { offset, point in
+                (xAxis.pixel((Double(offset) + point.tS) / 2), yAxis.pixel(rate(point, offset: offset)))
+            }
+            canvas.polyline(coordinates, color: color)
+            if points.count == 1, let only = coordinates.first { canvas.circle(only.0, only.1, radius: 3.5, fill: color) }
+            canvas.text(label, plotRight + 12, top + 18, size: 13, weight: "bold", color: color)
+            canvas.text("ops/s", plotRight + 12, top + 36, size: 11)
+        }
+        let lastBottom = margin.top + Double(series.count) * (panelHeight + gap) - gap
+        for tick in xAxis.ticks {
+            canvas.text(Axis.label(tick), xAxis.pixel(tick), lastBottom + 16, size: 11, anchor: .middle)
+        }
+        canvas.text("time (s); grey bar: compactions finished in that second; red shade: write stall", (plotLeft + plotRight) / 2, lastBottom + 38, size: 12, anchor: .middle)
+        canvas.text("operations per second", 20, (margin.top + lastBottom) / 2, size: 12, anchor: .middle, rotate: -90)
+        return canvas.document
+    }
+
+    /// Operations per second of one time-series point; the last point may cover less than a second.
+    static func rate(_ point: TimeSeriesPoint, offset: Int) -> Double {
+        let span = point.tS - Double(offset)
+        return span > 0.05 ? Double(point.ops) / span : Double(point.ops)
+    }
+
+    // MARK: Bars
+
+    /// One bar of a grouped bar chart; nil value is drawn as "n/a".
+    struct Bar {
+        var series: String
+        var value: Double?
+    }
+
+    /// Write amplification per engine: engine view beside OS view, for the load and run phases.
+    public static func writeAmplification(_ runs: [LabeledRun]) -> String? {
+        var groups: [(String, [Bar])] = []
+        for run in runs {
+            var bars: [Bar] = []
+            for phase in ["load", "run"] {
+                guard let result = run.phase(phase), result.userBytesWritten > 0 else { continue }
+                bars.append(Bar(series: "\(phase): engine view", value: result.writeAmpEngine))
+                bars.append(Bar(series: "\(phase): OS view", value: result.writeAmpOS))
+            }
+            if !bars.isEmpty { groups.append((run.label, bars)) }
+        }
+        guard !groups.isEmpty else { return nil }
+        let colors = ["load: engine view": "#1f77b4", "load: OS view": "#aec7e8", "run: engine view": "#ff7f0e", "run: OS view": "#ffbb78"]
+        return groupedBars(title: "Write amplification (bytes written ÷ user bytes)", yLabel: "write amplification (×)", groups: groups, colors: colors)
+    }
+
+    /// The RUM trade-off: read, write and space amplification of each engine, from its run phase (or load when there is none).
+    public static func rumTradeOff(_ runs: [LabeledRun]) -> String? {
+        var groups: [(String, [Bar])] = []
+        for run in runs {
+            guard let result = run.phase("run") ?? run.phase("load") else { continue }
+            let write = result.writeAmpEngine ?? result.writeAmpOS
+            groups.append((run.label, [
+                Bar(series: "read amp (probes per get)", value: result.readAmp),
+                Bar(series: "write amp (engine, else OS view)", value: write),
+                Bar(series: "space amp (disk ÷ live)", value: result.spaceAmp),
+            ]))
+        }
+        guard !groups.isEmpty else { return nil }
+        let colors = ["read amp (probes per get)": "#2ca02c", "write amp (engine, else OS view)": "#1f77b4", "space amp (disk ÷ live)": "#9467bd"]
+        return groupedBars(title: "Read, write and space amplification (RUM trade-off)", yLabel: "amplification (×)", groups: groups, colors: colors)
+    }
+
+    static func groupedBars(title: String, yLabel: String, groups: [(String, [Bar])], colors: [String: String]) -> String {
+        let height = 440.0
+        var canvas = SVGCanvas(width: width, height: height)
+        let plotLeft = margin.left, plotRight = width - margin.right - 60, plotTop = margin.top, plotBottom = height - margin.bottom
+        let values = groups.flatMap { $0.1.compactMap(\.value) }
+        let yAxis = Axis(kind: .linear, dataMin: 0, dataMax: max(values.max() ?? 1, 0.1), pixelStart: plotBottom, pixelEnd: plotTop)
+        drawFrame(&canvas, title: title, left: plotLeft, right: plotRight, top: plotTop, bottom: plotBottom)
+        for tick in yAxis.ticks {
+            let y = yAxis.pixel(tick)
+            canvas.line(plotLeft, y, plotRight, y, color: "#e0e0e0")
+            canvas.text(Axis.label(tick), plotLeft - 8, y + 4, size: 11, anchor: .end)
+        }
+        canvas.text(yLabel, 20, (plotTop + plotBottom) / 2, size: 12, anchor: .middle, rotate: -90)
+        let groupWidth = (plotRight - plotLeft) / Double(groups.count)
+        var seriesOrder: [String] = []
+        for (_, bars) in groups { for bar in bars where !seriesOrder.contains(bar.series) { seriesOrder.append(bar.series) } }
+        for (index, (label, bars)) in groups.enumerated() {
+            let groupLeft = plotLeft + Double(index) * groupWidth
+            let barWidth = min(40, groupWidth * 0.8 / Double(max(bars.count, 1)))
+            let barsLeft = groupLeft + (groupWidth - barWidth * Double(bars.count)) / 2
+            for (position, bar) in bars.enumerated() {
+                let x = barsLeft + Double(position) * barWidth
+                if let value = bar.value {
+                    let top = yAxis.pixel(value)
+                    canvas.rect(x + 2, top, barWidth - 4, plotBottom - top, fill: colors[bar.series] ?? "#888888")
+                    canvas.text(Axis.label((value * 100).rounded() / 100), x + barWidth / 2, top - 4, size: 10, anchor: .middle)
+                } else {
+                    canvas.text("n/a", x + barWidth / 2, plotBottom - 6, size: 10, anchor: .middle, color: "#888888")
+                }
+            }
+            canvas.text(label, groupLeft + groupWidth / 2, plotBottom + 20, size: 13, anchor: .middle, weight: "bold")
+        }
+        drawLegend(&canvas, entries: seriesOrder.map { ($0, colors[$0] ?? "#888888") }, x: plotRight + 15, y: plotTop + 10)
+        canvas.text("n/a: the engine does not report this figure", plotLeft, height - 15, size: 11, color: "#666666")
+        return canvas.document
+    }
+
+    // MARK: Frame and legend
+
+    static func drawFrame(_ canvas: inout SVGCanvas, title: String, left: Double, right: Double, top: Double, bottom: Double) {
+        canvas.text(title, canvas.width / 2, 28, size: 16, anchor: .middle, weight: "bold")
+        canvas.rect(left, top, right - left, bottom - top, fill: "#fcfcfc", stroke: "#999999")
+    }
+
+    static func drawLegend(_ canvas: inout SVGCanvas, entries: [(String, String)], x: Double, y: Double) {
+        for (index, (label, color)) in entries.enumerated() {
+            let rowY = y + Double(index) * 22
+            canvas.rect(x, rowY - 10, 14, 14, fill: color)
+            canvas.text(label, x + 20, rowY + 2, size: 12)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import KVResults
+
+/// Writes a report directory: `results.json`, `report.md` and the SVG charts.
+public enum ReportWriter {
+    /// Labels runs by engine, adding the file's position when an engine appears more than once.
+    public static func label(_ files: [ResultsFile]) -> [LabeledRun] {
+        let all = files.enumerated().flatMap { fileIndex, file in file.runs.map { (fileIndex, $0) } }
+        var seen: [String: Int] = [:]
+        for (_, run) in all { seen[run.engine, default: 0] += 1 }
+        return all.map { fileIndex, run in
+            LabeledRun(label: seen[run.engine]! > 1 ? "\(run.engine) #\(fileIndex + 1)" : run.engine, run: run)
+        }
+    }
+
+    /// The files written, relative to the report directory.
+    public struct Written: Sendable {
+        public var markdown: String
+        public var charts: [String]
+    }
+
+    /// Writes everything for `files` into `directory` (created when missing).
+    @discardableResult
+    public static func write(_ files: [ResultsFile], to directory: String) throws -> Written {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let runs = label(files)
+        let merged = ResultsFile(manifest: files[0].manifest, runs: files.flatMap(\.runs))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(merged).write(to: URL(fileURLWithPath: directory + "/results.json"))
+
+        var charts: [(file: String, title: String)] = []
+        func save(_ svg: String?, _ file: String, _ title: String) throws {
+            guard let svg else { return }
+            try svg.write(toFile: directory + "/" + file, atomically: true, encoding: .utf8)
+            charts.append((file, title))
+        }
+        for phase in ["load", "run"] {
+            let operations = Set(runs.flatMap { $0.phase(phase)?.ops.keys.map { $0 } ?? [] }).sorted()
+            for operation in operations {
+                try save(Charts.latencyByPercentile(runs, phase: phase, operation: operation),
+                         "latency-\(phase)-\(operation).svg", "\(phase) phase: \(operation) latency by percentile")
+            }
+            try save(Charts.throughputOverTime(runs, phase: phase), "throughput-\(phase).svg", "\(phase) phase: throughput over time")
+        }
+        try save(Charts.writeAmplification(runs), "write-amplification.svg", "Write amplification, engine view and OS view")
+        try save(Charts.rumTradeOff(runs), "rum.svg", "Read, write and space amplification")
+
+        let markdown = MarkdownReport.render(files: files, runs: runs, charts: charts)
+        try markdown.write(toFile: directory + "/report.md", atomically: true, encoding: .utf8)
+        return Written(markdown: "report.md", charts: charts.map(\.file))
+    }
+}
+
+/// The Markdown text of a report.
+public enum MarkdownReport {
+    public static func render(files: [ResultsFile], runs: [LabeledRun], charts: [(file: String, title: String)]) -> String {
+        var text = "# KVBench report\n\n"
+        let results = runs.map(\.run)
+        text += TextTables.conditions(results) + "\n\n"
+
+        text += "## Manifest\n\n| | " + files.indices.map { "file \($0 + 1)" }.joined(separator: " | ") + " |\n"
+        text += "|---|" + files.map { _ in "---|" }.joined() + "\n"
+        let manifestRows: [(String, (Manifest) -> String)] = [
+            ("tool", { "\($0.tool) \($0.toolVersion)" }), ("git commit", { $0.gitCommit }),
+            ("engines", { $0.engineVersions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }),
+            ("CPU", { "\($0.cpuModel), \($0.cores) cores" }), ("memory", { "\($0.memoryBytes / 1_048_576) MiB" }),
+            ("kernel", { $0.kernel }), ("data filesystem", { $0.dataFilesystem }), ("started", { $0.startTime }),
+            ("command", { "`\($0.command)`" }),
+        ]
+        for (label, value) in manifestRows {
+            text += "| \(label) | " + files.map { value($0.manifest) }.joined(separator: " | ") + " |\n"
+        }
+
+        text += "\n## Parameters\n\n| parameter | " + runs.map(\.label).joined(separator: " | ") + " |\n"
+        text += "|---|" + runs.map { _ in "---|" }.joined() + "\n"
+        let parameterRows: [(String, (RunParameters) -> String)] = [
+            ("workload", { $0.workload }), ("mix", { $0.mix.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }),
+            ("records", { String($0.records) }), ("operations", { $0.operations.map(String.init) ?? "n/a" }),
+            ("duration (s)", { $0.durationSeconds.map { String($0) } ?? "n/a" }),
+            ("threads", { String($0.threads) }), ("loop", { $0.loop + ($0.targetRate.map { " at \(Int($0)) ops/s" } ?? "") }),
+            ("key / value size (B)", { "\($0.keySize) / \($0.valueSize)" }), ("distribution", { $0.distribution }),
+            ("zipf theta", { String($0.zipfTheta) }), ("seed", { String($0.seed) }), ("durability", { $0.durability }),
+            ("memory budget (MiB)", { String($0.memoryBudgetBytes / 1_048_576) }),
+            ("dataset (MiB)", { String(format: "%.1f", Double($0.datasetBytes) / 1_048_576) }),
+        ]
+        for (label, value) in parameterRows {
+            text += "| \(label) | " + runs.map { value($0.run.parameters) }.joined(separator: " | ") + " |\n"
+        }
+
+        for phase in ["load", "run"] {
+            var relabeled = results
+            for index in relabeled.indices { relabeled[index].engine = runs[index].label }
+            let table = TextTables.phaseTable(phase, runs: relabeled)
+            if !table.isEmpty { text += "\n## \(phase.capitalized) phase\n\n```\n" + table + "```\n" }
+        }
+
+        if !charts.isEmpty {
+            text += "\n## Charts\n\n"
+            for chart in charts { text += "### \(chart.title)\n\n![\(chart.title)](\(chart.file))\n\n" }
+        }
+
+        text += "## Fairness notes\n\n"
+        let durabilities = Set(results.map(\.parameters.durability))
+        let budgets = Set(results.map(\.parameters.memoryBudgetBytes))
+        text += "- Durability: \(durabilities.sorted().joined(separator: ", "))"
+        text += durabilities.count == 1 ? " for every engine.\n" : " — **engines ran under different durability modes: their numbers are not comparable.**\n"
+        text += "- Memory budget: \(budgets.sorted().map { "\($0 / 1_048_576) MiB" }.joined(separator: ", "))"
+        text += budgets.count == 1 ? " for every engine that can be bounded.\n" : " — **engines ran with different budgets.**\n"
+        for run in runs {
+            let settings = run.run.engineSettings.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            text += "- \(run.label) \(run.run.engineVersion): \(settings.isEmpty ? "no settings reported" : settings)\n"
+        }
+        text += "- Compression is off for every engine unless a setting above says otherwise.\n"
+        if results.contains(where: { $0.engine == "rocksdb" }) {
+            text += "- RocksDB is Debian's shared library, compiled with assertions on; this slows it.\n"
+        }
+        if results.contains(where: { $0.engine == "lmdb" }) {
+            text += "- LMDB reads through the OS page cache and cannot be bounded by the memory budget: compare its peak RSS. It has no mode without durability and no write counter (engine-view write amplification n/a).\n"
+        }
+        text += "- `n/a`: the engine does not report that figure (never a guess). Read amplification is the probe view: tables, blocks or pages touched per point lookup.\n"
+        text += "- Figures come from one run on one machine; compare engines within a report, not across machines.\n"
+        return text
+    }
+}

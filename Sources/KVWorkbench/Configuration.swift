@@ -1,0 +1,98 @@
+import KVResults
+import KVStore
+import KVWorkloads
+
+/// Everything that defines one benchmark run of one engine. Two runs with
+/// the same configuration (and seed) issue the same operation stream.
+public struct BenchmarkConfiguration: Sendable {
+    public var workload: WorkloadDefinition
+    public var records: Int
+    /// Run-phase operations across all threads (ignored when `durationSeconds` is set).
+    public var operations: Int
+    public var durationSeconds: Double?
+    public var warmupOperations: Int
+    public var warmupSeconds: Double?
+    public var threads: Int
+    /// Open loop when set: operations per second across all threads.
+    public var targetRate: Double?
+    public var keySize: Int
+    public var valueSize: Int
+    public var scanLength: Int
+    public var zipfTheta: Double
+    public var hotFraction: Double
+    public var hotOperationFraction: Double
+    public var seed: UInt64
+    public var durability: Durability
+    public var memoryBudget: Int
+    /// The database directory (must not hold another store).
+    public var directory: String
+    public var engineSettings: [String: String]
+    /// Updates per second of the single writer in `readwhilewriting`.
+    public var writerRate: Double
+    /// Show a live progress line on standard error.
+    public var showProgress: Bool
+
+    public init(workload: WorkloadDefinition, records: Int, operations: Int, durationSeconds: Double? = nil,
+                warmupOperations: Int = 0, warmupSeconds: Double? = nil, threads: Int = 1, targetRate: Double? = nil,
+                keySize: Int = 16, valueSize: Int = 100, scanLength: Int = 10, zipfTheta: Double = 0.99,
+                hotFraction: Double = 0.2, hotOperationFraction: Double = 0.8, seed: UInt64 = 1,
+                durability: Durability = .os, memoryBudget: Int = StoreOptions.defaultMemoryBudget,
+                directory: String, engineSettings: [String: String] = [:], writerRate: Double = 10_000,
+                showProgress: Bool = false) {
+        self.workload = workload
+        self.records = records
+        self.operations = operations
+        self.durationSeconds = durationSeconds
+        self.warmupOperations = warmupOperations
+        self.warmupSeconds = warmupSeconds
+        self.threads = threads
+        self.targetRate = targetRate
+        self.keySize = keySize
+        self.valueSize = valueSize
+        self.scanLength = scanLength
+        self.zipfTheta = zipfTheta
+        self.hotFraction = hotFraction
+        self.hotOperationFraction = hotOperationFraction
+        self.seed = seed
+        self.durability = durability
+        self.memoryBudget = memoryBudget
+        self.directory = directory
+        self.engineSettings = engineSettings
+        self.writerRate = writerRate
+        self.showProgress = showProgress
+    }
+
+    /// The parameters as they appear in results.
+    public var parameters: RunParameters {
+        var mix: [String: Double] = [:]
+        for weight in workload.proportions where weight.weight > 0 { mix[weight.kind.rawValue] = weight.weight }
+        return RunParameters(
+            workload: workload.name, records: records,
+            operations: workload.hasRunPhase && durationSeconds == nil ? operations : nil,
+            durationSeconds: durationSeconds,
+            warmupOperations: warmupOperations > 0 ? warmupOperations : nil,
+            warmupSeconds: warmupSeconds, threads: threads, targetRate: targetRate,
+            loop: targetRate == nil ? "closed" : "open",
+            keySize: keySize, valueSize: valueSize, scanLength: scanLength,
+            distribution: workload.requestDistribution.name, zipfTheta: zipfTheta,
+            hotFraction: hotFraction, hotOperationFraction: hotOperationFraction, seed: seed,
+            durability: durability.rawValue, memoryBudgetBytes: memoryBudget,
+            datasetBytes: records * (keySize + valueSize), mix: mix,
+            writerRate: workload.special == .readWhileWriting ? writerRate : nil
+        )
+    }
+
+    /// Checks the combination before anything is opened; the message says what to change.
+    public func validate() throws(WorkloadError) {
+        if records < 1 { throw WorkloadError("--records must be at least 1") }
+        if threads < 1 || threads > 1024 { throw WorkloadError("--threads must be between 1 and 1024") }
+        if workload.special == .readWhileWriting && threads < 2 {
+            throw WorkloadError("readwhilewriting needs --threads 2 or more (one writer, the rest readers)")
+        }
+        if let targetRate, !(targetRate > 0) { throw WorkloadError("--target-rate must be a positive number of operations per second") }
+        if let durationSeconds, !(durationSeconds > 0) { throw WorkloadError("--duration must be a positive number of seconds") }
+        if valueSize < 0 { throw WorkloadError("--value-size must not be negative") }
+        if scanLength < 1 { throw WorkloadError("--scan-length must be at least 1") }
+        if memoryBudget < 1 << 20 { throw WorkloadError("--memory-budget must be at least 1 MiB") }
+    }
+}

@@ -1,0 +1,83 @@
+import KVStore
+import Synchronization
+
+/// An engine that stores nothing: every write is accepted and dropped, every
+/// read misses. Running a workload against it measures the harness itself
+/// (clock reads, histograms, key generation).
+public final class NullStore: KeyValueStore {
+    public static let engineName = "null"
+    public static let engineVersion = SystemManifest.toolVersion
+
+    public let options: StoreOptions
+    public let limits = StoreLimits(maxKeySize: 1 << 20, maxValueSize: 1 << 30)
+    public let settingsReport: [String: String] = ["stores": "nothing (measures the harness)"]
+    private let userBytes = Atomic<UInt64>(0)
+    private let isClosed = Atomic<Bool>(false)
+
+    private init(options: StoreOptions) { self.options = options }
+
+    public static func open(_ options: StoreOptions) throws(StoreError) -> NullStore { NullStore(options: options) }
+
+    @inline(__always)
+    private func ensureOpen() throws(StoreError) {
+        if isClosed.load(ordering: .relaxed) { throw .closed }
+    }
+
+    public func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
+        try ensureOpen()
+        try limits.validate(key: key.count, value: value.count)
+        userBytes.add(UInt64(key.count + value.count), ordering: .relaxed)
+    }
+
+    public func get(_ key: Bytes) throws(StoreError) -> Bytes? {
+        try ensureOpen()
+        try limits.validate(key: key.count)
+        return nil
+    }
+
+    public func withValue<Result>(forKey key: Bytes, _ body: (UnsafeRawBufferPointer) -> Result) throws(StoreError) -> Result? {
+        try ensureOpen()
+        try limits.validate(key: key.count)
+        return nil
+    }
+
+    public func delete(_ key: Bytes) throws(StoreError) {
+        try ensureOpen()
+        try limits.validate(key: key.count)
+        userBytes.add(UInt64(key.count), ordering: .relaxed)
+    }
+
+    public func write(_ batch: WriteBatch) throws(StoreError) {
+        try ensureOpen()
+        try limits.validate(batch)
+        userBytes.add(batch.userBytes, ordering: .relaxed)
+    }
+
+    public func withCursor<Result>(_ body: (inout EmptyCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {
+        try ensureOpen()
+        var cursor = EmptyCursor()
+        return try body(&cursor)
+    }
+
+    public func sync() throws(StoreError) { try ensureOpen() }
+
+    public func compactAll() throws(StoreError) -> Bool { false }
+
+    public func statistics() -> StoreStatistics {
+        StoreStatistics(userBytesWritten: userBytes.load(ordering: .relaxed), engineBytesWritten: 0)
+    }
+
+    public func close() throws(StoreError) { isClosed.store(true, ordering: .relaxed) }
+
+    /// The cursor of the null engine: never positioned.
+    public struct EmptyCursor: KeyValueCursor {
+        public init() {}
+        public mutating func seek(to key: Bytes) throws(StoreError) {}
+        public mutating func seekToFirst() throws(StoreError) {}
+        public mutating func next() throws(StoreError) {}
+        public var isValid: Bool { false }
+        public func withCurrent<Result>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Result) -> Result {
+            preconditionFailure("the null engine's cursor is never positioned")
+        }
+    }
+}

@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a body on N dedicated OS threads and waits for all of them.
+/// Benchmark threads are real threads (not tasks), so that a blocking engine
+/// call stalls only its own thread, as it would in a server.
+public enum ThreadGroup {
+    private final class Job: @unchecked Sendable {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    /// Calls `body(index)` for index in 0..<count, each on its own thread, and returns when all have returned.
+    public static func run(count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        if count == 1 {
+            body(0)
+            return
+        }
+        var threads: [pthread_t] = []
+        for index in 0..<count {
+            let job = Unmanaged.passRetained(Job { body(index) })
+            var thread = pthread_t()
+            let created = pthread_create(&thread, nil, { argument in
+                let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
+                job.body()
+                return nil
+            }, job.toOpaque())
+            precondition(created == 0, "pthread_create failed with \(created)")
+            threads.append(thread)
+        }
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// Starts `body` on a background thread; the returned handle joins it.
+    public static func start(_ body: @escaping @Sendable () -> Void) -> JoinHandle {
+        let job = Unmanaged.passRetained(Job(body))
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { argument in
+            let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
+            job.body()
+            return nil
+        }, job.toOpaque())
+        precondition(created == 0, "pthread_create failed with \(created)")
+        return JoinHandle(thread: thread)
+    }
+
+    /// A started thread; join it exactly once.
+    public struct JoinHandle: Sendable {
+        let thread: pthread_t
+        public func join() { pthread_join(thread, nil) }
+    }
+}
+
+/// Sleeps until the monotonic clock reaches `deadline` (nanoseconds): sleeps
+/// for long waits, spins for the last stretch so that open-loop schedules stay precise.
+@inlinable
+public func waitUntil(_ deadline: UInt64) {
+    while true {
+        let now = LatencyClock.now()
+        if now >= deadline { return }
+        let remaining = deadline - now
+        if remaining > 200_000 {
+            var pause = timespec(tv_sec: 0, tv_nsec: Int(remaining - 100_000))
+            if remaining > 1_000_000_000 { pause = timespec(tv_sec: 0, tv_nsec: 900_000_000) }
+            nanosleep(&pause, nil)
+        }
+    }
+}

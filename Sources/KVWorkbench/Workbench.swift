@@ -1,0 +1,240 @@
+import KVResults
+import KVStore
+import KVWorkloads
+import StorageIO
+import Synchronization
+
+/// Drives one engine through a workload's load and run phases and measures
+/// each phase. Generic over the engine, so the hot loop is specialized for
+/// each engine type (no existential on the hot path).
+public enum Workbench {
+    /// Opens `Store` in `configuration.directory`, runs the load phase, the
+    /// optional warm-up and the run phase, closes the store, and returns what was measured.
+    @inlinable
+    public static func run<Store: KeyValueStore>(_ storeType: Store.Type, _ configuration: BenchmarkConfiguration) throws -> RunResult {
+        try configuration.validate()
+        let options = StoreOptions(directory: configuration.directory, durability: configuration.durability,
+                                   memoryBudget: configuration.memoryBudget, createIfMissing: true,
+                                   settings: configuration.engineSettings)
+        let store = try Store.open(options)
+        var phases: [PhaseResult] = []
+        do {
+            let context = try RunContext(configuration: configuration)
+            phases.append(measurePhase("load", store: store, context: context) { thread, recorder, progress in
+                loadLoop(store: store, context: context, thread: thread, recorder: &recorder, progress: progress)
+            })
+            if configuration.workload.hasRunPhase {
+                let streams = Mutex((0..<configuration.threads).map { context.makeStream(thread: $0) })
+                if configuration.warmupOperations > 0 || configuration.warmupSeconds != nil {
+                    _ = measurePhase("warmup", store: store, context: context) { thread, recorder, progress in
+                        var stream = streams.withLock { $0[thread] }
+                        runLoop(store: store, context: context, stream: &stream, thread: thread, recorder: &recorder,
+                                progress: progress, budget: .warmup)
+                        streams.withLock { $0[thread] = stream }
+                    }
+                }
+                phases.append(measurePhase("run", store: store, context: context) { thread, recorder, progress in
+                    var stream = streams.withLock { $0[thread] }
+                    runLoop(store: store, context: context, stream: &stream, thread: thread, recorder: &recorder,
+                            progress: progress, budget: .measured)
+                    streams.withLock { $0[thread] = stream }
+                })
+            }
+        } catch {
+            try? store.close()
+            throw error
+        }
+        try store.close()
+        return RunResult(engine: Store.engineName, engineVersion: Store.engineVersion, engineSettings: store.settingsReport,
+                         parameters: configuration.parameters, phases: phases)
+    }
+
+    /// How many operations a run loop may issue.
+    @usableFromInline
+    enum OperationBudget { case warmup, measured }
+
+    // MARK: - Phase measurement
+
+    /// Runs `body` on every thread, with counters snapshotted around it, and builds the phase's result.
+    @usableFromInline
+    static func measurePhase<Store: KeyValueStore>(
+        _ name: String, store: Store, context: RunContext,
+        body: @escaping @Sendable (Int, inout ThreadRecorder, PhaseProgress) -> Void
+    ) -> PhaseResult {
+        let configuration = context.configuration
+        let threadCount = context.threadCount(for: name)
+        let expected: UInt64? = name == "load" ? UInt64(configuration.records) : (configuration.durationSeconds == nil ? UInt64(configuration.operations) : nil)
+        let progress = PhaseProgress(phase: name, expectedOperations: expected, deadlineSeconds: name == "load" ? nil : configuration.durationSeconds,
+                                     visible: configuration.showProgress)
+        ProcessUsage.resetPeakResident()
+        let statisticsBefore = store.statistics()
+        let ioBefore = ProcessIOCounters.current()
+        let cpuBefore = ProcessUsage.cpuSeconds()
+        let monotonicStart = monotonicNanoseconds()
+        let start = LatencyClock.now()
+        progress.start(at: start)
+        let sampler = StatisticsSampler(store: store, phaseStart: start)
+        let recorders = Mutex<[ThreadRecorder]>([])
+        let openLoop = configuration.targetRate != nil
+        ThreadGroup.run(count: threadCount) { thread in
+            var recorder = ThreadRecorder(openLoop: openLoop, phaseStart: start)
+            body(thread, &recorder, progress)
+            recorder.finish()
+            recorders.withLock { $0.append(recorder) }
+        }
+        let end = LatencyClock.now()
+        let monotonicElapsed = monotonicNanoseconds() - monotonicStart
+        if monotonicElapsed > 100_000_000 {
+            let drift = abs(Double(end - start) - Double(monotonicElapsed)) / Double(monotonicElapsed)
+            if drift > 0.005 {
+                context.warn("the latency clock (\(LatencyClock.source)) drifted \(Int(drift * 1000) / 10)% from CLOCK_MONOTONIC in the \(name) phase; latencies are suspect")
+            }
+        }
+        let samples = sampler.stop()
+        progress.finish()
+        let statisticsAfter = store.statistics()
+        let ioAfter = ProcessIOCounters.current()
+        let cpuAfter = ProcessUsage.cpuSeconds()
+
+        var merged = PhaseMeasurements(openLoop: openLoop)
+        for recorder in recorders.withLock({ $0 }) { merged.merge(recorder) }
+        if let firstError = merged.firstError {
+            context.warn("\(Store.engineName) \(name) phase: operations failed, first error: \(firstError)")
+        }
+        if merged.clamped > 0 {
+            context.warn("\(merged.clamped) latencies above one hour were recorded as one hour")
+        }
+        let elapsed = Double(end - start) / 1e9
+        let userBytes = statisticsAfter.userBytesWritten &- statisticsBefore.userBytesWritten
+        let liveBytes = context.liveRecordCount() * UInt64(configuration.keySize + configuration.valueSize)
+        let diskBytes = FileSystem.allocatedBytes(configuration.directory)
+        var result = PhaseResult(
+            name: name, elapsedS: elapsed, operations: merged.totalOperations,
+            throughputOpsS: elapsed > 0 ? Double(merged.totalOperations) / elapsed : 0,
+            ops: merged.operationResults(), userBytesWritten: userBytes,
+            engineBytesWritten: nil, osWriteBytes: nil, osReadBytes: nil, wchar: nil,
+            writeAmpEngine: nil, writeAmpOS: nil, readAmp: nil, readAmpBytes: nil,
+            spaceAmp: liveBytes > 0 ? Double(diskBytes) / Double(liveBytes) : nil,
+            diskBytes: diskBytes, liveBytes: liveBytes, compaction: nil,
+            peakRSSBytes: ProcessUsage.peakResidentBytes(), cpuS: cpuAfter - cpuBefore,
+            timeseries: [], engineCounters: statisticsAfter.counters
+        )
+        if let after = statisticsAfter.engineBytesWritten, let before = statisticsBefore.engineBytesWritten {
+            result.engineBytesWritten = after &- before
+            if userBytes > 0 { result.writeAmpEngine = Double(after &- before) / Double(userBytes) }
+        }
+        if let ioBefore, let ioAfter {
+            let written = (ioAfter.writeBytes &- ioAfter.cancelledWriteBytes) &- (ioBefore.writeBytes &- ioBefore.cancelledWriteBytes)
+            let osWritten = Int64(bitPattern: written) < 0 ? 0 : written
+            result.osWriteBytes = osWritten
+            result.osReadBytes = ioAfter.readBytes &- ioBefore.readBytes
+            result.wchar = ioAfter.wchar &- ioBefore.wchar
+            if userBytes > 0 { result.writeAmpOS = Double(osWritten) / Double(userBytes) }
+            if merged.bytesReturned > 0 { result.readAmpBytes = Double(ioAfter.readBytes &- ioBefore.readBytes) / Double(merged.bytesReturned) }
+        }
+        if let lookupsAfter = statisticsAfter.pointLookups, let lookupsBefore = statisticsBefore.pointLookups,
+           let probesAfter = statisticsAfter.lookupProbes, let probesBefore = statisticsBefore.lookupProbes,
+           lookupsAfter > lookupsBefore {
+            result.readAmp = Double(probesAfter &- probesBefore) / Double(lookupsAfter &- lookupsBefore)
+        }
+        if let after = statisticsAfter.compaction, let before = statisticsBefore.compaction {
+            result.compaction = CompactionResult(
+                count: after.count &- before.count, bytesRead: after.bytesRead &- before.bytesRead,
+                bytesWritten: after.bytesWritten &- before.bytesWritten, wallS: after.wallSeconds - before.wallSeconds,
+                cpuS: after.cpuSeconds - before.cpuSeconds, stallS: after.stallSeconds - before.stallSeconds)
+        }
+        result.timeseries = merged.intervals.enumerated().map { index, interval in
+            let sample = index < samples.count ? samples[index] : nil
+            let previous = index > 0 && index - 1 < samples.count ? samples[index - 1] : nil
+            return TimeSeriesPoint(
+                tS: min(Double(index + 1), elapsed), ops: interval.operations,
+                p99Us: interval.operations > 0 ? Double(interval.latencies.valueAtPercentile(99)) / 1000 : nil,
+                compactions: sample.map { $0.compactions &- (previous?.compactions ?? statisticsBefore.compaction?.count ?? 0) },
+                stallS: sample.map { $0.stallSeconds - (previous?.stallSeconds ?? statisticsBefore.compaction?.stallSeconds ?? 0) }
+            )
+        }
+        return result
+    }
+
+    // MARK: - Thread loops
+
+    /// Inserts this thread's share of the records, in the workload's load order.
+    @inlinable
+    static func loadLoop<Store: KeyValueStore>(store: Store, context: RunContext, thread: Int,
+                                               recorder: inout ThreadRecorder, progress: PhaseProgress) {
+        let configuration = context.configuration
+        var order = LoadOrderStream(order: configuration.workload.loadOrder, recordCount: UInt64(configuration.records),
+                                    seed: configuration.seed, thread: thread, threadCount: configuration.threads)
+        var executor = OperationExecutor(store: store, context: context)
+        var pacer = context.makePacer(thread: thread, threadCount: configuration.threads, start: recorder.phaseStart)
+        var sinceReport: UInt64 = 0
+        while let recordID = order.next() {
+            executor.perform(Operation(kind: .insert, recordID: recordID, scanLength: 0), recorder: &recorder, pacer: &pacer)
+            sinceReport &+= 1
+            if sinceReport == 1024 {
+                progress.add(sinceReport)
+                sinceReport = 0
+            }
+        }
+        progress.add(sinceReport)
+    }
+
+    /// Issues this thread's run-phase operations until its share of the count or the deadline is reached.
+    @inlinable
+    static func runLoop<Store: KeyValueStore>(store: Store, context: RunContext, stream: inout OperationStream, thread: Int,
+                                              recorder: inout ThreadRecorder, progress: PhaseProgress, budget: OperationBudget) {
+        let configuration = context.configuration
+        let special = configuration.workload.special
+        var executor = OperationExecutor(store: store, context: context)
+        let isWriter = special == .readWhileWriting && thread == 0
+        let workers = special == .readWhileWriting ? configuration.threads - 1 : configuration.threads
+        let worker = special == .readWhileWriting ? thread - 1 : thread
+        var pacer: Pacer?
+        if isWriter {
+            pacer = Pacer(rate: configuration.writerRate, start: recorder.phaseStart, offset: 0)
+        } else {
+            pacer = context.makePacer(thread: worker, threadCount: workers, start: recorder.phaseStart)
+        }
+        let total: Int
+        let deadline: UInt64?
+        switch budget {
+        case .warmup:
+            total = configuration.warmupOperations
+            deadline = configuration.warmupSeconds.map { recorder.phaseStart &+ UInt64($0 * 1e9) }
+        case .measured:
+            total = configuration.operations
+            deadline = configuration.durationSeconds.map { recorder.phaseStart &+ UInt64($0 * 1e9) }
+        }
+        let share = isWriter ? Int.max : total / workers + (worker < total % workers ? 1 : 0)
+        var issued = 0
+        var sinceReport: UInt64 = 0
+        if special == .readSequential {
+            executor.sweep(limit: deadline == nil ? share : Int.max, deadline: deadline, recorder: &recorder, progress: progress)
+            return
+        }
+        while true {
+            if isWriter {
+                if context.readersFinished.load(ordering: .relaxed) { break }
+            } else if let deadline {
+                if LatencyClock.now() >= deadline { break }
+            } else if issued >= share {
+                break
+            }
+            let operation = isWriter ? context.writerOperation(random: &executor.random) : stream.next()
+            executor.perform(operation, recorder: &recorder, pacer: &pacer)
+            issued &+= 1
+            sinceReport &+= 1
+            if sinceReport == 1024 {
+                progress.add(sinceReport)
+                sinceReport = 0
+            }
+        }
+        progress.add(sinceReport)
+        if !isWriter && special == .readWhileWriting {
+            if context.finishedReaders.add(1, ordering: .relaxed).newValue == workers {
+                context.readersFinished.store(true, ordering: .relaxed)
+            }
+        }
+        executor.finish(into: context)
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import KVReports
+import KVResults
+
+/// Reads result files written by `run`, `compare` or `report`.
+enum ResultsLoader {
+    static func load(_ paths: [String]) throws -> [ResultsFile] {
+        try paths.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CommandFailure("cannot read \(path); give the path of a results.json written by kvbench")
+            }
+            do {
+                return try JSONDecoder().decode(ResultsFile.self, from: data)
+            } catch {
+                throw CommandFailure("\(path) is not a kvbench results file (\(error)); give a results.json written by kvbench")
+            }
+        }
+    }
+}
+
+/// `kvbench report`: re-renders a report from saved results; several files merge into one report.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write report.md, results.json and SVG charts from saved result files."
+    )
+
+    @Argument(help: "Result files (results.json) to include.")
+    var files: [String]
+    @Option(help: "Directory to write the report into.")
+    var out: String
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one results file") }
+    }
+
+    func run() throws {
+        let results = try ResultsLoader.load(files)
+        let written = try ReportWriter.write(results, to: out)
+        print("report: \(out)/\(written.markdown) (\(written.charts.count) charts)")
+    }
+}
+
+/// `kvbench diff`: compares two sets of results and fails on a regression beyond the threshold.
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare results metric by metric; exit 1 when any metric regressed beyond the threshold.",
+        discussion: "kvbench diff BASE.json NEW.json, or --base a.json b.json --new c.json d.json (medians of each side are compared)."
+    )
+
+    @Argument(help: "BASE.json NEW.json")
+    var files: [String] = []
+    @Option(parsing: .upToNextOption, help: "Baseline result files (their median is compared).")
+    var base: [String] = []
+    @Option(name: .customLong("new"), parsing: .upToNextOption, help: "New result files (their median is compared).")
+    var candidate: [String] = []
+    @Option(help: "Regression threshold in percent.")
+    var threshold: Double = 10
+
+    func validate() throws {
+        if files.isEmpty {
+            guard !base.isEmpty, !candidate.isEmpty else { throw ValidationError("give BASE.json NEW.json, or --base FILES --new FILES") }
+        } else {
+            guard files.count == 2, base.isEmpty, candidate.isEmpty else {
+                throw ValidationError("give exactly two files (BASE.json NEW.json), or use --base and --new")
+            }
+        }
+        guard threshold >= 0 else { throw ValidationError("--threshold must not be negative") }
+    }
+
+    func run() throws {
+        let basePaths = files.isEmpty ? base : [files[0]]
+        let newPaths = files.isEmpty ? candidate : [files[1]]
+        let rows = ResultsDiff.compare(base: try ResultsLoader.load(basePaths), new: try ResultsLoader.load(newPaths), thresholdPercent: threshold)
+        guard !rows.isEmpty else {
+            throw CommandFailure("the two sides share no engine and workload; nothing to compare")
+        }
+        print(ResultsDiff.table(rows, thresholdPercent: threshold), terminator: "")
+        let regressions = rows.filter(\.regressed)
+        if regressions.isEmpty {
+            print("no regression beyond \(threshold)%")
+        } else {
+            print("\(regressions.count) metric(s) regressed beyond \(threshold)%")
+            throw ExitCode(1)
+        }
+    }
+}
