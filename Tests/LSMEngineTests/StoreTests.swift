@@ -257,3 +257,35 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
         #expect(throws: StoreError.self) { try LSMStore.open(StoreOptions(directory: directory, settings: ["lsm.bloom_bits_per_key": "x"])) }
     }
 }
+
+@Test func durabilityNoneKeepsOnlyWhatSyncFlushed() throws {
+    try withDirectory { directory in
+        let options = StoreOptions(directory: directory, durability: .none)
+        let store = try LSMStore.open(options)
+        for index in 0..<100 { try store.put(testKey(index), [1]) }
+        try store.sync()
+        for index in 100..<200 { try store.put(testKey(index), [2]) }
+        #expect(try files(directory, suffix: ".log").isEmpty)
+        store.simulateCrash()
+        // Negative control: without a log, writes after the last sync are lost in a crash.
+        let reopened = try LSMStore.open(options)
+        for index in 0..<100 { #expect(try reopened.get(testKey(index)) == [1]) }
+        for index in 100..<200 { #expect(try reopened.get(testKey(index)) == nil) }
+        try reopened.close()
+    }
+}
+
+@Test func blockCacheStaysWithinItsBudget() throws {
+    try withDirectory { directory in
+        let options = StoreOptions(directory: directory, durability: .none, memoryBudget: 1 << 20, settings: ["lsm.memtable_bytes": "65536"])
+        let store = try LSMStore.open(options)
+        let value = Bytes(repeating: 9, count: 200)
+        for index in 0..<6000 { try store.put(testKey(index), value) }
+        try store.flushMemtable()
+        for index in 0..<6000 { #expect(try store.get(testKey(index)) == value) }
+        let statistics = store.statistics()
+        #expect(statistics.counters["block_cache.misses", default: 0] > 0)
+        #expect(statistics.counters["block_cache.usage_bytes", default: .infinity] <= Double(512 << 10))
+        try store.close()
+    }
+}
