@@ -289,3 +289,44 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
         try store.close()
     }
 }
+
+@Test func concurrentReadersSeeWholeValuesWhileWritesFlushAndCompact() throws {
+    try withDirectory { directory in
+        let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: smallSettings))
+        let done = Atomic<Bool>(false)
+        let problems = Mutex<[String]>([])
+        // Every value is its key followed by a generation byte repeated, so a torn or misplaced value shows.
+        func value(for key: Bytes, generation: UInt8) -> Bytes { key + Bytes(repeating: generation, count: 40) }
+        @Sendable func check(_ key: Bytes, _ got: Bytes) -> Bool {
+            got.count == key.count + 40 && Bytes(got.prefix(key.count)) == key && Set(got.dropFirst(key.count)).count == 1
+        }
+        let readers = (0..<2).map { reader in
+            BackgroundThread {
+                var random = TestRandom(state: UInt64(reader) + 50)
+                while !done.load(ordering: .relaxed) {
+                    do {
+                        let key = testKey(Int(random.next() % 2000))
+                        if let got = try store.get(key), !check(key, got) { problems.withLock { $0.append("get \(key)") } }
+                        let entries = try store.scan(from: testKey(Int(random.next() % 2000)), limit: 20)
+                        for (left, right) in zip(entries, entries.dropFirst()) where !ByteOrder.less(left.key, right.key) {
+                            problems.withLock { $0.append("scan order") }
+                        }
+                        for entry in entries where !check(entry.key, entry.value) { problems.withLock { $0.append("scan value") } }
+                    } catch {
+                        problems.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+        }
+        var random = TestRandom(state: 77)
+        for step in 0..<20_000 {
+            let key = testKey(Int(random.next() % 2000))
+            if step % 5 == 0 { try store.delete(key) } else { try store.put(key, value(for: key, generation: UInt8(truncatingIfNeeded: step))) }
+        }
+        done.store(true, ordering: .relaxed)
+        for reader in readers { reader.join() }
+        #expect(problems.withLock { $0 }.isEmpty, "\(problems.withLock { $0.prefix(5) })")
+        #expect((store.statistics().compaction?.count ?? 0) > 0)
+        try store.close()
+    }
+}
