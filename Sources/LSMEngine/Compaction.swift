@@ -179,6 +179,7 @@ extension Engine {
     func compactEverything() throws(StoreError) {
         try flushAll()
         monitor.lock()
+        while control.manualCompaction { monitor.wait() }
         control.manualCompaction = true
         while control.compactionRunning { monitor.wait() }
         let version = control.version

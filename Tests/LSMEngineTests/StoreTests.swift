@@ -330,3 +330,23 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
         try store.close()
     }
 }
+
+@Test func concurrentFullCompactionsKeepLevelsDisjoint() throws {
+    try withDirectory { directory in
+        let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: smallSettings))
+        var model: [Bytes: Bytes] = [:]
+        try randomWorkload(store, model: &model, operations: 6000, keySpace: 1500, seed: 5)
+        let failures = Mutex<[String]>([])
+        let compactors = (0..<2).map { _ in
+            BackgroundThread {
+                do { _ = try store.compactAll() } catch { failures.withLock { $0.append("\(error)") } }
+            }
+        }
+        for compactor in compactors { compactor.join() }
+        #expect(failures.withLock { $0 }.isEmpty)
+        try store.waitForBackgroundWork()
+        expectLevelInvariants(store.levels())
+        try expectMatches(store, model, keySpace: 1500)
+        try store.close()
+    }
+}
