@@ -350,3 +350,38 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
         try store.close()
     }
 }
+
+@Test func bitRotInATableIsReportedAsCorruption() throws {
+    try withDirectory { directory in
+        let options = StoreOptions(directory: directory, durability: .none)
+        let store = try LSMStore.open(options)
+        for index in 0..<2000 { try store.put(testKey(index), Bytes(repeating: 3, count: 30)) }
+        try store.close()
+        let table = directory + "/" + (try files(directory, suffix: ".sst"))[0]
+        let file = try StorageFile(path: table, mode: .readWrite)
+        var byte = try file.read(at: 100, count: 1)
+        byte[0] ^= 0x10
+        try file.write(at: 100, byte)
+        let reopened = try LSMStore.open(options)
+        var corrupt = 0, intact = 0
+        for index in 0..<2000 {
+            do {
+                let value = try reopened.get(testKey(index))
+                #expect(value == Bytes(repeating: 3, count: 30))
+                intact += 1
+            } catch {
+                if case StoreError.corruption = error { corrupt += 1 }
+            }
+        }
+        #expect(corrupt > 0 && intact > 0 && corrupt + intact == 2000)
+        try reopened.close()
+        // A damaged footer fails the open.
+        let size = try file.size()
+        var last = try file.read(at: size - 1, count: 1)
+        last[0] ^= 0xFF
+        try file.write(at: size - 1, last)
+        #expect { try LSMStore.open(options) } throws: { error in
+            if case StoreError.corruption = error { return true } else { return false }
+        }
+    }
+}
