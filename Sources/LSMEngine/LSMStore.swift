@@ -123,6 +123,10 @@ public final class LSMStore: KeyValueStore, Sendable {
         try ensureOpen()
         try limits.validate(batch)
         if batch.isEmpty { return }
+        let recordBytes = batch.userBytes + UInt64(batch.count) * 21
+        if recordBytes > UInt64(RecordFormat.maxPayload) {
+            throw .unsupported("a write batch of about \(recordBytes) bytes exceeds the LSM log record limit of \(RecordFormat.maxPayload) bytes; split it into smaller batches")
+        }
         try engine.commit(count: batch.count, encode: { out in
             for operation in batch.operations {
                 switch operation {
