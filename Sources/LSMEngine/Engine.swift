@@ -15,6 +15,9 @@ final class ControlState: @unchecked Sendable {
     var log: RecordWriter?
     /// The log of the immutable memtable, kept so `sync()` can reach it.
     var immutableLog: RecordWriter?
+    /// An empty log created ahead of time by the flush thread, so a rotation
+    /// does not create a file and sync the directory while writers wait.
+    var spareLog: RecordWriter?
     var version: Version
     var lastSequence: UInt64
     var nextFileNumber: UInt64
@@ -181,11 +184,18 @@ final class Engine: Sendable {
         var newLog: RecordWriter?
         var logNumber: UInt64 = 0
         if durability != .none {
-            logNumber = control.nextFileNumber
-            control.nextFileNumber += 1
-            let file = try StorageFile(path: directory + "/" + Self.logName(logNumber), mode: .createNew)
-            try FileSystem.syncDirectory(directory)
-            newLog = RecordWriter(file: file, number: logNumber, offset: 0)
+            if let spare = control.spareLog, spare.number > (control.log?.number ?? 0) {
+                newLog = spare
+                logNumber = spare.number
+            } else {
+                if let stale = control.spareLog { try? FileSystem.removeFile(stale.file.path) }
+                logNumber = control.nextFileNumber
+                control.nextFileNumber += 1
+                let file = try StorageFile(path: directory + "/" + Self.logName(logNumber), mode: .createNew)
+                try FileSystem.syncDirectory(directory)
+                newLog = RecordWriter(file: file, number: logNumber, offset: 0)
+            }
+            control.spareLog = nil
             if durability == .fsync, let old = control.log {
                 try old.sync()
                 counters.logSyncs.add(1, ordering: .relaxed)
@@ -338,6 +348,7 @@ final class Engine: Sendable {
             let liveLog = control.memory.logNumber
             monitor.unlock()
             do {
+                try prepareSpareLog()
                 try flush(immutable, number: number, liveLog: liveLog)
             } catch {
                 monitor.withLock {
@@ -347,6 +358,22 @@ final class Engine: Sendable {
                 return
             }
         }
+    }
+
+    /// Creates the next log file ahead of the next rotation (flush thread only).
+    /// A rotation uses it only when its number is above the active log's.
+    private func prepareSpareLog() throws(StoreError) {
+        guard durability != .none else { return }
+        let number: UInt64? = monitor.withLock {
+            guard control.spareLog == nil else { return nil }
+            let number = control.nextFileNumber
+            control.nextFileNumber += 1
+            return number
+        }
+        guard let number else { return }
+        let file = try StorageFile(path: directory + "/" + Self.logName(number), mode: .createNew)
+        try FileSystem.syncDirectory(directory)
+        monitor.withLock { control.spareLog = RecordWriter(file: file, number: number, offset: 0) }
     }
 
     /// Writes the immutable memtable as an L0 table and installs it; the logs
