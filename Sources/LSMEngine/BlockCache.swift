@@ -8,15 +8,27 @@ struct BlockKey: Hashable, Sendable {
 
 /// An LRU cache of verified data blocks, bounded in bytes and split into
 /// shards with one mutex each, so concurrent readers rarely meet.
+///
+/// The tables' filters and indexes live outside the cache but are charged
+/// to it: `reserve(_:)` shrinks the room left for blocks by their size.
 final class BlockCache: Sendable {
     private static let shardCount = 16
     private let shards: [CacheShard]
     let capacity: Int
+    /// Bytes per shard currently available for blocks.
+    private let shardCapacity: Atomic<Int>
 
     init(capacity: Int) {
         self.capacity = capacity
-        let perShard = max(1, capacity / Self.shardCount)
-        shards = (0..<Self.shardCount).map { _ in CacheShard(capacity: perShard) }
+        shardCapacity = Atomic(max(1, capacity / Self.shardCount))
+        shards = (0..<Self.shardCount).map { _ in CacheShard() }
+    }
+
+    /// Charges `bytes` held elsewhere (table metadata) against the capacity;
+    /// at least a quarter of the capacity stays available for blocks.
+    func reserve(_ bytes: Int) {
+        let available = max(capacity / 4, capacity - bytes)
+        shardCapacity.store(max(1, available / Self.shardCount), ordering: .relaxed)
     }
 
     @inline(__always)
@@ -27,7 +39,9 @@ final class BlockCache: Sendable {
 
     func lookup(_ key: BlockKey) -> Block? { shard(key).lookup(key) }
 
-    func insert(_ key: BlockKey, _ block: Block) { shard(key).insert(key, block) }
+    func insert(_ key: BlockKey, _ block: Block) {
+        shard(key).insert(key, block, capacity: shardCapacity.load(ordering: .relaxed))
+    }
 
     /// Bytes currently held.
     var usage: Int { shards.reduce(0) { $0 + $1.usage } }
@@ -67,12 +81,8 @@ final class CacheShard: Sendable {
     }
 
     private let state: Mutex<State>
-    private let capacity: Int
 
-    init(capacity: Int) {
-        self.capacity = capacity
-        state = Mutex(State())
-    }
+    init() { state = Mutex(State()) }
 
     var usage: Int { state.withLock { $0.usage } }
 
@@ -87,7 +97,7 @@ final class CacheShard: Sendable {
         }
     }
 
-    func insert(_ key: BlockKey, _ block: Block) {
+    func insert(_ key: BlockKey, _ block: Block, capacity: Int) {
         let charge = block.storage.count + 64
         state.withLock { state in
             if state.map[key] != nil { return }

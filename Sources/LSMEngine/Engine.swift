@@ -78,6 +78,7 @@ final class Engine: Sendable {
         self.manifest = manifest
         self.readState = Mutex(ReadState(memory: control.memory, immutable: nil, version: control.version))
         self.visibleSequence = Atomic(control.lastSequence)
+        cache.reserve(control.version.metadataBytes)
     }
 
     static func logName(_ number: UInt64) -> String { TableFormat.pad(number) + ".log" }
@@ -434,6 +435,7 @@ final class Engine: Sendable {
             publishReadState()
             monitor.broadcast()
         }
+        cache.reserve(next.metadataBytes)
         let removed = Set(edit.deleted.map(\.number)).subtracting(edit.added.map(\.meta.number))
         for tables in base.levels {
             for table in tables where removed.contains(table.number) { table.markObsolete() }

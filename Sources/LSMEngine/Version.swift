@@ -17,6 +17,9 @@ final class Version: Sendable {
 
     var tableCount: Int { levels.reduce(0) { $0 + $1.count } }
 
+    /// Memory held by the tables' filters and indexes.
+    var metadataBytes: Int { levels.reduce(0) { total, tables in tables.reduce(total) { $0 + $1.metadataBytes } } }
+
     /// Tables of `level` whose key range intersects [smallest, largest].
     func overlapping(level: Int, smallest: Bytes, largest: Bytes) -> [TableFile] {
         levels[level].filter { ByteOrder.compare($0.largest, smallest) >= 0 && ByteOrder.compare($0.smallest, largest) <= 0 }
