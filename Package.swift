@@ -34,7 +34,8 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "KVStore"),
-        .target(name: "StorageIO", dependencies: ["KVStore"]),
+        .target(name: "CCRC32C"),
+        .target(name: "StorageIO", dependencies: ["KVStore", "CCRC32C"]),
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
         .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"]),

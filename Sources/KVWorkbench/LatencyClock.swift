@@ -28,6 +28,11 @@ public enum LatencyClock {
     /// The source chosen for this process (decided once).
     public static let source: Source = chooseSource()
 
+    /// Chooses and calibrates the clock now (it takes about 0.2 s), rather than on first use inside a measured phase.
+    public static func calibrate() {
+        _ = nanosecondsPerTick
+    }
+
     @usableFromInline
     static let nanosecondsPerTick: Double = {
         if case .cycleCounter(let scale) = source { return scale }
@@ -47,18 +52,35 @@ public enum LatencyClock {
         return monotonicNanoseconds()
     }
 
+    /// A (CLOCK_MONOTONIC, TSC) reading taken as close together as possible: the
+    /// TSC read is bracketed by two clock reads, and of several tries the one with
+    /// the narrowest bracket is kept, so a preemption cannot skew the calibration.
+    private static func tightestPair() -> (nanoseconds: UInt64, ticks: UInt64)? {
+        var best: (gap: UInt64, nanoseconds: UInt64, ticks: UInt64)?
+        for _ in 0..<16 {
+            let before = monotonicNanoseconds()
+            let ticks = kvbench_read_cycle_counter()
+            let after = monotonicNanoseconds()
+            let gap = after &- before
+            if best == nil || gap < best!.gap { best = (gap, before + gap / 2, ticks) }
+        }
+        guard let best, best.gap < 20_000 else { return nil }
+        return (best.nanoseconds, best.ticks)
+    }
+
     private static func chooseSource() -> Source {
         guard kvbench_has_cycle_counter() != 0,
               readProcFile("/sys/devices/system/clocksource/clocksource0/current_clocksource")?.hasPrefix("tsc") == true,
               let cpuinfo = readProcFile("/proc/cpuinfo"),
               cpuinfo.contains(" constant_tsc"), cpuinfo.contains(" nonstop_tsc") else { return .monotonic }
-        let startNanoseconds = monotonicNanoseconds()
-        let startTicks = kvbench_read_cycle_counter()
-        var pause = timespec(tv_sec: 0, tv_nsec: 50_000_000)
+        guard let first = tightestPair() else { return .monotonic }
+        var pause = timespec(tv_sec: 0, tv_nsec: 200_000_000)
         nanosleep(&pause, nil)
-        let endNanoseconds = monotonicNanoseconds()
-        let endTicks = kvbench_read_cycle_counter()
-        guard endTicks > startTicks, endNanoseconds > startNanoseconds else { return .monotonic }
+        guard let second = tightestPair(), second.ticks > first.ticks, second.nanoseconds > first.nanoseconds else {
+            return .monotonic
+        }
+        let startNanoseconds = first.nanoseconds, endNanoseconds = second.nanoseconds
+        let startTicks = first.ticks, endTicks = second.ticks
         return .cycleCounter(nanosecondsPerTick: Double(endNanoseconds - startNanoseconds) / Double(endTicks - startTicks))
     }
 }

@@ -72,8 +72,9 @@ public struct ThreadRecorder: Sendable {
     @usableFromInline var bytesReturned: UInt64 = 0
     @usableFromInline var firstError: String?
 
+    /// A recorder for a phase that started at `phaseStart` (on `LatencyClock`).
     @inlinable
-    init(openLoop: Bool, phaseStart: UInt64) {
+    public init(openLoop: Bool, phaseStart: UInt64) {
         let kinds = OperationKind.bySlot.count
         latency = (0..<kinds).map { _ in HistogramLimits.makeLatency() }
         currentSecond = (0..<kinds).map { _ in HistogramLimits.makeLatency() }
@@ -116,7 +117,7 @@ public struct ThreadRecorder: Sendable {
 
     /// Records one completed operation: `latency` from its (intended) start to `end`.
     @inlinable
-    mutating func record(_ kind: OperationKind, latency value: UInt64, end: UInt64) {
+    public mutating func record(_ kind: OperationKind, latency value: UInt64, end: UInt64) {
         if end >= nextBoundary { advanceInterval(to: end) }
         let clampedValue: UInt64
         if value > HistogramLimits.highestNanoseconds {

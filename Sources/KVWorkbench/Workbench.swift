@@ -13,6 +13,7 @@ public enum Workbench {
     @inlinable
     public static func run<Store: KeyValueStore>(_ storeType: Store.Type, _ configuration: BenchmarkConfiguration) throws -> RunResult {
         try configuration.validate()
+        LatencyClock.calibrate()
         let options = StoreOptions(directory: configuration.directory, durability: configuration.durability,
                                    memoryBudget: configuration.memoryBudget, createIfMissing: true,
                                    settings: configuration.engineSettings)
