@@ -45,7 +45,8 @@ public final class LSMStore: KeyValueStore, Sendable {
     public static func open(_ options: StoreOptions) throws(StoreError) -> LSMStore {
         let config = try LSMConfiguration(options: options)
         let directory = options.directory
-        let isNew = try checkDirectory(directory, createIfMissing: options.createIfMissing)
+        let isNew = !(try FileSystem.prepareDatabaseDirectory(directory, createIfMissing: options.createIfMissing,
+                                                              marker: Manifest.fileName, engine: "LSM"))
         let lock = try DirectoryLock(directory: directory)
         do {
             let engine = try Recovery.open(directory: directory, durability: options.durability, config: config, isNew: isNew)
@@ -55,22 +56,6 @@ public final class LSMStore: KeyValueStore, Sendable {
             lock.release()
             throw error
         }
-    }
-
-    /// Refuses a missing directory (unless creating), a file, and a non-empty
-    /// directory without an LSM manifest. Returns true for a new, empty store.
-    private static func checkDirectory(_ path: String, createIfMissing: Bool) throws(StoreError) -> Bool {
-        if !FileSystem.exists(path) {
-            guard createIfMissing else { throw .notFound(path: path) }
-            try FileSystem.createDirectory(path)
-            return true
-        }
-        guard FileSystem.isDirectory(path) else { throw .notADatabase(path: path, reason: "it is a file, not a directory") }
-        let names = try FileSystem.list(path).filter { $0 != DirectoryLock.fileName }
-        if names.contains(Manifest.fileName) { return false }
-        if !names.isEmpty { throw .notADatabase(path: path, reason: "it holds files but no \(Manifest.fileName)") }
-        if !createIfMissing { throw .notFound(path: path) }
-        return true
     }
 
     @inline(__always)

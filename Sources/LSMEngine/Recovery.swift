@@ -71,17 +71,20 @@ enum Recovery {
             version = version.applying(edit, opened: opened)
         }
 
-        // A fresh log, then a fresh manifest that names it as the first live log.
+        // A fresh manifest naming a new log as the first live one, then that log.
+        // (Manifest first, so even a crash during the first open of a new
+        // directory leaves it recognizable as an LSM database.)
         var log: RecordWriter?
         let logNumber = nextFile
         nextFile += 1
-        if durability != .none {
-            let file = try StorageFile(path: directory + "/" + Engine.logName(logNumber), mode: .createNew)
-            log = RecordWriter(file: file, number: logNumber, offset: 0)
-        }
         let snapshot = version.snapshotEdit(logNumber: logNumber, nextFileNumber: nextFile)
         let (writer, _) = try Manifest.rewrite(directory: directory, edit: snapshot)
         for number in liveLogs { try FileSystem.removeFile(directory + "/" + Engine.logName(number)) }
+        if durability != .none {
+            let file = try StorageFile(path: directory + "/" + Engine.logName(logNumber), mode: .createNew)
+            try FileSystem.syncDirectory(directory)
+            log = RecordWriter(file: file, number: logNumber, offset: 0)
+        }
 
         let control = ControlState(memory: MemTable(logNumber: durability == .none ? 0 : logNumber), log: log, version: version,
                                    lastSequence: lastSequence, nextFileNumber: nextFile)
