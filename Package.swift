@@ -1,13 +1,6 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// The B+tree engine checksums pages with the SSE4.2 crc32 instruction on x86-64.
-#if arch(x86_64)
-let btreeSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-msse4.2"])]
-#else
-let btreeSettings: [SwiftSetting] = []
-#endif
-
 let package = Package(
     name: "KVBench",
     platforms: [.macOS(.v15)],
@@ -17,6 +10,7 @@ let package = Package(
         .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
         .library(name: "BTreeEngine", targets: ["BTreeEngine"]),
+        .library(name: "LSMEngine", targets: ["LSMEngine"]),
         .library(name: "KVWorkloads", targets: ["KVWorkloads"]),
         .library(name: "KVResults", targets: ["KVResults"]),
         .library(name: "KVReports", targets: ["KVReports"]),
@@ -41,24 +35,27 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "KVStore"),
-        .target(name: "StorageIO", dependencies: ["KVStore"]),
+        .target(name: "CCRC32C"),
+        .target(name: "StorageIO", dependencies: ["KVStore", "CCRC32C"]),
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
-        .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"], swiftSettings: btreeSettings),
+        .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"]),
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
+        .target(name: "CCycleCounter"),
         .target(name: "KVReports", dependencies: ["KVResults"]),
         .target(
             name: "KVWorkbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "CCycleCounter",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,6 +64,7 @@ let package = Package(
         .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "BTreeEngineTests", dependencies: ["BTreeEngine", "KVConformance", "StorageIO", "KVStore"]),
+        .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine"]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),

@@ -37,7 +37,7 @@ struct Meta: Equatable {
         page.storeBytes(of: freelistHead.littleEndian, toByteOffset: 52, as: UInt32.self)
         page.storeBytes(of: freeCount.littleEndian, toByteOffset: 56, as: UInt64.self)
         page.storeBytes(of: entries.littleEndian, toByteOffset: 64, as: UInt64.self)
-        let crc = Checksum.crc32c(UnsafeRawBufferPointer(rebasing: page[4..<Self.encodedSize]))
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: page[4..<Self.encodedSize]))
         page.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
     }
 
@@ -55,7 +55,7 @@ struct Meta: Equatable {
         guard bytes.count >= encodedSize else { return .foreign }
         guard Array(bytes[4..<12]) == magic else { return .foreign }
         let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-        guard Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[4..<encodedSize])) == crc else {
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<encodedSize])) == crc else {
             return .damaged("meta page checksum mismatch")
         }
         func u32(_ offset: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }

@@ -130,14 +130,14 @@ struct PageView {
 
     // MARK: checksum
 
-    /// Computes and stores the page checksum (`crc` covers pageSize − 4 bytes).
-    func seal(_ crc: RegionChecksum) {
-        setU32(PageLayout.checksumOffset, crc.checksum(UnsafeRawBufferPointer(start: base + 4, count: size - 4)))
+    /// Computes and stores the page checksum (CRC32C of bytes 4..<size).
+    func seal() {
+        setU32(PageLayout.checksumOffset, CRC32C.checksum(UnsafeRawBufferPointer(start: base + 4, count: size - 4)))
     }
 
     /// True when the stored checksum matches the page's bytes.
-    func checksumIsValid(_ crc: RegionChecksum) -> Bool {
-        crc.checksum(UnsafeRawBufferPointer(start: base + 4, count: size - 4)) == u32(PageLayout.checksumOffset)
+    var checksumIsValid: Bool {
+        CRC32C.checksum(UnsafeRawBufferPointer(start: base + 4, count: size - 4)) == u32(PageLayout.checksumOffset)
     }
 
     // MARK: slots and cells

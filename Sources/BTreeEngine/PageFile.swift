@@ -10,12 +10,10 @@ final class PageFile: Sendable {
     let pageSize: Int
     let pagesRead = Atomic<UInt64>(0)
     let pagesWritten = Atomic<UInt64>(0)
-    let checksum: RegionChecksum
 
     init(file: StorageFile, pageSize: Int) {
         self.file = file
         self.pageSize = pageSize
-        self.checksum = RegionChecksum(length: pageSize - 4)
     }
 
     var path: String { file.path }
@@ -28,7 +26,7 @@ final class PageFile: Sendable {
             throw .corruption(path: path, reason: "page \(pgno) lies beyond the end of the file")
         }
         let page = PageView(buffer, size: pageSize)
-        guard page.checksumIsValid(checksum) else {
+        guard page.checksumIsValid else {
             throw .corruption(path: path, reason: "checksum mismatch in page \(pgno)")
         }
         guard page.pgno == pgno, page.type != nil else {
@@ -38,7 +36,7 @@ final class PageFile: Sendable {
 
     /// Seals the checksum of the page in `buffer` and writes it as page `pgno`.
     func writePage(_ pgno: UInt32, from buffer: UnsafeMutableRawPointer) throws(StoreError) {
-        PageView(buffer, size: pageSize).seal(checksum)
+        PageView(buffer, size: pageSize).seal()
         try file.write(at: Int(pgno) * pageSize, UnsafeRawBufferPointer(start: buffer, count: pageSize))
         pagesWritten.add(1, ordering: .relaxed)
     }

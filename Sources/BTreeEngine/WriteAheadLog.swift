@@ -74,7 +74,7 @@ final class WriteAheadLog {
         let payloadLength = buffer.count - Self.recordHeader
         buffer.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: UInt32(payloadLength).littleEndian, toByteOffset: 4, as: UInt32.self)
-            let crc = Checksum.crc32c(UnsafeRawBufferPointer(rebasing: raw[4...]))
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[4...]))
             raw.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
         }
         try files[active].write(at: tail, buffer)
@@ -107,7 +107,7 @@ final class WriteAheadLog {
             let end = offset + recordHeader + length
             guard end <= bytes.count else { break }
             let actual = bytes.withUnsafeBytes { raw in
-                Checksum.crc32c(UnsafeRawBufferPointer(rebasing: raw[(offset + 4)..<end]))
+                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(offset + 4)..<end]))
             }
             guard actual == crc else { break }
             if let last = records.last, last.lsn + 1 != lsn { break }
