@@ -46,6 +46,9 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
     private let writerStats = Mutex<WriterStatistics>(WriterStatistics())
     /// Writes checkpoints in the background, one at a time.
     private let checkpointQueue = DispatchQueue(label: "kvbench.btree.checkpoint")
+    /// Marks the checkpoint queue, so that a store released by its last checkpoint job
+    /// (dropped without `close()`) does not wait for the queue from the queue itself.
+    private static let onCheckpointQueue = DispatchSpecificKey<Bool>()
     /// Set when commits should wait for the checkpoint in flight (see `TreeWriter.wantsBackpressure`).
     private let backpressure = Atomic<Bool>(false)
 
@@ -73,6 +76,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
         self.walFiles = walFiles
         self.lock = lock
         self.slotKey = slotKey
+        checkpointQueue.setSpecific(key: Self.onCheckpointQueue, value: true)
         self.limits = StoreLimits(maxKeySize: TreeWriter.maxKeySize(pageSize: pageSize), maxValueSize: 1 << 30)
         self.settingsReport = [
             "page_size": String(pageSize),
@@ -323,7 +327,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
 
     /// Runs one commit: `apply` changes the tree, `encode` writes its log record.
     private func commit(_ apply: (TreeWriter) throws(StoreError) -> Void, log encode: (WriteAheadLog) -> Void) throws(StoreError) {
-        if backpressure.load(ordering: .relaxed) { checkpointQueue.sync {} }
+        if backpressure.load(ordering: .relaxed) { waitForCheckpoint() }
         try writer.withLock { (writer) throws(StoreError) in
             if let failure = writerFailure.withLock({ $0 }) { throw failure }
             if writer.wantsCheckpoint && !writer.checkpointInProgress {
@@ -369,10 +373,15 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
         }
     }
 
+    /// Waits until the checkpoint in flight, if any, is written and adopted.
+    private func waitForCheckpoint() {
+        if DispatchQueue.getSpecific(key: Self.onCheckpointQueue) == nil { checkpointQueue.sync {} }
+    }
+
     /// Runs `body` under the writer lock once no background checkpoint is in flight.
     private func withQuiescentWriter<Result: Sendable>(_ body: (TreeWriter) throws(StoreError) -> Result) throws(StoreError) -> Result {
         while true {
-            checkpointQueue.sync {}
+            waitForCheckpoint()
             if let failure = writerFailure.withLock({ $0 }) { throw failure }
             let result = try writer.withLock { (writer) throws(StoreError) -> Result? in
                 if writer.checkpointInProgress { return nil }
@@ -546,7 +555,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
     func abandonWithoutClosing() {
         let (exchanged, _) = isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
         guard exchanged else { return }
-        checkpointQueue.sync {}
+        waitForCheckpoint()
         pthread_key_delete(slotKey)
         lock.release()
     }

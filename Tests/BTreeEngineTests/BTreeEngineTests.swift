@@ -325,6 +325,24 @@ func expectValid(_ store: BTreeStore) throws {
         try store.close()
     }
 
+    @Test func storeDroppedWithoutCloseKeepsItsWrites() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileSystem.removeTree(directory) }
+        do {
+            let store = try BTreeStore.open(options(directory, extra: ["btree.checkpoint_pages": "16"]))
+            for n in 0..<500 { try store.put(key(n), [UInt8(n & 0xFF), 1]) }
+        }
+        // The last reference may be a checkpoint still being written: wait for it to let go.
+        var reopened: BTreeStore?
+        for _ in 0..<500 where reopened == nil {
+            do { reopened = try BTreeStore.open(options(directory)) } catch StoreError.alreadyOpen { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        let store = try #require(reopened)
+        for n in 0..<500 { #expect(try store.get(key(n)) == [UInt8(n & 0xFF), 1]) }
+        try expectValid(store)
+        try store.close()
+    }
+
     @Test func tornLogTailIsDropped() throws {
         let directory = try temporaryDirectory()
         defer { try? FileSystem.removeTree(directory) }
