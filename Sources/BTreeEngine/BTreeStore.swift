@@ -84,7 +84,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
             "buffer_pool_bytes": String(pool.frameCount * pageSize),
             "checkpoint_pages": String(checkpointPages),
             "checkpoint_log_bytes": String(checkpointLogBytes),
-            "crash_safety": "copy-on-write pages, two meta pages, redo log between checkpoints",
+            "crash_safety": "copy-on-write pages, two meta pages, redo log between checkpoints (written in the background)",
             "commit": options.durability == .none ? "in memory until checkpoint (no log)"
                 : options.durability == .os ? "log record pwrite per commit, no sync" : "log record pwrite + fdatasync per commit",
             "max_key_bytes": String(TreeWriter.maxKeySize(pageSize: pageSize)),
