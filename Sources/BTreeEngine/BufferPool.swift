@@ -23,7 +23,8 @@ struct PoolCounters {
 /// pointers address memory owned by the pool for its whole life.
 struct ShardState {
     /// Open-addressing page table (linear probing): `pgno << 32 | local frame`, 0 = empty.
-    let table: UnsafeMutablePointer<UInt64>
+    /// Changed under the lock; read without it by `BufferPool.tryPin`.
+    let table: UnsafeMutablePointer<Atomic<UInt64>>
     let tableMask: Int
     /// Per local frame: cached page (0 = none), dirty bit, and the use count seen by the last CLOCK sweep.
     let pgnos: UnsafeMutablePointer<UInt32>
@@ -42,7 +43,7 @@ struct ShardState {
         var capacity = 16
         while capacity < frames * 2 { capacity *= 2 }
         table = .allocate(capacity: capacity)
-        table.initialize(repeating: 0, count: capacity)
+        for index in 0..<capacity { (table + index).initialize(to: Atomic(0)) }
         tableMask = capacity - 1
         pgnos = .allocate(capacity: frames)
         pgnos.initialize(repeating: 0, count: frames)
@@ -59,6 +60,7 @@ struct ShardState {
     }
 
     func deallocate() {
+        table.deinitialize(count: tableMask + 1)
         table.deallocate()
         pgnos.deallocate()
         dirty.deallocate()
@@ -67,14 +69,17 @@ struct ShardState {
         freedAt.deallocate()
     }
 
-    @inline(__always) private func home(_ pgno: UInt32) -> Int {
-        Int(truncatingIfNeeded: (pgno &* 2_654_435_761) >> 7) & tableMask
+    @inline(__always) static func home(_ pgno: UInt32, mask: Int) -> Int {
+        Int(truncatingIfNeeded: (pgno &* 2_654_435_761) >> 7) & mask
     }
 
+    @inline(__always) private func entry(_ slot: Int) -> UInt64 { table[slot].load(ordering: .relaxed) }
+    @inline(__always) private func setEntry(_ slot: Int, _ value: UInt64) { table[slot].store(value, ordering: .releasing) }
+
     @inline(__always) func find(_ pgno: UInt32) -> Int32? {
-        var slot = home(pgno)
+        var slot = Self.home(pgno, mask: tableMask)
         while true {
-            let entry = table[slot]
+            let entry = entry(slot)
             if UInt32(truncatingIfNeeded: entry >> 32) == pgno { return Int32(truncatingIfNeeded: entry) }
             if entry == 0 { return nil }
             slot = (slot + 1) & tableMask
@@ -82,31 +87,32 @@ struct ShardState {
     }
 
     func insert(_ pgno: UInt32, _ local: Int32) {
-        var slot = home(pgno)
-        while table[slot] != 0 { slot = (slot + 1) & tableMask }
-        table[slot] = UInt64(pgno) << 32 | UInt64(UInt32(bitPattern: local))
+        var slot = Self.home(pgno, mask: tableMask)
+        while entry(slot) != 0 { slot = (slot + 1) & tableMask }
+        setEntry(slot, UInt64(pgno) << 32 | UInt64(UInt32(bitPattern: local)))
     }
 
-    /// Removes `pgno`, shifting later entries of its probe run back (no tombstones).
+    /// Removes `pgno`, shifting later entries of its probe run back (no tombstones; a
+    /// lock-free reader that misses an entry while it moves falls back to the lock).
     func remove(_ pgno: UInt32) {
-        var slot = home(pgno)
-        while UInt32(truncatingIfNeeded: table[slot] >> 32) != pgno {
-            if table[slot] == 0 { return }
+        var slot = Self.home(pgno, mask: tableMask)
+        while UInt32(truncatingIfNeeded: entry(slot) >> 32) != pgno {
+            if entry(slot) == 0 { return }
             slot = (slot + 1) & tableMask
         }
         var next = slot
         while true {
             next = (next + 1) & tableMask
-            let entry = table[next]
-            if entry == 0 { break }
-            let wanted = home(UInt32(truncatingIfNeeded: entry >> 32))
+            let moving = entry(next)
+            if moving == 0 { break }
+            let wanted = Self.home(UInt32(truncatingIfNeeded: moving >> 32), mask: tableMask)
             let between = slot <= next ? (wanted > slot && wanted <= next) : (wanted > slot || wanted <= next)
             if !between {
-                table[slot] = entry
+                setEntry(slot, moving)
                 slot = next
             }
         }
-        table[slot] = 0
+        setEntry(slot, 0)
     }
 }
 
@@ -117,8 +123,13 @@ struct ShardState {
 /// evicted; a dirty victim is written to its own page number first, which is
 /// safe because a dirty page is always a fresh copy no durable meta page
 /// references (copy-on-write). Pages are immutable once their commit is
-/// published, so readers share frames without further locking. A pin is taken
-/// under the shard lock and dropped with an atomic decrement.
+/// published, so readers share frames without further locking.
+///
+/// A hit is pinned without the lock: probe the page table, add to the frame's pin
+/// count, then check that the frame still holds the page and is not being evicted
+/// (else undo and take the lock). Eviction claims an unpinned frame by setting its
+/// evicting bit with a compare-and-swap, so a frame is never reassigned under a pin,
+/// and publishes a frame's page number only after its contents are in place.
 ///
 /// `@unchecked Sendable`: the frame memory is shared raw memory. Bookkeeping is
 /// guarded by the shard mutexes and the pin counts are atomics; frame contents
@@ -130,14 +141,23 @@ final class BufferPool: @unchecked Sendable {
     let file: PageFile
     private let memory: UnsafeMutableRawPointer
     private let shards: UnsafeMutablePointer<Mutex<ShardState>>
-    /// Per frame: low 32 bits pin count, high 32 bits use count (CLOCK's reference bit).
+    /// Per frame: bits 0–30 pin count, bit 31 evicting, high 32 bits use count (CLOCK's reference bit).
     private let pins: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Per frame: the page it holds (0 = none), published once the contents are in place.
+    private let framePgnos: UnsafeMutablePointer<Atomic<UInt32>>
+    /// Per shard: its page table, readable without the lock.
+    private let tables: UnsafeMutablePointer<UnsafeMutablePointer<Atomic<UInt64>>>
+    private let tableMasks: UnsafeMutablePointer<Int>
+    /// Per shard (one cache line each): hits served without the lock.
+    private let lockFreeHits: UnsafeMutablePointer<Atomic<UInt64>>
     private let shardCount: Int
     private let shardMask: UInt32
     private let framesPerShard: Int
 
     private static let pinAndUse: UInt64 = 1 << 32 | 1
-    private static let pinMask: UInt64 = 0xFFFF_FFFF
+    private static let pinMask: UInt64 = 0x7FFF_FFFF
+    private static let evicting: UInt64 = 1 << 31
+    private static let counterStride = 8
 
     init(file: PageFile, memoryBudget: Int) {
         pageSize = file.pageSize
@@ -161,6 +181,17 @@ final class BufferPool: @unchecked Sendable {
         for index in 0..<count { (shards + index).initialize(to: Mutex(ShardState(frames: perShard))) }
         pins = .allocate(capacity: perShard * count)
         for index in 0..<(perShard * count) { (pins + index).initialize(to: Atomic(0)) }
+        framePgnos = .allocate(capacity: perShard * count)
+        for index in 0..<(perShard * count) { (framePgnos + index).initialize(to: Atomic(0)) }
+        tables = .allocate(capacity: count)
+        tableMasks = .allocate(capacity: count)
+        for index in 0..<count {
+            let (table, mask) = shards[index].withLock { ($0.table, $0.tableMask) }
+            (tables + index).initialize(to: table)
+            (tableMasks + index).initialize(to: mask)
+        }
+        lockFreeHits = .allocate(capacity: count * Self.counterStride)
+        for index in 0..<(count * Self.counterStride) { (lockFreeHits + index).initialize(to: Atomic(0)) }
     }
 
     deinit {
@@ -171,6 +202,12 @@ final class BufferPool: @unchecked Sendable {
         shards.deallocate()
         pins.deinitialize(count: frameCount)
         pins.deallocate()
+        framePgnos.deinitialize(count: frameCount)
+        framePgnos.deallocate()
+        tables.deallocate()
+        tableMasks.deallocate()
+        lockFreeHits.deinitialize(count: shardCount * Self.counterStride)
+        lockFreeHits.deallocate()
         memory.deallocate()
     }
 
@@ -183,10 +220,35 @@ final class BufferPool: @unchecked Sendable {
         return FrameRef(pointer: memory + frame * pageSize, frame: Int32(frame))
     }
 
+    /// Pins page `pgno` if it is cached, without the shard lock; nil sends the caller to the lock.
+    @inline(__always)
+    private func tryPin(_ pgno: UInt32, shard s: Int) -> FrameRef? {
+        let table = tables[s]
+        let mask = tableMasks[s]
+        var slot = ShardState.home(pgno, mask: mask)
+        while true {
+            let entry = table[slot].load(ordering: .acquiring)
+            if UInt32(truncatingIfNeeded: entry >> 32) == pgno {
+                let ref = frameRef(shard: s, local: Int32(truncatingIfNeeded: entry))
+                let frame = Int(ref.frame)
+                let before = pins[frame].wrappingAdd(Self.pinAndUse, ordering: .acquiringAndReleasing).oldValue
+                if before & Self.evicting == 0 && framePgnos[frame].load(ordering: .acquiring) == pgno {
+                    lockFreeHits[s * Self.counterStride].wrappingAdd(1, ordering: .relaxed)
+                    return ref
+                }
+                pins[frame].subtract(1, ordering: .releasing)
+                return nil
+            }
+            if entry == 0 { return nil }
+            slot = (slot + 1) & mask
+        }
+    }
+
     /// Pins page `pgno`, reading it from the file on a miss.
     @inline(__always)
     func pin(_ pgno: UInt32) throws(StoreError) -> FrameRef {
         let s = shardIndex(pgno)
+        if let ref = tryPin(pgno, shard: s) { return ref }
         return try shards[s].withLock { (state) throws(StoreError) -> FrameRef in
             if let local = state.find(pgno) {
                 let ref = frameRef(shard: s, local: local)
@@ -205,6 +267,7 @@ final class BufferPool: @unchecked Sendable {
         do throws(StoreError) {
             try file.readPage(pgno, into: ref.pointer)
         } catch {
+            pins[Int(ref.frame)].bitwiseAnd(~Self.evicting, ordering: .releasing)
             state.freeFrames.append(local)
             throw error
         }
@@ -239,7 +302,9 @@ final class BufferPool: @unchecked Sendable {
         state.births[l] = birth
         state.insert(pgno, local)
         state.pgnos[l] = pgno
+        framePgnos[Int(ref.frame)].store(pgno, ordering: .releasing)
         pins[Int(ref.frame)].add(Self.pinAndUse, ordering: .relaxed)
+        pins[Int(ref.frame)].bitwiseAnd(~Self.evicting, ordering: .releasing)
         state.freedAt[l] = 0
         state.dirty[l] = dirty
         if dirty { state.counters.dirty += 1 }
@@ -263,13 +328,22 @@ final class BufferPool: @unchecked Sendable {
                 state.lastUses[l] = uses
                 continue
             }
+            // Claim the frame: from here a lock-free pin sees the evicting bit and backs off.
+            guard pins[Int(ref.frame)].compareExchange(expected: word, desired: word | Self.evicting,
+                                                       ordering: .acquiringAndReleasing).exchanged else { continue }
             let pgno = state.pgnos[l]
             if state.dirty[l] {
-                try file.writePage(pgno, from: ref.pointer)
+                do throws(StoreError) {
+                    try file.writePage(pgno, from: ref.pointer)
+                } catch {
+                    pins[Int(ref.frame)].bitwiseAnd(~Self.evicting, ordering: .releasing)
+                    throw error
+                }
                 state.dirty[l] = false
                 state.counters.dirty -= 1
             }
             state.remove(pgno)
+            framePgnos[Int(ref.frame)].store(0, ordering: .releasing)
             state.pgnos[l] = 0
             state.counters.evictions += 1
             state.counters.cached -= 1
@@ -300,9 +374,15 @@ final class BufferPool: @unchecked Sendable {
         shards[s].withLock { state in
             guard let local = state.find(pgno) else { return }
             let l = Int(local)
-            guard pins[Int(frameRef(shard: s, local: local).frame)].load(ordering: .acquiring) & Self.pinMask == 0 else { return }
+            let frame = Int(frameRef(shard: s, local: local).frame)
+            let word = pins[frame].load(ordering: .acquiring)
+            guard word & Self.pinMask == 0,
+                  pins[frame].compareExchange(expected: word, desired: word | Self.evicting,
+                                              ordering: .acquiringAndReleasing).exchanged else { return }
             if state.dirty[l] { state.dirty[l] = false; state.counters.dirty -= 1 }
             state.remove(pgno)
+            framePgnos[frame].store(0, ordering: .releasing)
+            pins[frame].bitwiseAnd(~Self.evicting, ordering: .releasing)
             state.pgnos[l] = 0
             state.counters.cached -= 1
             state.freeFrames.append(local)
@@ -365,7 +445,7 @@ final class BufferPool: @unchecked Sendable {
         var total = PoolCounters()
         for s in 0..<shardCount {
             let c = shards[s].withLock { $0.counters }
-            total.hits += c.hits
+            total.hits += c.hits + lockFreeHits[s * Self.counterStride].load(ordering: .relaxed)
             total.misses += c.misses
             total.evictions += c.evictions
             total.dirty += c.dirty
