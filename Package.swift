@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,7 @@
 import KVResults
 import KVStore
 import KVWorkbench
+import BTreeEngine
 import LMDBEngine
 import LSMEngine
 import RocksDBEngine
@@ -9,7 +10,7 @@ import RocksDBEngine
 /// for that engine's concrete type, so the measured loop has no existential.
 enum EngineRegistry {
     /// Engine names in the order they are listed and compared.
-    static let names = ["rocksdb", "lmdb", "lsm", "null"]
+    static let names = ["lsm", "btree", "rocksdb", "lmdb", "null"]
 
     /// The one-line error for an unknown engine name.
     static func unknown(_ name: String) -> String {
@@ -21,6 +22,7 @@ enum EngineRegistry {
         case "rocksdb": return RocksDBStore.engineVersion
         case "lmdb": return LMDBStore.engineVersion
         case "lsm": return LSMStore.engineVersion
+        case "btree": return BTreeStore.engineVersion
         case "null": return NullStore.engineVersion
         default: return nil
         }
@@ -31,6 +33,7 @@ enum EngineRegistry {
         case "rocksdb": return "RocksDB \(RocksDBStore.engineVersion) through its C API (Debian build, assertions enabled)"
         case "lmdb": return "LMDB \(LMDBStore.engineVersion), copy-on-write B+tree in a memory map"
         case "lsm": return "KVBench's hand-written LSM tree \(LSMStore.engineVersion): leveled compaction, bloom filters, block cache"
+        case "btree": return "KVBench's hand-written B+tree \(BTreeStore.engineVersion): copy-on-write pages, buffer pool, redo log"
         case "null": return "stores nothing; measures the harness itself"
         default: return ""
         }
@@ -42,6 +45,7 @@ enum EngineRegistry {
         case "rocksdb": return try Workbench.run(RocksDBStore.self, configuration)
         case "lmdb": return try Workbench.run(LMDBStore.self, configuration)
         case "lsm": return try Workbench.run(LSMStore.self, configuration)
+        case "btree": return try Workbench.run(BTreeStore.self, configuration)
         case "null": return try Workbench.run(NullStore.self, configuration)
         default: throw CommandFailure(unknown(name))
         }
