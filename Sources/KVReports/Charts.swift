@@ -131,6 +131,8 @@ public enum Charts {
     struct Bar {
         var series: String
         var value: Double?
+        /// Appended to the value label, e.g. " (OS)" when a figure comes from another view.
+        var note: String = ""
     }
 
     /// Write amplification per engine: engine view beside OS view, for the load and run phases.
@@ -150,27 +152,35 @@ public enum Charts {
         return groupedBars(title: "Write amplification (bytes written ÷ user bytes)", yLabel: "write amplification (×)", groups: groups, colors: colors)
     }
 
-    /// The RUM trade-off: read, write and space amplification of each engine, from its run phase (or load when there is none).
+    /// The RUM trade-off: read amplification from the phase that read, write
+    /// amplification from the phase that wrote most (engine view, else OS view),
+    /// and space amplification at the end of the last phase.
     public static func rumTradeOff(_ runs: [LabeledRun]) -> String? {
         var groups: [(String, [Bar])] = []
         for run in runs {
-            guard let result = run.phase("run") ?? run.phase("load") else { continue }
-            let write = result.writeAmpEngine ?? result.writeAmpOS
+            let phases = run.run.phases
+            guard let last = phases.last else { continue }
+            let reading = phases.last { $0.readAmp != nil } ?? last
+            let writing = phases.max { $0.userBytesWritten < $1.userBytesWritten } ?? last
             groups.append((run.label, [
-                Bar(series: "read amp (probes per get)", value: result.readAmp),
-                Bar(series: "write amp (engine, else OS view)", value: write),
-                Bar(series: "space amp (disk ÷ live)", value: result.spaceAmp),
+                Bar(series: "read amp (probes per get)", value: reading.readAmp),
+                Bar(series: "write amp", value: writing.userBytesWritten > 0 ? (writing.writeAmpEngine ?? writing.writeAmpOS) : nil,
+                    note: writing.writeAmpEngine == nil && writing.writeAmpOS != nil ? " (OS)" : ""),
+                Bar(series: "space amp", value: last.spaceAmp),
             ]))
         }
         guard !groups.isEmpty else { return nil }
-        let colors = ["read amp (probes per get)": "#2ca02c", "write amp (engine, else OS view)": "#1f77b4", "space amp (disk ÷ live)": "#9467bd"]
-        return groupedBars(title: "Read, write and space amplification (RUM trade-off)", yLabel: "amplification (×)", groups: groups, colors: colors)
+        let colors = ["read amp (probes per get)": "#2ca02c", "write amp": "#1f77b4", "space amp": "#9467bd"]
+        return groupedBars(title: "Read, write and space amplification (RUM trade-off)", yLabel: "amplification (×)", groups: groups, colors: colors,
+                           footnote: ["read: tables, blocks or pages touched per get; space: disk ÷ live bytes at the end; n/a: not reported",
+                                      "write: engine view of the phase that wrote most, or the OS view where the engine has no counter (marked OS)"])
     }
 
-    static func groupedBars(title: String, yLabel: String, groups: [(String, [Bar])], colors: [String: String]) -> String {
-        let height = 440.0
+    static func groupedBars(title: String, yLabel: String, groups: [(String, [Bar])], colors: [String: String],
+                            footnote: [String] = ["n/a: the engine does not report this figure"]) -> String {
+        let height = 450.0
         var canvas = SVGCanvas(width: width, height: height)
-        let plotLeft = margin.left, plotRight = width - margin.right - 60, plotTop = margin.top, plotBottom = height - margin.bottom
+        let plotLeft = margin.left, plotRight = width - margin.right - 60, plotTop = margin.top, plotBottom = height - margin.bottom - 10
         let values = groups.flatMap { $0.1.compactMap(\.value) }
         let yAxis = Axis(kind: .linear, dataMin: 0, dataMax: max(values.max() ?? 1, 0.1), pixelStart: plotBottom, pixelEnd: plotTop)
         drawFrame(&canvas, title: title, left: plotLeft, right: plotRight, top: plotTop, bottom: plotBottom)
@@ -192,7 +202,7 @@ public enum Charts {
                 if let value = bar.value {
                     let top = yAxis.pixel(value)
                     canvas.rect(x + 2, top, barWidth - 4, plotBottom - top, fill: colors[bar.series] ?? "#888888")
-                    canvas.text(Axis.label((value * 100).rounded() / 100), x + barWidth / 2, top - 4, size: 10, anchor: .middle)
+                    canvas.text(Axis.label((value * 100).rounded() / 100) + bar.note, x + barWidth / 2, top - 4, size: 10, anchor: .middle)
                 } else {
                     canvas.text("n/a", x + barWidth / 2, plotBottom - 6, size: 10, anchor: .middle, color: "#888888")
                 }
@@ -200,7 +210,9 @@ public enum Charts {
             canvas.text(label, groupLeft + groupWidth / 2, plotBottom + 20, size: 13, anchor: .middle, weight: "bold")
         }
         drawLegend(&canvas, entries: seriesOrder.map { ($0, colors[$0] ?? "#888888") }, x: plotRight + 15, y: plotTop + 10)
-        canvas.text("n/a: the engine does not report this figure", plotLeft, height - 15, size: 11, color: "#666666")
+        for (index, line) in footnote.enumerated() {
+            canvas.text(line, plotLeft, height - 22 + Double(index) * 14, size: 11, color: "#666666")
+        }
         return canvas.document
     }
 
