@@ -42,6 +42,28 @@ public enum LatencyClock {
     @usableFromInline
     static let usesCycleCounter: Bool = nanosecondsPerTick > 0
 
+    /// A reader of this clock whose scale is held in the value itself, for hot
+    /// loops (no lazy-global check per read).
+    public static var reader: Reader { Reader(nanosecondsPerTick: nanosecondsPerTick) }
+
+    /// Reads `LatencyClock` with its calibration copied in.
+    public struct Reader: Sendable {
+        @usableFromInline let nanosecondsPerTick: Double
+
+        @usableFromInline
+        init(nanosecondsPerTick: Double) { self.nanosecondsPerTick = nanosecondsPerTick }
+
+        /// Now, in nanoseconds on `LatencyClock`'s scale.
+        @inlinable
+        @inline(__always)
+        public func now() -> UInt64 {
+            if nanosecondsPerTick > 0 {
+                return UInt64(Double(kvbench_read_cycle_counter()) * nanosecondsPerTick)
+            }
+            return monotonicNanoseconds()
+        }
+    }
+
     /// Now, in nanoseconds on this clock's own monotonic scale.
     @inlinable
     @inline(__always)

@@ -114,6 +114,7 @@ struct OperationExecutor<Store: KeyValueStore> {
     @usableFromInline var random: WorkloadRandom
     @usableFromInline var version: UInt64 = 1
     @usableFromInline var deleted: Set<UInt64> = []
+    @usableFromInline let clock = LatencyClock.reader
 
     @inlinable
     init(store: Store, context: RunContext) {
@@ -141,7 +142,7 @@ struct OperationExecutor<Store: KeyValueStore> {
         case .read, .delete, .scan:
             break
         }
-        let start = LatencyClock.now()
+        let start = clock.now()
         do {
             switch operation.kind {
             case .read:
@@ -168,7 +169,7 @@ struct OperationExecutor<Store: KeyValueStore> {
         } catch {
             recorder.recordError(operation.kind, error)
         }
-        let end = LatencyClock.now()
+        let end = clock.now()
         if operation.kind == .insert && operation.recordID >= loadedRecords {
             context.insertCounter.acknowledge(operation.recordID)
         }
@@ -190,15 +191,15 @@ struct OperationExecutor<Store: KeyValueStore> {
             do {
                 let visited = try store.withCursor { (cursor: inout Store.Cursor) throws(StoreError) -> Int in
                     var count = 0
-                    var start = LatencyClock.now()
+                    var start = clock.now()
                     try cursor.seekToFirst()
                     while cursor.isValid && remaining > 0 {
                         let length = cursor.withCurrent { _, value in value.count }
                         try cursor.next()
-                        let end = LatencyClock.now()
+                        let end = clock.now()
                         recorder.bytesReturned &+= UInt64(length)
                         recorder.record(.read, latency: end &- start, end: end)
-                        start = LatencyClock.now()
+                        start = clock.now()
                         remaining -= 1
                         count += 1
                         sinceReport &+= 1

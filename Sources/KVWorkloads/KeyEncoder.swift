@@ -120,7 +120,16 @@ public struct ValueGenerator: Sendable {
         value.withUnsafeMutableBytes { destination in
             pool.withUnsafeBytes { source in
                 guard let target = destination.baseAddress, let origin = source.baseAddress else { return }
-                target.copyMemory(from: origin + from, byteCount: size)
+                let start = origin + from
+                var offset = 0
+                while offset &+ 8 <= size {
+                    target.storeBytes(of: start.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+                    offset &+= 8
+                }
+                while offset < size {
+                    target.storeBytes(of: start.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: offset, as: UInt8.self)
+                    offset &+= 1
+                }
             }
         }
     }
