@@ -21,6 +21,7 @@ let package = Package(
                 .product(name: "StorageIO", package: "KVBench"),
                 .product(name: "KVWorkloads", package: "KVBench"),
                 .product(name: "LSMEngine", package: "KVBench"),
+                .product(name: "BTreeEngine", package: "KVBench"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Benchmarks/CoreBenchmarks",

@@ -1,5 +1,6 @@
 import Benchmark
 import KVStore
+@_spi(Benchmarks) import BTreeEngine
 @_spi(Benchmarks) import LSMEngine
 import KVWorkloads
 import StorageIO
@@ -59,5 +60,14 @@ func registerEngineBenchmarks() {
         let key = Bytes(repeating: 1, count: 16), value = Bytes(repeating: 2, count: 100)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { try log.append(key: key, value: value) }
+    }
+
+    Benchmark("B+tree leaf page search (4 KiB page, 16 B keys)", configuration: .init(
+        metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])) { benchmark in
+        let keys = benchmarkKeys(64)
+        let page = BTreeBenchmarkProbes.LeafPageProbe(sortedEntries: keys.map { ($0, Bytes(repeating: 3, count: 40)) })
+        precondition(page.count > 30, "the benchmark page holds too few entries")
+        benchmark.startMeasurement()
+        for index in benchmark.scaledIterations { blackHole(page.search(keys[(index &* 13) % page.count])) }
     }
 }
