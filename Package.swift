@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "KVResults", targets: ["KVResults"]),
         .library(name: "KVReports", targets: ["KVReports"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
+        .library(name: "KVFaults", targets: ["KVFaults"]),
+        .library(name: "CFaultPreload", type: .dynamic, targets: ["CFaultPreload"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
     dependencies: [
@@ -38,6 +40,8 @@ let package = Package(
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
+        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "CFaultPreload", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "KVReports", dependencies: ["KVResults"]),
         .target(
             name: "KVWorkbench",
@@ -49,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "KVFaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

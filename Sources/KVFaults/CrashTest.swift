@@ -1,0 +1,277 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import KVStore
+import StorageIO
+
+/// How a power loss is simulated below an engine.
+public enum PowerLossMethod: Sendable, Equatable {
+    /// No power loss: the child is killed with SIGKILL (`--mode process`).
+    case none
+    /// The child runs with the `CFaultPreload` library (LD_PRELOAD) at this path, which
+    /// records its file system calls; the parent rebuilds the power-loss state from them.
+    case syscallTrace(library: String)
+    /// The child's own I/O goes through StorageIO's fault layer, which drops what was not
+    /// synced and then kills the process (hand-written engines).
+    case faultLayer
+    /// The engine's power-loss behaviour cannot be simulated; the reason is reported.
+    case notCovered(reason: String)
+
+    var label: String {
+        switch self {
+        case .none: return "SIGKILL"
+        case .syscallTrace: return "syscall trace (LD_PRELOAD) + rebuilt power-loss state"
+        case .faultLayer: return "StorageIO fault layer"
+        case .notCovered: return "not covered"
+        }
+    }
+}
+
+/// Settings of one crash test.
+public struct CrashTestConfiguration: Sendable {
+    public var engine: String
+    public var durability: Durability
+    public var mode: CrashMode
+    public var method: PowerLossMethod
+    public var crashes: Int
+    public var seed: UInt64
+    /// Holds the database (`db/`), traces and the children's standard error.
+    public var workDirectory: String
+    /// This program: the children are `executable crash-worker ...` and `executable crash-verify ...`.
+    public var executable: String
+    public var keySpace = 2000
+    public var memoryBudget = 4 << 20
+    /// Longest time the worker runs after it is ready before it is killed.
+    public var maxDelayMilliseconds = 700
+    /// Called with one line per round.
+    public var progress: @Sendable (String) -> Void = { _ in }
+
+    public init(engine: String, durability: Durability, mode: CrashMode, method: PowerLossMethod,
+                crashes: Int, seed: UInt64, workDirectory: String, executable: String) {
+        self.engine = engine
+        self.durability = durability
+        self.mode = mode
+        self.method = method
+        self.crashes = crashes
+        self.seed = seed
+        self.workDirectory = workDirectory
+        self.executable = executable
+    }
+
+    /// Whether `durability` promises that acknowledged writes survive a crash of `mode`.
+    public static func promises(_ durability: Durability, _ mode: CrashMode) -> Bool {
+        switch durability {
+        case .fsync: return true
+        case .os: return mode == .process
+        case .none: return false
+        }
+    }
+
+    /// The worker's command line.
+    public func workerArguments(directory: String, startSequence: UInt64, seed: UInt64, powerLossAfter: Int?) -> [String] {
+        var arguments = [executable, "crash-worker", "--engine", engine, "--dir", directory, "--durability", durability.rawValue,
+                         "--memory-budget", String(memoryBudget), "--key-space", String(keySpace),
+                         "--start-sequence", String(startSequence), "--seed", String(seed)]
+        if let powerLossAfter { arguments += ["--power-loss-after-ms", String(powerLossAfter)] }
+        return arguments
+    }
+
+    /// The verifier's command line.
+    public func verifierArguments(directory: String, create: Bool) -> [String] {
+        var arguments = [executable, "crash-verify", "--engine", engine, "--dir", directory, "--durability", durability.rawValue,
+                         "--memory-budget", String(memoryBudget), "--key-space", String(keySpace)]
+        if create { arguments.append("--create") }
+        return arguments
+    }
+}
+
+/// `kvbench crash-test`: crash a child running a write-heavy mix, verify in a fresh
+/// process against the oracle, continue on the same database; repeat.
+public enum CrashTest {
+    public static func run(_ configuration: CrashTestConfiguration) throws(StoreError) -> CrashTestReport {
+        let promised = CrashTestConfiguration.promises(configuration.durability, configuration.mode)
+        var report = CrashTestReport(engine: configuration.engine, durability: configuration.durability, mode: configuration.mode,
+                                     method: configuration.method.label, seed: configuration.seed, promised: promised)
+        if case .notCovered(let reason) = configuration.method {
+            report.notes.append("not covered: \(reason)")
+            report.status = "not covered"
+            return report
+        }
+        let work = configuration.workDirectory
+        let database = work + "/db"
+        let errors = work + "/children.stderr"
+        try FileSystem.createDirectory(work)
+        try FileSystem.removeTree(database)
+        try FileSystem.createDirectory(database)
+        let canonicalDatabase = FileSystem.canonicalPath(database)
+
+        // Setup: an empty store, created and closed cleanly; it is the first durable state.
+        let setup = try verify(configuration, directory: canonicalDatabase, create: true, errors: errors)
+        guard setup.openKind == "ok" else {
+            report.openFailures += 1
+            report.notes.append("the empty store could not be created: \(setup.openMessage)")
+            report.conclude(covered: false)
+            return report
+        }
+
+        var oracle = CrashOracle()
+        var random = SplitMix(seed: configuration.seed)
+        var covered = true
+        var coverageNotes: Set<String> = []
+        for round in 1...max(configuration.crashes, 1) {
+            let trace = work + "/trace.bin"
+            try FileSystem.removeFile(trace)
+            var image: PowerLossImage?
+            var environment: [String: String] = [:]
+            if case .syscallTrace(let library) = configuration.method {
+                image = try PowerLossImage(directory: canonicalDatabase)
+                environment = ["LD_PRELOAD": library, "KVFAULTS_DIR": canonicalDatabase, "KVFAULTS_TRACE": trace]
+            }
+            // Most rounds kill the worker a random time after it is ready; some kill it
+            // early, possibly while it is still recovering from the previous crash.
+            let early = configuration.method != .faultLayer && random.uniform(100) < 15
+            let delay = early ? Int(random.uniform(300)) : Int(random.uniform(UInt64(configuration.maxDelayMilliseconds) + 1))
+            let workerSeed = CrashValues.mix(configuration.seed &+ UInt64(round))
+            let arguments = configuration.workerArguments(
+                directory: canonicalDatabase, startSequence: oracle.highestSequence + 1, seed: workerSeed,
+                powerLossAfter: configuration.method == .faultLayer ? delay : nil)
+            let worker = try ChildProcess(arguments: arguments, environment: environment, standardError: errors)
+            let started = Monotonic.nanoseconds()
+            var killedByUs = false
+            if configuration.method == .faultLayer {
+                // The worker simulates the power loss itself and then kills itself.
+                let ended = worker.read(until: started + UInt64(delay + 20_000) * 1_000_000)
+                if !ended { worker.killNow(); killedByUs = true }
+            } else if early {
+                worker.read(until: started + UInt64(delay) * 1_000_000)
+                worker.killNow()
+                killedByUs = true
+            } else {
+                let ended = worker.read(until: started + 20_000_000_000) { output in Self.hasReadyLine(output) }
+                if !ended {
+                    worker.read(until: Monotonic.nanoseconds() + UInt64(delay) * 1_000_000)
+                    worker.killNow()
+                    killedByUs = true
+                }
+            }
+            worker.readToEnd()
+            let termination = worker.wait()
+            let issuedBefore = oracle.highestSequence
+            let (failure, openFailure) = oracle.apply(workerLines: worker.lines)
+            report.operationsIssued += Int(oracle.highestSequence - issuedBefore)
+            if let openFailure {
+                if openFailure.kind == "corruption" { report.corruptionDetected += 1 } else { report.openFailures += 1 }
+                report.notes.append("round \(round): the worker could not open the store: \(openFailure.message)")
+                break
+            }
+            if let failure {
+                report.workerErrors += 1
+                report.notes.append("round \(round): an operation failed: \(failure)")
+            }
+            switch termination {
+            case .signaled(SIGKILL): break
+            case .signaled(let signal):
+                report.workerErrors += 1
+                report.notes.append("round \(round): the worker crashed by itself with signal \(signal)")
+            case .exited(let code):
+                if !killedByUs && failure == nil {
+                    report.workerErrors += 1
+                    report.notes.append("round \(round): the worker exited with status \(code) before it was killed")
+                }
+            }
+            report.crashes += 1
+
+            if var image {
+                try image.replay(trace: trace)
+                if !image.notCovered.isEmpty {
+                    covered = false
+                    coverageNotes.formUnion(image.notCovered)
+                }
+                let partial = random.uniform(3) == 0
+                let files = image.survivingFiles(partial: partial, random: &random)
+                try PowerLossImage.materialize(files, into: canonicalDatabase)
+            }
+
+            let verification = try verify(configuration, directory: canonicalDatabase, create: false, errors: errors)
+            if let signal = verification.crashSignal {
+                report.verifierCrashes += 1
+                report.notes.append("round \(round): the verifier crashed with signal \(signal) while opening or reading the store")
+                break
+            }
+            guard verification.openKind == "ok" else {
+                if verification.openKind == "corruption" { report.corruptionDetected += 1 } else { report.openFailures += 1 }
+                report.notes.append("round \(round): the store did not open after the crash: \(verification.openMessage)")
+                break
+            }
+            report.recoveries += 1
+            if verification.corruptReads > 0 { report.corruptionDetected += 1 }
+            for problem in verification.problems.prefix(3) { report.notes.append("round \(round): \(problem)") }
+            let findings = oracle.check(present: verification.present, wrongKeys: verification.wrongKeys,
+                                        unreadableKeys: verification.unreadableKeys, promised: promised)
+            report.acknowledgedChecked += findings.acknowledgedChecked
+            report.lost += findings.lost
+            report.wrongValues += findings.wrongValues + verification.unexpectedEntries
+            report.holes += findings.holes
+            report.tornBatches += findings.tornBatches
+            let interesting = findings.wrongValues > 0 || findings.holes > 0 || findings.tornBatches > 0 || (promised && findings.lost > 0)
+            if interesting { for detail in findings.details.prefix(5) { report.notes.append("round \(round): \(detail)") } }
+            configuration.progress("round \(round): \(early ? "early kill" : "kill") after \(delay) ms, \(oracle.highestSequence - issuedBefore) ops, acknowledged checked \(findings.acknowledgedChecked), lost \(findings.lost), wrong \(findings.wrongValues), holes \(findings.holes)")
+        }
+        for note in coverageNotes.sorted() { report.notes.append("not covered: \(note)") }
+        report.conclude(covered: covered)
+        return report
+    }
+
+    /// The worker's first line is `R` once its store is open.
+    private static func hasReadyLine(_ output: [UInt8]) -> Bool {
+        output.count >= 2 && output[0] == UInt8(ascii: "R") && output[1] == UInt8(ascii: "\n")
+    }
+
+    /// What the verifier reported.
+    struct Verification {
+        var openKind = "missing"
+        var openMessage = "the verifier reported nothing"
+        var present: [Int: UInt64] = [:]
+        var wrongKeys: Set<Int> = []
+        var unreadableKeys: Set<Int> = []
+        var unexpectedEntries = 0
+        var corruptReads = 0
+        var problems: [String] = []
+        var crashSignal: Int32?
+    }
+
+    static func verify(_ configuration: CrashTestConfiguration, directory: String, create: Bool, errors: String) throws(StoreError) -> Verification {
+        let child = try ChildProcess(arguments: configuration.verifierArguments(directory: directory, create: create), standardError: errors)
+        child.readToEnd()
+        var result = Verification()
+        if case .signaled(let signal) = child.wait() { result.crashSignal = signal }
+        var ended = false
+        for line in child.lines {
+            let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            switch fields.first {
+            case "O":
+                result.openKind = fields.count > 1 ? String(fields[1]) : "error"
+                result.openMessage = fields.count > 2 ? String(fields[2]) : ""
+            case "V":
+                if fields.count == 3, let key = Int(fields[1]), let sequence = UInt64(fields[2]) { result.present[key] = sequence }
+            case "W":
+                if fields.count >= 2, let key = Int(fields[1]), key >= 0 { result.wrongKeys.insert(key) } else { result.unexpectedEntries += 1 }
+                result.problems.append("wrong value: " + line)
+            case "G":
+                result.corruptReads += 1
+                if fields.count >= 2, let key = Int(fields[1]), key >= 0 { result.unreadableKeys.insert(key) }
+                result.problems.append("read failed: " + line)
+            case "E":
+                ended = true
+            default:
+                continue
+            }
+        }
+        if result.openKind == "ok" && !ended && result.crashSignal == nil {
+            result.problems.append("the verifier stopped before the end of its report")
+        }
+        return result
+    }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import KVStore
+
+/// What the crash-test child does: opens the store and runs a write-heavy mix
+/// (puts, overwrites, deletes, batches) until it is killed, writing each
+/// operation's intent to standard output before issuing it and its
+/// acknowledgement after it returns.
+///
+/// Lines (each written with one `write(2)`, so a kill never leaves half an intent):
+/// `R` ready (store open); `I <seq> P <key>` / `I <seq> D <key>` /
+/// `I <seq> B P<key>,D<key>,...` intent; `A <seq>` acknowledged;
+/// `F <seq> <message>` the operation failed (not acknowledged); `O <kind> <message>` open failed.
+public enum CrashWorker {
+    /// Settings of one worker run.
+    public struct Settings: Sendable {
+        public var directory: String
+        public var durability: Durability
+        public var memoryBudget: Int
+        public var keySpace: Int
+        public var startSequence: UInt64
+        public var seed: UInt64
+
+        public init(directory: String, durability: Durability, memoryBudget: Int, keySpace: Int, startSequence: UInt64, seed: UInt64) {
+            self.directory = directory
+            self.durability = durability
+            self.memoryBudget = memoryBudget
+            self.keySpace = keySpace
+            self.startSequence = startSequence
+            self.seed = seed
+        }
+    }
+
+    /// Runs the mix against a `Store` until killed; returns an exit status only when something failed.
+    /// `armed` runs once the store is open (used to arm an in-process power loss).
+    public static func run<Store: KeyValueStore>(_ type: Store.Type, _ settings: Settings, armed: () -> Void = {}) -> Int32 {
+        let output = LineWriter(descriptor: 1)
+        let options = StoreOptions(directory: settings.directory, durability: settings.durability,
+                                   memoryBudget: settings.memoryBudget, createIfMissing: true)
+        let store: Store
+        do {
+            store = try Store.open(options)
+        } catch {
+            output.write("O \(Self.kind(of: error)) \(error.description)\n")
+            return 2
+        }
+        output.write("R\n")
+        armed()
+        var random = SplitMix(seed: settings.seed ^ CrashValues.mix(settings.startSequence))
+        var sequence = settings.startSequence
+        while true {
+            let roll = random.next() % 100
+            var line = "I \(sequence) "
+            do throws(StoreError) {
+                if roll < 55 {
+                    let key = Int(random.next() % UInt64(settings.keySpace))
+                    line += "P \(key)\n"
+                    output.write(line)
+                    try store.put(CrashValues.key(key), CrashValues.value(key: key, sequence: sequence))
+                } else if roll < 75 {
+                    let key = Int(random.next() % UInt64(settings.keySpace))
+                    line += "D \(key)\n"
+                    output.write(line)
+                    try store.delete(CrashValues.key(key))
+                } else {
+                    let count = 2 + Int(random.next() % 7)
+                    var keys: [Int] = []
+                    while keys.count < count {
+                        let key = Int(random.next() % UInt64(settings.keySpace))
+                        if !keys.contains(key) { keys.append(key) }
+                    }
+                    var batch = WriteBatch()
+                    var parts: [String] = []
+                    for key in keys {
+                        if random.next() % 4 == 0 {
+                            batch.delete(CrashValues.key(key))
+                            parts.append("D\(key)")
+                        } else {
+                            batch.put(CrashValues.key(key), CrashValues.value(key: key, sequence: sequence))
+                            parts.append("P\(key)")
+                        }
+                    }
+                    line += "B " + parts.joined(separator: ",") + "\n"
+                    output.write(line)
+                    try store.write(batch)
+                }
+            } catch {
+                output.write("F \(sequence) \(error.description)\n")
+                return 3
+            }
+            output.write("A \(sequence)\n")
+            sequence += 1
+        }
+    }
+
+    static func kind(of error: StoreError) -> String {
+        if case .corruption = error { return "corruption" }
+        return "error"
+    }
+}
+
+/// Writes whole lines to a file descriptor with one `write(2)` each (atomic on a pipe below PIPE_BUF).
+struct LineWriter {
+    let descriptor: Int32
+
+    func write(_ line: String) {
+        var text = line
+        text.withUTF8 { buffer in
+            var done = 0
+            while done < buffer.count {
+                let result = Glibc.write(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                done += result
+            }
+        }
+    }
+}
+
+/// SplitMix64: small, fast, deterministic.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        return CrashValues.mix(state)
+    }
+    mutating func uniform(_ bound: UInt64) -> UInt64 { bound == 0 ? 0 : next() % bound }
+}

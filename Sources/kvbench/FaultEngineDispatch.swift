@@ -1,0 +1,44 @@
+import KVFaults
+import KVStore
+import LMDBEngine
+import RocksDBEngine
+
+extension EngineRegistry {
+    /// Engines that `crash-test` and `corrupt-test` can drive (`null` stores nothing).
+    static let crashEngines = ["rocksdb", "lmdb"]
+
+    /// How `--mode` is carried out for an engine.
+    static func powerLossMethod(engine: String, durability: Durability, mode: CrashMode) -> PowerLossMethod {
+        if engine == "lmdb" && durability == .none {
+            return .notCovered(reason: "LMDB has no durability mode none (every commit goes through its data file)")
+        }
+        guard mode == .power else { return .none }
+        switch engine {
+        case "rocksdb", "lmdb":
+            guard let library = FaultSupport.preloadLibrary else {
+                return .notCovered(reason: "libCFaultPreload.so was not found next to kvbench; build it with `swift build --product CFaultPreload`")
+            }
+            return .syscallTrace(library: library)
+        default:
+            return .notCovered(reason: "no power-loss simulation for engine \(engine)")
+        }
+    }
+
+    /// Runs the crash-test child against the named engine.
+    static func crashWorker(engine: String, _ settings: CrashWorker.Settings, powerLossAfterMilliseconds: Int?) throws -> Int32 {
+        switch engine {
+        case "rocksdb": return CrashWorker.run(RocksDBStore.self, settings)
+        case "lmdb": return CrashWorker.run(LMDBStore.self, settings)
+        default: throw CommandFailure(unknown(engine))
+        }
+    }
+
+    /// Runs the crash-test verifier against the named engine.
+    static func crashVerify(engine: String, directory: String, durability: Durability, memoryBudget: Int, keySpace: Int, create: Bool) throws -> Int32 {
+        switch engine {
+        case "rocksdb": return CrashVerifier.run(RocksDBStore.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
+        case "lmdb": return CrashVerifier.run(LMDBStore.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
+        default: throw CommandFailure(unknown(engine))
+        }
+    }
+}
