@@ -205,23 +205,101 @@ public enum CrashTest {
                 report.notes.append("round \(round): the store did not open after the crash: \(verification.openMessage)")
                 break
             }
-            report.recoveries += 1
-            if verification.corruptReads > 0 { report.corruptionDetected += 1 }
-            for problem in verification.problems.prefix(3) { report.notes.append("round \(round): \(problem)") }
-            let findings = oracle.check(present: verification.present, wrongKeys: verification.wrongKeys,
-                                        unreadableKeys: verification.unreadableKeys, promised: promised)
-            report.acknowledgedChecked += findings.acknowledgedChecked
-            report.lost += findings.lost
-            report.wrongValues += findings.wrongValues + verification.unexpectedEntries
-            report.holes += findings.holes
-            report.tornBatches += findings.tornBatches
-            let interesting = findings.wrongValues > 0 || findings.holes > 0 || findings.tornBatches > 0 || (promised && findings.lost > 0)
-            if interesting { for detail in findings.details.prefix(5) { report.notes.append("round \(round): \(detail)") } }
+            let findings = record(verification, oracle: &oracle, into: &report, round: round)
             configuration.progress("round \(round): \(early ? "early kill" : "kill") after \(delay) ms, \(oracle.highestSequence - issuedBefore) ops, acknowledged checked \(findings.acknowledgedChecked), lost \(findings.lost), wrong \(findings.wrongValues), holes \(findings.holes)")
         }
         for note in coverageNotes.sorted() { report.notes.append("not covered: \(note)") }
         report.conclude(covered: covered)
         return report
+    }
+
+    /// Checks a successful verification against the oracle and adds the findings to the report.
+    static func record(_ verification: Verification, oracle: inout CrashOracle, into report: inout CrashTestReport, round: Int) -> CrashOracle.Findings {
+        report.recoveries += 1
+        if verification.corruptReads > 0 { report.corruptionDetected += 1 }
+        for problem in verification.problems.prefix(3) { report.notes.append("round \(round): \(problem)") }
+        let findings = oracle.check(present: verification.present, wrongKeys: verification.wrongKeys,
+                                    unreadableKeys: verification.unreadableKeys, promised: report.promised)
+        report.acknowledgedChecked += findings.acknowledgedChecked
+        report.lost += findings.lost
+        report.wrongValues += findings.wrongValues + verification.unexpectedEntries
+        report.holes += findings.holes
+        report.tornBatches += findings.tornBatches
+        let interesting = findings.wrongValues > 0 || findings.holes > 0 || findings.tornBatches > 0 || (report.promised && findings.lost > 0)
+        if interesting { for detail in findings.details.prefix(5) { report.notes.append("round \(round): \(detail)") } }
+        return findings
+    }
+
+    /// A crash test without child processes, for engines whose I/O goes through StorageIO:
+    /// each round opens the store with the fault layer on, runs a random number (up to
+    /// `operationsPerRound`) of the mix's operations, simulates a power loss, abandons the
+    /// store, and verifies a fresh instance. Used by the tests; the CLI uses child processes.
+    public static func runInProcess<Store: KeyValueStore>(
+        _ type: Store.Type, directory: String, durability: Durability, rounds: Int, operationsPerRound: Int,
+        seed: UInt64, keySpace: Int = 200, memoryBudget: Int = 4 << 20
+    ) throws(StoreError) -> CrashTestReport {
+        var report = CrashTestReport(engine: Store.engineName, durability: durability, mode: .power,
+                                     method: PowerLossMethod.faultLayer.label + " (in process)", seed: seed,
+                                     promised: CrashTestConfiguration.promises(durability, .power))
+        try FileSystem.removeTree(directory)
+        var oracle = CrashOracle()
+        var random = SplitMix(seed: seed)
+        for round in 1...max(rounds, 1) {
+            var lines: [String] = []
+            try FaultInjection.enable(root: directory, graveyard: directory + ".graveyard")
+            let count = Int(random.uniform(UInt64(operationsPerRound) + 1))
+            let failure = runAbandoned(type, StoreOptions(directory: directory, durability: durability, memoryBudget: memoryBudget),
+                                       operations: count, mix: CrashMix(seed: seed &+ UInt64(round), startSequence: oracle.highestSequence + 1, keySpace: keySpace)) {
+                lines.append($0)
+            }
+            FaultInjection.disable()
+            if let failure {
+                report.workerErrors += 1
+                report.notes.append("round \(round): \(failure)")
+            }
+            let issuedBefore = oracle.highestSequence
+            _ = oracle.apply(workerLines: lines.joined().split(separator: "\n"))
+            report.operationsIssued += Int(oracle.highestSequence - issuedBefore)
+            report.crashes += 1
+            var output: [String] = []
+            CrashVerifier.verify(type, directory: directory, durability: durability, memoryBudget: memoryBudget,
+                                 keySpace: keySpace, create: false) { output.append($0) }
+            let verification = parseVerification(output.joined().split(separator: "\n"), crashSignal: nil)
+            guard verification.openKind == "ok" else {
+                if verification.openKind == "corruption" { report.corruptionDetected += 1 } else { report.openFailures += 1 }
+                report.notes.append("round \(round): the store did not open after the power loss: \(verification.openMessage)")
+                break
+            }
+            _ = record(verification, oracle: &oracle, into: &report, round: round)
+        }
+        report.conclude(covered: true)
+        return report
+    }
+
+    /// Opens a store, runs `operations` steps of the mix, simulates a power loss and drops the
+    /// store (its close fails: the simulated machine is off). Returns an error message, if any.
+    private static func runAbandoned<Store: KeyValueStore>(_ type: Store.Type, _ options: StoreOptions, operations: Int,
+                                                           mix: CrashMix, emit: (String) -> Void) -> String? {
+        var mix = mix
+        let store: Store
+        do {
+            store = try Store.open(options)
+        } catch {
+            FaultInjection.simulatePowerLoss()
+            return error.description
+        }
+        var failure: String?
+        // The power loss must come while the store is alive: its close would flush.
+        withExtendedLifetime(store) {
+            for _ in 0..<operations {
+                do throws(StoreError) { try mix.step(store, emit: emit) } catch {
+                    failure = error.description
+                    break
+                }
+            }
+            FaultInjection.simulatePowerLoss()
+        }
+        return failure
     }
 
     /// The worker's first line is `R` once its store is open.
@@ -245,10 +323,16 @@ public enum CrashTest {
     static func verify(_ configuration: CrashTestConfiguration, directory: String, create: Bool, errors: String) throws(StoreError) -> Verification {
         let child = try ChildProcess(arguments: configuration.verifierArguments(directory: directory, create: create), standardError: errors)
         child.readToEnd()
+        var crashSignal: Int32?
+        if case .signaled(let signal) = child.wait() { crashSignal = signal }
+        return parseVerification(child.lines, crashSignal: crashSignal)
+    }
+
+    static func parseVerification(_ lines: [Substring], crashSignal: Int32?) -> Verification {
         var result = Verification()
-        if case .signaled(let signal) = child.wait() { result.crashSignal = signal }
+        result.crashSignal = crashSignal
         var ended = false
-        for line in child.lines {
+        for line in lines {
             let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
             switch fields.first {
             case "O":

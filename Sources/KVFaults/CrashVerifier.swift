@@ -13,16 +13,24 @@ public enum CrashVerifier {
     /// With `create`, makes an empty store when there is none (the test's setup step).
     public static func run<Store: KeyValueStore>(_ type: Store.Type, directory: String, durability: Durability,
                                                  memoryBudget: Int, keySpace: Int, create: Bool = false) -> Int32 {
-        let output = LineWriter(descriptor: 1)
+        let writer = LineWriter(descriptor: 1)
+        verify(type, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace,
+               create: create, output: writer.write)
+        return 0
+    }
+
+    /// Verifies the store in `directory`, passing each report line to `output`.
+    static func verify<Store: KeyValueStore>(_ type: Store.Type, directory: String, durability: Durability,
+                                             memoryBudget: Int, keySpace: Int, create: Bool, output: (String) -> Void) {
         let options = StoreOptions(directory: directory, durability: durability, memoryBudget: memoryBudget, createIfMissing: create)
         let store: Store
         do {
             store = try Store.open(options)
         } catch {
-            output.write("O \(CrashWorker.kind(of: error)) \(error.description)\n")
-            return 0
+            output("O \(CrashWorker.kind(of: error)) \(error.description)\n")
+            return
         }
-        output.write("O ok\n")
+        output("O ok\n")
         var found: [Int: UInt64] = [:]
         for index in 0..<keySpace {
             do {
@@ -31,12 +39,12 @@ public enum CrashVerifier {
                 case .none: break
                 case .intact(let sequence)?:
                     found[index] = sequence
-                    output.write("V \(index) \(sequence)\n")
+                    output("V \(index) \(sequence)\n")
                 case .wrong(let reason)?:
-                    output.write("W \(index) \(reason)\n")
+                    output("W \(index) \(reason)\n")
                 }
             } catch {
-                output.write("G \(index) \(CrashWorker.kind(of: error)) \(error.description)\n")
+                output("G \(index) \(CrashWorker.kind(of: error)) \(error.description)\n")
             }
         }
         do {
@@ -57,21 +65,20 @@ public enum CrashVerifier {
                             return nil
                         }
                     }
-                    if let problem { output.write("W \(problem)\n") }
+                    if let problem { output("W \(problem)\n") }
                     try cursor.next()
                 }
             }
-            for index in found.keys.sorted() { output.write("W \(index) point read sees sequence \(found[index]!), the scan does not\n") }
-            output.write("S \(entries)\n")
+            for index in found.keys.sorted() { output("W \(index) point read sees sequence \(found[index]!), the scan does not\n") }
+            output("S \(entries)\n")
         } catch {
-            output.write("G -1 \(CrashWorker.kind(of: error)) \(error.description)\n")
+            output("G -1 \(CrashWorker.kind(of: error)) \(error.description)\n")
         }
         do {
             try store.close()
         } catch {
-            output.write("G -1 \(CrashWorker.kind(of: error)) close: \(error.description)\n")
+            output("G -1 \(CrashWorker.kind(of: error)) close: \(error.description)\n")
         }
-        output.write("E\n")
-        return 0
+        output("E\n")
     }
 }

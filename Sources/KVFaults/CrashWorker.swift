@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import KVStore
+import StorageIO
 
 /// What the crash-test child does: opens the store and runs a write-heavy mix
 /// (puts, overwrites, deletes, batches) until it is killed, writing each
@@ -49,50 +50,13 @@ public enum CrashWorker {
         }
         output.write("R\n")
         armed()
-        var random = SplitMix(seed: settings.seed ^ CrashValues.mix(settings.startSequence))
-        var sequence = settings.startSequence
+        var mix = CrashMix(seed: settings.seed, startSequence: settings.startSequence, keySpace: settings.keySpace)
         while true {
-            let roll = random.next() % 100
-            var line = "I \(sequence) "
-            do throws(StoreError) {
-                if roll < 55 {
-                    let key = Int(random.next() % UInt64(settings.keySpace))
-                    line += "P \(key)\n"
-                    output.write(line)
-                    try store.put(CrashValues.key(key), CrashValues.value(key: key, sequence: sequence))
-                } else if roll < 75 {
-                    let key = Int(random.next() % UInt64(settings.keySpace))
-                    line += "D \(key)\n"
-                    output.write(line)
-                    try store.delete(CrashValues.key(key))
-                } else {
-                    let count = 2 + Int(random.next() % 7)
-                    var keys: [Int] = []
-                    while keys.count < count {
-                        let key = Int(random.next() % UInt64(settings.keySpace))
-                        if !keys.contains(key) { keys.append(key) }
-                    }
-                    var batch = WriteBatch()
-                    var parts: [String] = []
-                    for key in keys {
-                        if random.next() % 4 == 0 {
-                            batch.delete(CrashValues.key(key))
-                            parts.append("D\(key)")
-                        } else {
-                            batch.put(CrashValues.key(key), CrashValues.value(key: key, sequence: sequence))
-                            parts.append("P\(key)")
-                        }
-                    }
-                    line += "B " + parts.joined(separator: ",") + "\n"
-                    output.write(line)
-                    try store.write(batch)
-                }
+            do {
+                try mix.step(store, emit: output.write)
             } catch {
-                output.write("F \(sequence) \(error.description)\n")
                 return 3
             }
-            output.write("A \(sequence)\n")
-            sequence += 1
         }
     }
 
@@ -122,6 +86,67 @@ struct LineWriter {
     }
 }
 
+/// The crash test's operation mix: 55% puts, 20% deletes, 25% batches of 2 to 8
+/// distinct keys (a quarter of their entries deletes), uniformly over the key space.
+/// Each step writes its intent line, issues the operation, then writes its
+/// acknowledgement (or an `F` line and rethrows).
+struct CrashMix {
+    private var random: SplitMix
+    private(set) var sequence: UInt64
+    let keySpace: Int
+
+    init(seed: UInt64, startSequence: UInt64, keySpace: Int) {
+        random = SplitMix(seed: seed ^ CrashValues.mix(startSequence))
+        sequence = startSequence
+        self.keySpace = keySpace
+    }
+
+    mutating func step<Store: KeyValueStore>(_ store: Store, emit: (String) -> Void) throws(StoreError) {
+        let roll = random.next() % 100
+        var line = "I \(sequence) "
+        do throws(StoreError) {
+            if roll < 55 {
+                let key = Int(random.next() % UInt64(keySpace))
+                line += "P \(key)\n"
+                emit(line)
+                try store.put(CrashValues.key(key), CrashValues.value(key: key, sequence: sequence))
+            } else if roll < 75 {
+                let key = Int(random.next() % UInt64(keySpace))
+                line += "D \(key)\n"
+                emit(line)
+                try store.delete(CrashValues.key(key))
+            } else {
+                let count = 2 + Int(random.next() % 7)
+                var keys: [Int] = []
+                while keys.count < count {
+                    let key = Int(random.next() % UInt64(keySpace))
+                    if !keys.contains(key) { keys.append(key) }
+                }
+                var batch = WriteBatch()
+                var parts: [String] = []
+                for key in keys {
+                    if random.next() % 4 == 0 {
+                        batch.delete(CrashValues.key(key))
+                        parts.append("D\(key)")
+                    } else {
+                        batch.put(CrashValues.key(key), CrashValues.value(key: key, sequence: sequence))
+                        parts.append("P\(key)")
+                    }
+                }
+                line += "B " + parts.joined(separator: ",") + "\n"
+                emit(line)
+                try store.write(batch)
+            }
+        } catch {
+            emit("F \(sequence) \(error.description)\n")
+            sequence += 1
+            throw error
+        }
+        emit("A \(sequence)\n")
+        sequence += 1
+    }
+}
+
 /// SplitMix64: small, fast, deterministic.
 struct SplitMix {
     var state: UInt64
@@ -131,4 +156,36 @@ struct SplitMix {
         return CrashValues.mix(state)
     }
     mutating func uniform(_ bound: UInt64) -> UInt64 { bound == 0 ? 0 : next() % bound }
+}
+
+extension CrashWorker {
+    /// Runs the mix with StorageIO's fault layer on: `afterMilliseconds` after the store
+    /// is open, a simulated power loss drops everything not synced and kills the process.
+    /// For engines whose file I/O goes through StorageIO (the hand-written ones).
+    public static func runWithPowerLoss<Store: KeyValueStore>(_ type: Store.Type, _ settings: Settings, afterMilliseconds delay: Int) -> Int32 {
+        do {
+            try FaultInjection.enable(root: settings.directory, graveyard: settings.directory + ".graveyard")
+        } catch {
+            LineWriter(descriptor: 1).write("O error \(error.description)\n")
+            return 2
+        }
+        return run(type, settings) { armPowerLoss(afterMilliseconds: delay) }
+    }
+
+    /// Starts a thread that simulates the power loss after `delay` milliseconds.
+    static func armPowerLoss(afterMilliseconds delay: Int) {
+        let argument = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        argument.initialize(to: max(delay, 0))
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { raw in
+            let pointer = raw!.assumingMemoryBound(to: Int.self)
+            let delay = pointer.pointee
+            pointer.deallocate()
+            var remaining = timespec(tv_sec: delay / 1000, tv_nsec: (delay % 1000) * 1_000_000)
+            var request = remaining
+            while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+            FaultInjection.powerLossAndKill()
+        }, argument)
+        if created != 0 { FaultInjection.powerLossAndKill() }
+    }
 }
