@@ -143,12 +143,15 @@ struct CrashOracle {
                 }
             }
         }
+        // A batch is torn when one of its keys shows exactly the batch's own value while another
+        // shows an older state. (A later write surviving on one key is no proof the batch applied:
+        // that case is a hole, counted above.)
         for operation in operations where operation.writes.count > 1 {
             var applied = false
             var missing = false
             for write in operation.writes {
-                guard let positions = candidates[write.key], let low = positions.min(), let high = positions.max() else { continue }
-                if low >= operation.sequence { applied = true }
+                guard let positions = candidates[write.key], let high = positions.max() else { continue }
+                if write.isPut && present[write.key] == operation.sequence { applied = true }
                 if high < operation.sequence { missing = true }
             }
             if applied && missing {

@@ -33,7 +33,8 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
     public var verifierCrashes = 0
     /// Operations that returned an error in the worker.
     public var workerErrors = 0
-    /// `pass`, `FAIL` or `not covered`.
+    /// `pass`, `FAIL`, `not covered`, or `losses allowed` (the mode does not promise survival,
+    /// and writes were lost or came back with holes).
     public var status = "pass"
     /// What was seen, in sentences (first failures, coverage limits).
     public var notes: [String] = []
@@ -64,9 +65,17 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
 
     /// Decides `status` from the counters.
     mutating func conclude(covered: Bool) {
-        let failed = wrongValues > 0 || holes > 0 || tornBatches > 0 || verifierCrashes > 0
-            || (promised && lost > 0) || openFailures > 0
-        if failed { status = "FAIL" } else if !covered || recoveries == 0 { status = "not covered" } else { status = "pass" }
+        let failed = wrongValues > 0 || tornBatches > 0 || verifierCrashes > 0 || openFailures > 0
+            || (promised && (lost > 0 || holes > 0 || corruptionDetected > 0))
+        if failed {
+            status = "FAIL"
+        } else if !covered || recoveries == 0 {
+            status = "not covered"
+        } else if lost > 0 || holes > 0 {
+            status = "losses allowed"
+        } else {
+            status = "pass"
+        }
     }
 
     /// The report as text, one figure per line.

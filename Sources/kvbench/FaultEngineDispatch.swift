@@ -42,3 +42,23 @@ extension EngineRegistry {
         }
     }
 }
+
+extension EngineRegistry {
+    /// Builds the corruption test database for the named engine; returns its expected contents.
+    static func corruptBuild(engine: String, directory: String, keySpace: Int, memoryBudget: Int) throws -> CorruptTest.Expectation {
+        switch engine {
+        case "rocksdb": return try CorruptTest.build(RocksDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget)
+        case "lmdb": return try CorruptTest.build(LMDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget)
+        default: throw CommandFailure(unknown(engine))
+        }
+    }
+
+    /// Where to damage the named engine's files.
+    static func corruptionCases(engine: String, directory: String) throws -> [CorruptionCase] {
+        switch engine {
+        case "rocksdb": return try CorruptionPlans.rocksDB(directory)
+        case "lmdb": return try CorruptionPlans.lmdb(directory)
+        default: return try CorruptionPlans.generic(directory)
+        }
+    }
+}

@@ -66,6 +66,15 @@ struct OracleTests {
         #expect(torn.tornBatches == 1)
     }
 
+    @Test func lostBatchOverwrittenLaterIsAHoleNotATornBatch() {
+        var oracle = CrashOracle()
+        _ = oracle.apply(workerLines: lines("I 1 B P1,P2\nA 1\nI 2 P 1\nA 2\n"))
+        // Batch 1 was lost entirely; key 1's later write survived.
+        let findings = oracle.check(present: [1: 2], wrongKeys: [], promised: false)
+        #expect(findings.tornBatches == 0)
+        #expect(findings.holes == 1)
+    }
+
     @Test func workerFailuresAreReported() {
         var oracle = CrashOracle()
         let result = oracle.apply(workerLines: lines("O corruption bad block\n"))
