@@ -189,8 +189,9 @@ public enum CrashTest {
                     covered = false
                     coverageNotes.formUnion(image.notCovered)
                 }
-                let partial = random.uniform(3) == 0
-                let files = image.survivingFiles(partial: partial, random: &random)
+                let choice = random.uniform(4)
+                let unsynced: PowerLossImage.Unsynced = choice == 0 ? .prefix : (choice == 1 ? .subset : .dropped)
+                let files = image.survivingFiles(unsynced: unsynced, random: &random)
                 try PowerLossImage.materialize(files, into: canonicalDatabase)
             }
 

@@ -203,14 +203,29 @@ struct PowerLossImage {
         }
     }
 
-    /// Files the power loss leaves: durable names with durable contents. With `partial`,
-    /// each file also gets a random prefix of its unsynced writes, the last one possibly torn.
+    /// How much of the unsynced writes a rebuilt file keeps.
+    enum Unsynced {
+        /// None: each file as of its last sync.
+        case dropped
+        /// A random prefix of each file's unsynced writes, the next one possibly torn.
+        case prefix
+        /// A random subset of each file's unsynced writes, in any order (a disk may reorder).
+        case subset
+    }
+
+    /// Files the power loss leaves: durable names with durable contents, plus what `unsynced` keeps.
     func survivingFiles(partial: Bool, random: inout SplitMix) -> [String: [UInt8]] {
+        survivingFiles(unsynced: partial ? .prefix : .dropped, random: &random)
+    }
+
+    func survivingFiles(unsynced: Unsynced, random: inout SplitMix) -> [String: [UInt8]] {
         var files: [String: [UInt8]] = [:]
         for (name, index) in durableNames {
             let inode = inodes[index]
             var content = inode.durable
-            if partial && !inode.pending.isEmpty {
+            if unsynced == .subset {
+                for pending in inode.pending where random.uniform(2) == 0 { Self.apply(pending, to: &content) }
+            } else if unsynced == .prefix && !inode.pending.isEmpty {
                 let applied = Int(random.uniform(UInt64(inode.pending.count + 1)))
                 for pending in inode.pending.prefix(applied) { Self.apply(pending, to: &content) }
                 if applied < inode.pending.count, random.uniform(2) == 0, case .write(let offset, let data) = inode.pending[applied], data.count > 1 {

@@ -191,3 +191,17 @@ struct FaultLayerTests {
         try finish()
     }
 }
+
+extension FaultLayerTests {
+    @Test(arguments: [
+        FaultInjection.Fault(operation: .write, errno: ENOSPC, skip: 40, count: 1_000_000),
+        FaultInjection.Fault(operation: .write, errno: EIO, skip: 25),
+        FaultInjection.Fault(operation: .sync, errno: EIO, skip: 30),
+    ])
+    func ioErrorsLoseNothingAcknowledged(fault: FaultInjection.Fault) throws {
+        let outcome = try IOErrorTest.run(LogStore.self, directory: directory + "/db", fault: fault)
+        #expect(outcome.passed, "\(outcome)")
+        #expect(outcome.acknowledged > 0)
+        try finish()
+    }
+}
