@@ -39,9 +39,26 @@ public enum CorruptionPlans {
         return offsets
     }
 
+    /// Start offsets of the records of a file framed as `crc u32 | length u32 | rest of a
+    /// headerSize-byte header | payload[length]` from `start` (KVBench's LSM and B+tree logs).
+    static func framedRecordOffsets(_ bytes: Bytes, start: Int, headerSize: Int) -> [Int] {
+        var offsets: [Int] = []
+        var position = start
+        while position + headerSize <= bytes.count {
+            let length = Int(littleEndian(bytes, position + 4, as: UInt32.self))
+            if length == 0 || position + headerSize + length > bytes.count { break }
+            offsets.append(position)
+            position += headerSize + length
+        }
+        return offsets
+    }
+
     /// Log cases: bit flips in a middle record, truncation mid-record and at a record boundary, zeros and garbage appended.
     static func logCases(file: String, bytes: Bytes, label: String) -> [CorruptionCase] {
-        let records = logRecordOffsets(bytes)
+        logCases(file: file, bytes: bytes, records: logRecordOffsets(bytes), label: label)
+    }
+
+    static func logCases(file: String, bytes: Bytes, records: [Int], label: String) -> [CorruptionCase] {
         var cases: [CorruptionCase] = []
         if records.count >= 2 {
             let middle = records[records.count / 2]
@@ -145,6 +162,91 @@ public enum CorruptionPlans {
         cases.append(CorruptionCase(name: "data file truncated to half", file: file, action: .truncate(length: bytes.count / 2 / pageSize * pageSize)))
         cases.append(CorruptionCase(name: "data file: zeros appended", file: file, action: .appendZeros(count: 4096)))
         cases.append(CorruptionCase(name: "data file: garbage appended", file: file, action: .appendGarbage(count: 1000)))
+        return cases
+    }
+
+    /// KVBench's LSM engine (docs/lsm-format.md): log records, the manifest, a table's data,
+    /// filter and index blocks and footer.
+    public static func lsm(_ directory: String) throws(StoreError) -> [CorruptionCase] {
+        var cases: [CorruptionCase] = []
+        if let log = try largest(directory, where: { $0.hasSuffix(".log") }) {
+            let bytes = try read(directory + "/" + log.name)
+            cases += logCases(file: log.name, bytes: bytes, records: framedRecordOffsets(bytes, start: 0, headerSize: 9), label: "log")
+        }
+        let manifest = "LSM-MANIFEST"
+        if FileSystem.exists(directory + "/" + manifest) {
+            let bytes = try read(directory + "/" + manifest)
+            cases.append(CorruptionCase(name: "manifest: bit flip in the header magic", file: manifest, action: .flip(offset: 1, mask: 0x01)))
+            cases += logCases(file: manifest, bytes: bytes, records: framedRecordOffsets(bytes, start: 16, headerSize: 9), label: "manifest")
+        }
+        if let table = try largest(directory, where: { $0.hasSuffix(".sst") }) {
+            let bytes = try read(directory + "/" + table.name)
+            let size = bytes.count
+            cases.append(CorruptionCase(name: "table: bit flip in a data block", file: table.name, action: .flip(offset: min(20, size - 1), mask: 0x04)))
+            if size >= 56, littleEndian(bytes, size - 8, as: UInt64.self) == 0x4B56_424C_534D_5354 {
+                let indexOffset = Int(littleEndian(bytes, size - 56, as: UInt64.self))
+                let indexSize = Int(littleEndian(bytes, size - 48, as: UInt64.self))
+                let filterOffset = Int(littleEndian(bytes, size - 40, as: UInt64.self))
+                let filterSize = Int(littleEndian(bytes, size - 32, as: UInt64.self))
+                if indexOffset + indexSize <= size, indexSize > 0 {
+                    cases.append(CorruptionCase(name: "table: bit flip in the index block", file: table.name, action: .flip(offset: indexOffset + indexSize / 2, mask: 0x02)))
+                }
+                if filterOffset + filterSize <= size, filterSize > 0 {
+                    cases.append(CorruptionCase(name: "table: bit flip in the filter block", file: table.name, action: .flip(offset: filterOffset + filterSize / 2, mask: 0x40)))
+                }
+            }
+            cases.append(CorruptionCase(name: "table: bit flip in the footer (block offsets)", file: table.name, action: .flip(offset: size - 56 + 1, mask: 0x01)))
+            cases.append(CorruptionCase(name: "table: bit flip in the footer magic", file: table.name, action: .flip(offset: size - 3, mask: 0x20)))
+            cases.append(CorruptionCase(name: "table: truncated to half", file: table.name, action: .truncate(length: size / 2)))
+        }
+        return cases
+    }
+
+    /// KVBench's B+tree engine: meta pages 0 and 1, the root (interior) page, a leaf page,
+    /// page headers, truncation of the page file, and its redo logs.
+    public static func btree(_ directory: String) throws(StoreError) -> [CorruptionCase] {
+        var cases: [CorruptionCase] = []
+        let file = "btree.db"
+        if FileSystem.exists(directory + "/" + file) {
+            let bytes = try read(directory + "/" + file)
+            var pageSize = bytes.count >= 20 ? Int(littleEndian(bytes, 16, as: UInt32.self)) : 4096
+            if pageSize < 512 || pageSize > 32768 || pageSize & (pageSize - 1) != 0 { pageSize = 4096 }
+            if bytes.count >= 2 * pageSize {
+                let seq0 = littleEndian(bytes, 24, as: UInt64.self)
+                let seq1 = littleEndian(bytes, pageSize + 24, as: UInt64.self)
+                let newest = seq1 > seq0 ? pageSize : 0
+                let older = pageSize - newest
+                cases.append(CorruptionCase(name: "meta page (newest): bit flip in the root page number", file: file, action: .flip(offset: newest + 40, mask: 0x01)))
+                cases.append(CorruptionCase(name: "meta page (newest): bit flip in the magic", file: file, action: .flip(offset: newest + 5, mask: 0x01)))
+                cases.append(CorruptionCase(name: "meta page (older): bit flip in the checkpoint number", file: file, action: .flip(offset: older + 24, mask: 0x01)))
+                var page = Int(littleEndian(bytes, newest + 40, as: UInt32.self))
+                var height = Int(littleEndian(bytes, newest + 44, as: UInt32.self))
+                if page > 1 && (page + 1) * pageSize <= bytes.count {
+                    let kind = height > 1 ? "interior (root) page" : "root leaf page"
+                    cases.append(CorruptionCase(name: "\(kind): bit flip in a cell", file: file, action: .flip(offset: (page + 1) * pageSize - 12, mask: 0x08)))
+                    cases.append(CorruptionCase(name: "\(kind): bit flip in the page type", file: file, action: .flip(offset: page * pageSize + 4, mask: 0x03)))
+                    // Down the leftmost children to a leaf.
+                    while height > 1 {
+                        let child = Int(littleEndian(bytes, page * pageSize + 12, as: UInt32.self))
+                        guard child > 1, (child + 1) * pageSize <= bytes.count else { break }
+                        page = child
+                        height -= 1
+                    }
+                    if height == 1 {
+                        cases.append(CorruptionCase(name: "leaf page: bit flip in a stored value", file: file, action: .flip(offset: (page + 1) * pageSize - 7, mask: 0x10)))
+                        cases.append(CorruptionCase(name: "leaf page: bit flip in the slot array", file: file, action: .flip(offset: page * pageSize + 34, mask: 0x01)))
+                    }
+                }
+                cases.append(CorruptionCase(name: "page file truncated to half", file: file, action: .truncate(length: bytes.count / 2 / pageSize * pageSize)))
+                cases.append(CorruptionCase(name: "page file truncated mid-page", file: file, action: .truncate(length: bytes.count - pageSize / 2)))
+                cases.append(CorruptionCase(name: "page file: zeros appended", file: file, action: .appendZeros(count: pageSize)))
+                cases.append(CorruptionCase(name: "page file: garbage appended", file: file, action: .appendGarbage(count: 1000)))
+            }
+        }
+        if let log = try largest(directory, where: { $0.hasPrefix("btree.wal") }) {
+            let bytes = try read(directory + "/" + log.name)
+            cases += logCases(file: log.name, bytes: bytes, records: framedRecordOffsets(bytes, start: 0, headerSize: 16), label: "redo log")
+        }
         return cases
     }
 
