@@ -13,6 +13,10 @@ public struct CorruptionCase: Sendable, Codable, Equatable {
     /// The file, relative to the database directory.
     public var file: String
     public var action: Action
+    /// The case damages a log (so it is applied to the copy abandoned without close, whose log holds the last writes).
+    public var targetsLog = false
+    /// The damaged copy is of the database abandoned without close (killed), not of the closed one.
+    public var fromCrashedCopy = false
 
     /// The damage.
     public enum Action: Sendable, Codable, Equatable, CustomStringConvertible {
@@ -35,10 +39,11 @@ public struct CorruptionCase: Sendable, Codable, Equatable {
         }
     }
 
-    public init(name: String, file: String, action: Action) {
+    public init(name: String, file: String, action: Action, targetsLog: Bool = false) {
         self.name = name
         self.file = file
         self.action = action
+        self.targetsLog = targetsLog
     }
 
     /// Applies the damage to `directory/file`.
@@ -180,8 +185,11 @@ public enum CorruptTest {
 
     /// Builds the database every corruption case starts from: keys 0..<keySpace put in batches
     /// of 50, synced and compacted (so tables exist), then every third key overwritten and every
-    /// seventh deleted one at a time (left in the log). Returns the history.
-    public static func build<Store: KeyValueStore>(_ type: Store.Type, directory: String, keySpace: Int, memoryBudget: Int) throws(StoreError) -> Expectation {
+    /// seventh deleted one at a time (left in the log). Returns the history. With `abandon`, the
+    /// process kills itself (SIGKILL) instead of closing the store, so the log keeps the last
+    /// writes (an engine that checkpoints at close would otherwise leave an empty log).
+    public static func build<Store: KeyValueStore>(_ type: Store.Type, directory: String, keySpace: Int, memoryBudget: Int,
+                                                   abandon: Bool = false) throws(StoreError) -> Expectation {
         try FileSystem.removeTree(directory)
         let store = try Store.open(StoreOptions(directory: directory, durability: .fsync, memoryBudget: memoryBudget))
         var expectation = Expectation(keySpace: keySpace)
@@ -207,6 +215,7 @@ public enum CorruptTest {
             try store.delete(CrashValues.key(key))
             expectation.append([(key, false)])
         }
+        if abandon { kill(getpid(), SIGKILL) }
         try store.close()
         return expectation
     }
@@ -229,8 +238,10 @@ public enum CorruptTest {
         }
     }
 
-    /// Runs every case against copies of the database in `pristine` (built by `build`).
-    public static func run(_ configuration: Configuration, pristine: String, expected: Expectation, cases: [CorruptionCase]) throws(StoreError) -> CorruptTestReport {
+    /// Runs every case against copies of the database in `pristine` (built by `build` and closed)
+    /// or, for cases marked `fromCrashedCopy`, in `crashed` (built with `abandon`).
+    public static func run(_ configuration: Configuration, pristine: String, crashed: String?, expected: Expectation,
+                           cases: [CorruptionCase]) throws(StoreError) -> CorruptTestReport {
         var report = CorruptTestReport(engine: configuration.engine)
         let errors = configuration.workDirectory + "/children.stderr"
         let crashConfiguration = CrashTestConfiguration(
@@ -240,20 +251,22 @@ public enum CorruptTest {
         verifier.keySpace = configuration.keySpace
         verifier.memoryBudget = configuration.memoryBudget
 
-        // The undamaged copy must read back exactly, or the comparison means nothing.
+        // The undamaged copies must read back exactly, or the comparison means nothing.
         let control = configuration.workDirectory + "/control"
-        try copyDirectory(pristine, to: control)
-        let baseline = try CrashTest.verify(verifier, directory: control, create: false, errors: errors)
-        let controlOutcome = classify(baseline, expected: expected)
-        guard controlOutcome.outcome == "recovered_correct" else {
-            report.status = "FAIL"
-            report.notes.append("the undamaged database does not read back correctly (\(controlOutcome.outcome): \(controlOutcome.detail)); no case was run")
-            return report
+        for source in [pristine] + (crashed.map { [$0] } ?? []) {
+            try copyDirectory(source, to: control)
+            let baseline = try CrashTest.verify(verifier, directory: control, create: false, errors: errors)
+            let controlOutcome = classify(baseline, expected: expected)
+            guard controlOutcome.outcome == "recovered_correct" else {
+                report.status = "FAIL"
+                report.notes.append("the undamaged database \(source) does not read back correctly (\(controlOutcome.outcome): \(controlOutcome.detail)); no case was run")
+                return report
+            }
         }
 
         for item in cases {
             let copy = configuration.workDirectory + "/case"
-            try copyDirectory(pristine, to: copy)
+            try copyDirectory(item.fromCrashedCopy ? (crashed ?? pristine) : pristine, to: copy)
             try item.apply(in: copy)
             let verification = try CrashTest.verify(verifier, directory: copy, create: false, errors: errors)
             var (outcome, detail) = classify(verification, expected: expected)
@@ -266,7 +279,8 @@ public enum CorruptTest {
             case "recovered_with_loss": report.recoveredWithLoss += 1
             default: report.recoveredCorrect += 1
             }
-            report.cases.append(CorruptionOutcome(name: item.name, file: item.file, action: item.action.description, outcome: outcome, detail: detail))
+            let name = item.name + (item.fromCrashedCopy ? " (copy abandoned without close)" : "")
+            report.cases.append(CorruptionOutcome(name: name, file: item.file, action: item.action.description, outcome: outcome, detail: detail))
         }
         try FileSystem.removeTree(configuration.workDirectory + "/case")
         try FileSystem.removeTree(control)
@@ -276,6 +290,17 @@ public enum CorruptTest {
             report.status = "undetected corruption (no checksums)"
         }
         return report
+    }
+
+    /// Builds the database in a child process (`executable corrupt-build ...`) that kills itself
+    /// instead of closing the store (`build` with `abandon`). Returns a note when that did not happen.
+    public static func buildAbandoned(_ configuration: Configuration, directory: String) throws(StoreError) -> String? {
+        let arguments = [configuration.executable, "corrupt-build", "--engine", configuration.engine, "--dir", directory,
+                         "--key-space", String(configuration.keySpace), "--memory-budget", String(configuration.memoryBudget)]
+        let child = try ChildProcess(arguments: arguments, standardError: configuration.workDirectory + "/children.stderr")
+        child.readToEnd()
+        let termination = child.wait()
+        return termination == .signaled(SIGKILL) ? nil : "the abandoned build \(termination) instead of being killed"
     }
 
     /// Compares what a reader saw with the build history: correct means the whole history,

@@ -74,6 +74,7 @@ public enum CorruptionPlans {
         }
         cases.append(CorruptionCase(name: "\(label): zeros appended", file: file, action: .appendZeros(count: 4096)))
         cases.append(CorruptionCase(name: "\(label): garbage appended", file: file, action: .appendGarbage(count: 1000)))
+        for index in cases.indices { cases[index].targetsLog = true }
         return cases
     }
 
@@ -257,6 +258,7 @@ public enum CorruptionPlans {
             let lower = name.lowercased()
             if name == DirectoryLock.fileName || lower == "lock" || lower.hasSuffix(".lock") { return nil }
             if lower.hasSuffix(".log") || lower.hasSuffix(".wal") || lower.contains("wal") { return "log" }
+            if name == "LOG" || name.hasPrefix("LOG.old") { return nil }
             if lower.hasSuffix(".sst") || lower.hasSuffix(".ldb") || lower.hasSuffix(".tbl") || lower.hasSuffix(".table") { return "table" }
             if lower.contains("manifest") { return "manifest" }
             return name
@@ -269,6 +271,7 @@ public enum CorruptionPlans {
         }
         var cases: [CorruptionCase] = []
         for (label, file) in byKind.sorted(by: { $0.key < $1.key }) {
+            let start = cases.count
             cases.append(CorruptionCase(name: "\(label): bit flip in the header", file: file.name, action: .flip(offset: min(4, file.size - 1), mask: 0x01)))
             cases.append(CorruptionCase(name: "\(label): bit flip in the middle", file: file.name, action: .flip(offset: file.size / 2, mask: 0x10)))
             cases.append(CorruptionCase(name: "\(label): bit flip near the end", file: file.name, action: .flip(offset: max(file.size - 5, 0), mask: 0x04)))
@@ -276,6 +279,7 @@ public enum CorruptionPlans {
             cases.append(CorruptionCase(name: "\(label): last byte cut", file: file.name, action: .truncate(length: file.size - 1)))
             cases.append(CorruptionCase(name: "\(label): zeros appended", file: file.name, action: .appendZeros(count: 4096)))
             cases.append(CorruptionCase(name: "\(label): garbage appended", file: file.name, action: .appendGarbage(count: 1000)))
+            if label == "log" { for index in start..<cases.count { cases[index].targetsLog = true } }
         }
         return cases
     }

@@ -104,6 +104,20 @@ struct CrashVerifyCommand: ParsableCommand {
     }
 }
 
+/// Builds the corruption test database and kills itself instead of closing it (hidden; started by `corrupt-test`).
+struct CorruptBuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "corrupt-build", shouldDisplay: false)
+
+    @Option var engine: String
+    @Option var dir: String
+    @Option(name: .customLong("key-space")) var keySpace: Int
+    @Option(name: .customLong("memory-budget")) var memoryBudget: Int
+
+    func run() throws {
+        _ = try EngineRegistry.corruptBuild(engine: engine, directory: dir, keySpace: keySpace, memoryBudget: memoryBudget, abandon: true)
+    }
+}
+
 /// Helpers shared by the fault commands.
 enum FaultSupport {
     /// The absolute path of this executable (the children are started from it).
@@ -160,9 +174,19 @@ struct CorruptTestCommand: ParsableCommand {
         configuration.keySpace = keySpace
         configuration.hasChecksums = engine != "lmdb"
         let pristine = work + "/pristine"
+        let crashed = work + "/pristine-abandoned"
         let expected = try EngineRegistry.corruptBuild(engine: engine, directory: pristine, keySpace: keySpace, memoryBudget: configuration.memoryBudget)
-        let cases = try EngineRegistry.corruptionCases(engine: engine, directory: pristine)
-        var report = try CorruptTest.run(configuration, pristine: pristine, expected: expected, cases: cases)
+        var notes: [String] = []
+        if let problem = try CorruptTest.buildAbandoned(configuration, directory: crashed) { notes.append(problem) }
+        // Logs are damaged in the copy abandoned without close (its log holds the last writes);
+        // everything else in the closed copy.
+        var cases = try EngineRegistry.corruptionCases(engine: engine, directory: pristine).filter { !$0.targetsLog }
+        for var item in try EngineRegistry.corruptionCases(engine: engine, directory: crashed) where item.targetsLog {
+            item.fromCrashedCopy = true
+            cases.append(item)
+        }
+        var report = try CorruptTest.run(configuration, pristine: pristine, crashed: crashed, expected: expected, cases: cases)
+        report.notes += notes
         if engine == "lmdb" { report.notes.append("LMDB 0.9 has no page checksums: damage that still parses is returned as data (reported as undetected)") }
         print(report.text)
         if let json { try FaultSupport.writeJSON(report, to: json) }

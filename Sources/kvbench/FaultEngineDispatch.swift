@@ -45,10 +45,11 @@ extension EngineRegistry {
 
 extension EngineRegistry {
     /// Builds the corruption test database for the named engine; returns its expected contents.
-    static func corruptBuild(engine: String, directory: String, keySpace: Int, memoryBudget: Int) throws -> CorruptTest.Expectation {
+    /// With `abandon`, the process kills itself instead of closing the store.
+    static func corruptBuild(engine: String, directory: String, keySpace: Int, memoryBudget: Int, abandon: Bool = false) throws -> CorruptTest.Expectation {
         switch engine {
-        case "rocksdb": return try CorruptTest.build(RocksDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget)
-        case "lmdb": return try CorruptTest.build(LMDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget)
+        case "rocksdb": return try CorruptTest.build(RocksDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
+        case "lmdb": return try CorruptTest.build(LMDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
         default: throw CommandFailure(unknown(engine))
         }
     }
