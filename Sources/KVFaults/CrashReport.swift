@@ -33,6 +33,8 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
     public var verifierCrashes = 0
     /// Operations that returned an error in the worker.
     public var workerErrors = 0
+    /// Rounds that ended at a named crash point (fault layer), by point.
+    public var crashPoints: [String: Int] = [:]
     /// `pass`, `FAIL`, `not covered`, or `losses allowed` (the mode does not promise survival,
     /// and writes were lost or came back with holes).
     public var status = "pass"
@@ -51,6 +53,7 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
         case openFailures = "open_failures"
         case verifierCrashes = "verifier_crashes"
         case workerErrors = "worker_errors"
+        case crashPoints = "crash_points"
         case status, notes
     }
 
@@ -97,6 +100,9 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
             "  worker_errors         \(workerErrors)",
             "  status                \(status)",
         ]
+        if !crashPoints.isEmpty {
+            lines.append("  crash points hit:     " + crashPoints.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+        }
         for note in notes { lines.append("  note: \(note)") }
         return lines.joined(separator: "\n")
     }

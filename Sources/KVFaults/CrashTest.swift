@@ -70,11 +70,12 @@ public struct CrashTestConfiguration: Sendable {
     }
 
     /// The worker's command line.
-    public func workerArguments(directory: String, startSequence: UInt64, seed: UInt64, powerLossAfter: Int?) -> [String] {
+    public func workerArguments(directory: String, startSequence: UInt64, seed: UInt64, powerLossAfter: Int?, crashPointOneIn: Int? = nil) -> [String] {
         var arguments = [executable, "crash-worker", "--engine", engine, "--dir", directory, "--durability", durability.rawValue,
                          "--memory-budget", String(memoryBudget), "--key-space", String(keySpace),
                          "--start-sequence", String(startSequence), "--seed", String(seed)]
         if let powerLossAfter { arguments += ["--power-loss-after-ms", String(powerLossAfter)] }
+        if let crashPointOneIn { arguments += ["--crash-point-one-in", String(crashPointOneIn)] }
         return arguments
     }
 
@@ -132,11 +133,19 @@ public enum CrashTest {
             // Most rounds kill the worker a random time after it is ready; some kill it
             // early, possibly while it is still recovering from the previous crash.
             let early = configuration.method != .faultLayer && random.uniform(100) < 15
-            let delay = early ? Int(random.uniform(300)) : Int(random.uniform(UInt64(configuration.maxDelayMilliseconds) + 1))
+            var delay = early ? Int(random.uniform(300)) : Int(random.uniform(UInt64(configuration.maxDelayMilliseconds) + 1))
+            // With the fault layer, half the rounds crash at a random I/O call (a named crash
+            // point: before/after a log write, fsync, rename, directory fsync...), the timer
+            // being only a fallback.
+            var crashPointOneIn: Int?
+            if configuration.method == .faultLayer && random.uniform(2) == 0 {
+                crashPointOneIn = 20 + Int(random.uniform(400))
+                delay = configuration.maxDelayMilliseconds
+            }
             let workerSeed = CrashValues.mix(configuration.seed &+ UInt64(round))
             let arguments = configuration.workerArguments(
                 directory: canonicalDatabase, startSequence: oracle.highestSequence + 1, seed: workerSeed,
-                powerLossAfter: configuration.method == .faultLayer ? delay : nil)
+                powerLossAfter: configuration.method == .faultLayer ? delay : nil, crashPointOneIn: crashPointOneIn)
             let worker = try ChildProcess(arguments: arguments, environment: environment, standardError: errors)
             let started = Monotonic.nanoseconds()
             var killedByUs = false
@@ -159,6 +168,10 @@ public enum CrashTest {
             worker.readToEnd()
             let termination = worker.wait()
             let issuedBefore = oracle.highestSequence
+            for line in worker.lines where line.hasPrefix("C ") {
+                let point = String(line.dropFirst(2).map { $0.isNumber ? "#" : $0 })
+                report.crashPoints[point, default: 0] += 1
+            }
             let (failure, openFailure) = oracle.apply(workerLines: worker.lines)
             report.operationsIssued += Int(oracle.highestSequence - issuedBefore)
             if let openFailure {

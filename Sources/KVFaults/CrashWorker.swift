@@ -161,13 +161,22 @@ struct SplitMix {
 extension CrashWorker {
     /// Runs the mix with StorageIO's fault layer on: `afterMilliseconds` after the store
     /// is open, a simulated power loss drops everything not synced and kills the process.
+    /// With `crashPointOneIn`, every I/O call through StorageIO (from the open on, so
+    /// recovery included) is also a crash point firing with probability 1/`crashPointOneIn`;
+    /// the point is reported as a line `C <point>` before the power goes out.
     /// For engines whose file I/O goes through StorageIO (the hand-written ones).
-    public static func runWithPowerLoss<Store: KeyValueStore>(_ type: Store.Type, _ settings: Settings, afterMilliseconds delay: Int) -> Int32 {
+    public static func runWithPowerLoss<Store: KeyValueStore>(_ type: Store.Type, _ settings: Settings, afterMilliseconds delay: Int,
+                                                              crashPointOneIn: Int? = nil) -> Int32 {
         do {
             try FaultInjection.enable(root: settings.directory, graveyard: settings.directory + ".graveyard")
         } catch {
             LineWriter(descriptor: 1).write("O error \(error.description)\n")
             return 2
+        }
+        if let crashPointOneIn {
+            FaultInjection.armCrashPoints(oneIn: crashPointOneIn, seed: settings.seed) { point in
+                LineWriter(descriptor: 1).write("C \(point)\n")
+            }
         }
         return run(type, settings) { armPowerLoss(afterMilliseconds: delay) }
     }

@@ -86,6 +86,9 @@ public enum FaultInjection {
         var directories: Set<String> = []
         var poweredOff = false
         var injectedFailures = 0
+        var crashOneIn: UInt64 = 0
+        var crashRandom: UInt64 = 0
+        var onCrash: (@Sendable (String) -> Void)?
     }
 
     private static let active = Atomic<Bool>(false)
@@ -123,6 +126,36 @@ public enum FaultInjection {
     /// Adds an error rule.
     public static func inject(_ fault: Fault) {
         state.withLock { $0.faults.append(fault) }
+    }
+
+    /// Arms crash points: before every write, truncate, sync, directory sync, rename and
+    /// removal, and after every sync, directory sync and rename, a power loss happens (and the
+    /// process is killed) with probability 1/`oneIn`. `onCrash` gets the point's name first
+    /// (for example `after fsync 000012.log`). Points fire during recovery too.
+    public static func armCrashPoints(oneIn: Int, seed: UInt64, onCrash: @escaping @Sendable (String) -> Void) {
+        state.withLock { state in
+            state.crashOneIn = UInt64(max(oneIn, 1))
+            state.crashRandom = seed
+            state.onCrash = onCrash
+        }
+    }
+
+    /// Called at a crash point with the lock held: maybe the power goes out here.
+    private static func crashPoint(_ state: inout State, _ point: String, _ path: String) {
+        guard state.crashOneIn > 0, !state.poweredOff else { return }
+        state.crashRandom &+= 0x9E37_79B9_7F4A_7C15
+        var z = state.crashRandom
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        guard z % state.crashOneIn == 0 else { return }
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        state.onCrash?("\(point) \(name)")
+        waitForCallsInFlight()
+        revertEverything(&state)
+        state.poweredOff = true
+        kill(getpid(), SIGKILL)
+        while true { pause() }
     }
 
     /// How many calls failed because of a rule.
@@ -227,6 +260,7 @@ public enum FaultInjection {
             guard inScope(state, path) else { return false }
             if state.poweredOff { throw .io(operation: "pwrite (simulated power loss)", path: path, errno: EIO) }
             if let code = matchFault(&state, .write, path: path) { throw .io(operation: "pwrite (injected)", path: path, errno: code) }
+            crashPoint(&state, "before write", path)
             state.directories.insert(parent(of: path))
             guard let key = key(descriptor) else { return true }
             var inode = state.inodes[key] ?? InodeState(durableLength: size(descriptor))
@@ -248,6 +282,7 @@ public enum FaultInjection {
         try state.withLock { (state) throws(StoreError) -> Bool in
             guard inScope(state, path) else { return false }
             if state.poweredOff { throw .io(operation: "ftruncate (simulated power loss)", path: path, errno: EIO) }
+            crashPoint(&state, "before truncate", path)
             state.directories.insert(parent(of: path))
             guard let key = key(descriptor) else { return true }
             var inode = state.inodes[key] ?? InodeState(durableLength: size(descriptor))
@@ -272,6 +307,7 @@ public enum FaultInjection {
         state.withLock { state in
             guard inScope(state, path) else { return nil }
             if state.poweredOff { return EIO }
+            crashPoint(&state, "before fsync", path)
             guard let code = matchFault(&state, .sync, path: path) else { return nil }
             if let key = key(descriptor), let inode = state.inodes[key] {
                 revert(inode, descriptor: descriptor)
@@ -286,6 +322,7 @@ public enum FaultInjection {
         state.withLock { state in
             guard inScope(state, path), let key = key(descriptor) else { return }
             state.inodes[key] = InodeState(durableLength: size(descriptor))
+            crashPoint(&state, "after fsync", path)
         }
     }
 
@@ -294,6 +331,7 @@ public enum FaultInjection {
         state.withLock { state in
             guard inScope(state, path) else { return nil }
             if state.poweredOff { return EIO }
+            crashPoint(&state, "before directory fsync", path)
             return matchFault(&state, .syncDirectory, path: path)
         }
     }
@@ -308,6 +346,7 @@ public enum FaultInjection {
                 }
             }
             state.changes.removeAll { $0.unsyncedDirectories.isEmpty }
+            if inScope(state, path) { crashPoint(&state, "after directory fsync", path) }
         }
     }
 
@@ -317,6 +356,7 @@ public enum FaultInjection {
         try state.withLock { (state) throws(StoreError) -> Bool in
             guard inScope(state, source) || inScope(state, destination) else { return false }
             if state.poweredOff { throw .io(operation: "rename (simulated power loss)", path: source, errno: EIO) }
+            crashPoint(&state, "before rename", destination)
             var replaced: String?
             if FileSystem.exists(destination) {
                 guard let grave = moveToGrave(&state, destination) else {
@@ -332,6 +372,7 @@ public enum FaultInjection {
             let change = DirectoryChange.renamed(source: source, destination: destination, replaced: replaced)
             state.directories.formUnion(change.directories)
             state.changes.append(PendingChange(change: change, unsyncedDirectories: change.directories))
+            crashPoint(&state, "after rename", destination)
             return true
         }
     }
@@ -342,6 +383,7 @@ public enum FaultInjection {
         try state.withLock { (state) throws(StoreError) -> Bool in
             guard inScope(state, path) else { return false }
             if state.poweredOff { throw .io(operation: "unlink (simulated power loss)", path: path, errno: EIO) }
+            crashPoint(&state, "before unlink", path)
             guard FileSystem.exists(path) else { return true }
             guard let grave = moveToGrave(&state, path) else { throw .io(operation: "unlink", path: path, errno: errno) }
             let change = DirectoryChange.removed(path: path, grave: grave)

@@ -75,12 +75,14 @@ struct CrashWorkerCommand: ParsableCommand {
     @Option(name: .customLong("start-sequence")) var startSequence: UInt64
     @Option var seed: UInt64
     @Option(name: .customLong("power-loss-after-ms")) var powerLossAfter: Int?
+    @Option(name: .customLong("crash-point-one-in")) var crashPointOneIn: Int?
 
     func run() throws {
         guard let durability = Durability(rawValue: durability) else { throw ValidationError("unknown durability") }
         let settings = CrashWorker.Settings(directory: dir, durability: durability, memoryBudget: memoryBudget,
                                             keySpace: keySpace, startSequence: startSequence, seed: seed)
-        let status = try EngineRegistry.crashWorker(engine: engine, settings, powerLossAfterMilliseconds: powerLossAfter)
+        let status = try EngineRegistry.crashWorker(engine: engine, settings, powerLossAfterMilliseconds: powerLossAfter,
+                                                    crashPointOneIn: crashPointOneIn)
         throw ExitCode(status)
     }
 }

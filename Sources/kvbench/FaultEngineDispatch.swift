@@ -25,7 +25,7 @@ extension EngineRegistry {
     }
 
     /// Runs the crash-test child against the named engine.
-    static func crashWorker(engine: String, _ settings: CrashWorker.Settings, powerLossAfterMilliseconds: Int?) throws -> Int32 {
+    static func crashWorker(engine: String, _ settings: CrashWorker.Settings, powerLossAfterMilliseconds: Int?, crashPointOneIn: Int?) throws -> Int32 {
         switch engine {
         case "rocksdb": return CrashWorker.run(RocksDBStore.self, settings)
         case "lmdb": return CrashWorker.run(LMDBStore.self, settings)
