@@ -139,7 +139,7 @@ public enum CrashTest {
             // being only a fallback.
             var crashPointOneIn: Int?
             if configuration.method == .faultLayer && random.uniform(2) == 0 {
-                crashPointOneIn = 20 + Int(random.uniform(400))
+                crashPointOneIn = 50 + Int(random.uniform(3000))
                 delay = configuration.maxDelayMilliseconds
             }
             let workerSeed = CrashValues.mix(configuration.seed &+ UInt64(round))

@@ -130,7 +130,9 @@ public enum FaultInjection {
 
     /// Arms crash points: before every write, truncate, sync, directory sync, rename and
     /// removal, and after every sync, directory sync and rename, a power loss happens (and the
-    /// process is killed) with probability 1/`oneIn`. `onCrash` gets the point's name first
+    /// process is killed) with probability 1/`oneIn` on log files (names ending in `.log` or
+    /// containing `wal`) and 40 times that on every other file and on directories, so that
+    /// the rarer background work (tables, pages, manifests, renames) is hit too. `onCrash` gets the point's name first
     /// (for example `after fsync 000012.log`). Points fire during recovery too.
     public static func armCrashPoints(oneIn: Int, seed: UInt64, onCrash: @escaping @Sendable (String) -> Void) {
         state.withLock { state in
@@ -148,8 +150,11 @@ public enum FaultInjection {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z ^= z >> 31
-        guard z % state.crashOneIn == 0 else { return }
         let name = path.split(separator: "/").last.map(String.init) ?? path
+        let lower = name.lowercased()
+        let isLog = lower.hasSuffix(".log") || lower.contains("wal")
+        let chance = isLog ? state.crashOneIn : max(state.crashOneIn / 40, 2)
+        guard z % chance == 0 else { return }
         state.onCrash?("\(point) \(name)")
         waitForCallsInFlight()
         revertEverything(&state)
