@@ -42,6 +42,14 @@ struct CrashOracle {
     /// The highest sequence number seen in any intent.
     private(set) var highestSequence: UInt64 = 0
 
+    /// Forgets the store's contents (it was recreated empty); sequence numbers keep growing.
+    mutating func reset() {
+        baseline = [:]
+        tainted = []
+        operations.removeAll()
+        bySequence.removeAll()
+    }
+
     /// Reads a worker's output; returns the failure message of an `F` line or an open failure, if any.
     mutating func apply(workerLines lines: [Substring]) -> (failure: String?, openFailure: (kind: String, message: String)?) {
         var failure: String?

@@ -33,6 +33,8 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
     public var verifierCrashes = 0
     /// Operations that returned an error in the worker.
     public var workerErrors = 0
+    /// Times the store could not be used after a crash and was recreated empty to go on.
+    public var restarts = 0
     /// Rounds that ended at a named crash point (fault layer), by point.
     public var crashPoints: [String: Int] = [:]
     /// `pass`, `FAIL`, `not covered`, or `losses allowed` (the mode does not promise survival,
@@ -53,6 +55,7 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
         case openFailures = "open_failures"
         case verifierCrashes = "verifier_crashes"
         case workerErrors = "worker_errors"
+        case restarts
         case crashPoints = "crash_points"
         case status, notes
     }
@@ -98,6 +101,7 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
             "  open_failures         \(openFailures)",
             "  verifier_crashes      \(verifierCrashes)",
             "  worker_errors         \(workerErrors)",
+            "  restarts              \(restarts)",
             "  status                \(status)",
         ]
         if !crashPoints.isEmpty {

@@ -120,6 +120,18 @@ public enum CrashTest {
         var oracle = CrashOracle()
         var random = SplitMix(seed: configuration.seed)
         var covered = true
+        // A store that no longer opens (or crashes its reader) is reported, then recreated empty,
+        // so that every cell still goes through the requested number of crashes.
+        var setupFailed = false
+        func startOver(_ round: Int, _ reason: String) throws(StoreError) {
+            report.restarts += 1
+            if report.restarts <= 5 { report.notes.append("round \(round): \(reason); the store was recreated empty") }
+            try FileSystem.removeTree(canonicalDatabase)
+            try FileSystem.createDirectory(canonicalDatabase)
+            let again = try verify(configuration, directory: canonicalDatabase, create: true, errors: errors)
+            if again.openKind != "ok" { setupFailed = true }
+            oracle.reset()
+        }
         var coverageNotes: Set<String> = []
         for round in 1...max(configuration.crashes, 1) {
             let trace = work + "/trace.bin"
@@ -176,8 +188,9 @@ public enum CrashTest {
             report.operationsIssued += Int(oracle.highestSequence - issuedBefore)
             if let openFailure {
                 if openFailure.kind == "corruption" { report.corruptionDetected += 1 } else { report.openFailures += 1 }
-                report.notes.append("round \(round): the worker could not open the store: \(openFailure.message)")
-                break
+                try startOver(round, "the worker could not open the store: \(openFailure.message)")
+                if setupFailed { break }
+                continue
             }
             if let failure {
                 report.workerErrors += 1
@@ -211,13 +224,15 @@ public enum CrashTest {
             let verification = try verify(configuration, directory: canonicalDatabase, create: false, errors: errors)
             if let signal = verification.crashSignal {
                 report.verifierCrashes += 1
-                report.notes.append("round \(round): the verifier crashed with signal \(signal) while opening or reading the store")
-                break
+                try startOver(round, "the verifier crashed with signal \(signal) while opening or reading the store")
+                if setupFailed { break }
+                continue
             }
             guard verification.openKind == "ok" else {
                 if verification.openKind == "corruption" { report.corruptionDetected += 1 } else { report.openFailures += 1 }
-                report.notes.append("round \(round): the store did not open after the crash: \(verification.openMessage)")
-                break
+                try startOver(round, "the store did not open after the crash: \(verification.openMessage)")
+                if setupFailed { break }
+                continue
             }
             let findings = record(verification, oracle: &oracle, into: &report, round: round)
             configuration.progress("round \(round): \(early ? "early kill" : "kill") after \(delay) ms, \(oracle.highestSequence - issuedBefore) ops, acknowledged checked \(findings.acknowledgedChecked), lost \(findings.lost), wrong \(findings.wrongValues), holes \(findings.holes)")
