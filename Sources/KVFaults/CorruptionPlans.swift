@@ -147,17 +147,26 @@ public enum CorruptionPlans {
             let kind = depth > 1 ? "interior (root branch) page" : "root leaf page"
             cases.append(CorruptionCase(name: "\(kind): bit flip in a node's child pointer or size", file: file, action: .flip(offset: rootOffset + upper, mask: 0x01)))
             cases.append(CorruptionCase(name: "\(kind): bit flip in the page header flags", file: file, action: .flip(offset: rootOffset + 10, mask: 0x03)))
-            if depth > 1 {
-                let firstNode = rootOffset + Int(littleEndian(bytes, rootOffset + 16, as: UInt16.self))
-                let child = Int(littleEndian(bytes, firstNode, as: UInt16.self)) | Int(littleEndian(bytes, firstNode + 2, as: UInt16.self)) << 16
-                    | Int(littleEndian(bytes, firstNode + 4, as: UInt16.self)) << 32
-                let childOffset = child * pageSize
-                if childOffset + pageSize <= bytes.count {
-                    let childUpper = Int(littleEndian(bytes, childOffset + 14, as: UInt16.self))
-                    let childKind = depth > 2 ? "interior page (second level)" : "leaf page"
-                    cases.append(CorruptionCase(name: "\(childKind): bit flip in a stored value", file: file, action: .flip(offset: min(childOffset + childUpper + 30, childOffset + pageSize - 1), mask: 0x08)))
-                    cases.append(CorruptionCase(name: "\(childKind): bit flip in the free-space bounds", file: file, action: .flip(offset: childOffset + 12, mask: 0x40)))
+            // Down the leftmost children (node 0 of each branch page) to a leaf.
+            var page = rootOffset
+            var level = depth
+            while level > 1 {
+                let node = page + Int(littleEndian(bytes, page + 16, as: UInt16.self))
+                guard node + 8 <= bytes.count else { break }
+                let child = Int(littleEndian(bytes, node, as: UInt16.self)) | Int(littleEndian(bytes, node + 2, as: UInt16.self)) << 16
+                    | Int(littleEndian(bytes, node + 4, as: UInt16.self)) << 32
+                guard child > 1, (child + 1) * pageSize <= bytes.count else { break }
+                page = child * pageSize
+                level -= 1
+            }
+            if level == 1 && page != rootOffset {
+                let node = page + Int(littleEndian(bytes, page + 16, as: UInt16.self))
+                let keySize = node + 8 <= bytes.count ? Int(littleEndian(bytes, node + 6, as: UInt16.self)) : 0
+                let valueByte = node + 8 + keySize + 20
+                if valueByte < page + pageSize {
+                    cases.append(CorruptionCase(name: "leaf page: bit flip in a stored value", file: file, action: .flip(offset: valueByte, mask: 0x08)))
                 }
+                cases.append(CorruptionCase(name: "leaf page: bit flip in the free-space bounds", file: file, action: .flip(offset: page + 12, mask: 0x40)))
             }
         }
         cases.append(CorruptionCase(name: "data file truncated to half", file: file, action: .truncate(length: bytes.count / 2 / pageSize * pageSize)))
