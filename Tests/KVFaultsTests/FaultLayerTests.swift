@@ -31,7 +31,7 @@ struct FaultLayerTests {
         try FaultInjection.enable(root: directory, graveyard: directory + ".graveyard")
     }
 
-    private func finish() throws {
+    func finish() throws {
         FaultInjection.disable()
         try FileSystem.removeTree(directory)
         try FileSystem.removeTree(directory + ".graveyard")
