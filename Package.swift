@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "StorageIO", targets: ["StorageIO"]),
         .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
+        .library(name: "LSMEngine", targets: ["LSMEngine"]),
         .library(name: "KVWorkloads", targets: ["KVWorkloads"]),
         .library(name: "KVResults", targets: ["KVResults"]),
         .library(name: "KVReports", targets: ["KVReports"]),
@@ -35,25 +36,28 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "KVStore"),
-        .target(name: "StorageIO", dependencies: ["KVStore"]),
+        .target(name: "CCRC32C"),
+        .target(name: "StorageIO", dependencies: ["KVStore", "CCRC32C"]),
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
+        .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"]),
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
         .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO"]),
         .target(name: "CFaultPreload", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CCycleCounter"),
         .target(name: "KVReports", dependencies: ["KVResults"]),
         .target(
             name: "KVWorkbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "CCycleCounter",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "KVFaults",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "KVFaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,10 +65,11 @@ let package = Package(
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
         .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine"]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
-        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO"]),
+        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )

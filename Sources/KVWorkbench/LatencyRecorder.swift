@@ -39,7 +39,8 @@ public enum HistogramLimits {
     }
 }
 
-/// One second of one thread's operations.
+/// One second of one thread's operations: how many completed, and their
+/// latencies in a compact histogram (2 significant digits) for the second's p99.
 public struct IntervalRecord: Sendable {
     @usableFromInline var operations: UInt64 = 0
     @usableFromInline var latencies = HistogramLimits.makeInterval()
@@ -50,45 +51,73 @@ public struct IntervalRecord: Sendable {
 /// What one benchmark thread measured in one phase: a histogram per
 /// operation type (latency, and in open loop service time), error counts and
 /// per-second intervals. Merged across threads at the end of the phase.
+///
+/// Each operation is recorded once, into the current second's full-precision
+/// histogram of its type; when the second ends, those are added into the
+/// phase histograms (bucket by bucket, lossless) and condensed into the
+/// second's compact histogram. This keeps the hot path to one histogram record.
 public struct ThreadRecorder: Sendable {
     @usableFromInline var latency: [Histogram<UInt64>]
+    @usableFromInline var currentSecond: [Histogram<UInt64>]
     @usableFromInline var service: [Histogram<UInt64>]
     @usableFromInline var errors: [UInt64]
     @usableFromInline var notFound: [UInt64]
     @usableFromInline var intervals: [IntervalRecord] = []
+    @usableFromInline var currentOperations: UInt64 = 0
+    @usableFromInline var kindsInCurrentSecond: UInt8 = 0
     @usableFromInline let openLoop: Bool
     @usableFromInline let phaseStart: UInt64
     @usableFromInline var nextBoundary: UInt64
-    @usableFromInline var currentInterval = 0
     @usableFromInline var clamped: UInt64 = 0
     @usableFromInline var bytesReturned: UInt64 = 0
     @usableFromInline var firstError: String?
 
+    /// A recorder for a phase that started at `phaseStart` (on `LatencyClock`).
     @inlinable
-    init(openLoop: Bool, phaseStart: UInt64) {
+    public init(openLoop: Bool, phaseStart: UInt64) {
         let kinds = OperationKind.bySlot.count
         latency = (0..<kinds).map { _ in HistogramLimits.makeLatency() }
+        currentSecond = (0..<kinds).map { _ in HistogramLimits.makeLatency() }
         service = openLoop ? (0..<kinds).map { _ in HistogramLimits.makeLatency() } : []
         errors = Array(repeating: 0, count: kinds)
         notFound = Array(repeating: 0, count: kinds)
         self.openLoop = openLoop
         self.phaseStart = phaseStart
         nextBoundary = phaseStart &+ 1_000_000_000
-        intervals.append(IntervalRecord())
     }
 
-    @inlinable
-    mutating func advanceInterval(to end: UInt64) {
-        while end >= nextBoundary {
-            nextBoundary &+= 1_000_000_000
-            currentInterval += 1
-            intervals.append(IntervalRecord())
+    /// Closes the current second: folds it into the phase histograms and keeps its compact summary.
+    @usableFromInline
+    mutating func closeSecond() {
+        var record = IntervalRecord()
+        record.operations = currentOperations
+        for slot in 0..<currentSecond.count where kindsInCurrentSecond & (1 << slot) != 0 {
+            latency[slot].add(currentSecond[slot])
+            for bucket in currentSecond[slot].recordedValues() {
+                record.latencies.record(min(bucket.value, HistogramLimits.highestIntervalNanoseconds), count: UInt32(clamping: bucket.count))
+            }
+            currentSecond[slot].reset()
         }
+        intervals.append(record)
+        currentOperations = 0
+        kindsInCurrentSecond = 0
+        nextBoundary &+= 1_000_000_000
+    }
+
+    @usableFromInline
+    mutating func advanceInterval(to end: UInt64) {
+        while end >= nextBoundary { closeSecond() }
+    }
+
+    /// Closes the last, partial second; call once when the thread's loop is done.
+    @usableFromInline
+    mutating func finish() {
+        if currentOperations > 0 || intervals.isEmpty { closeSecond() }
     }
 
     /// Records one completed operation: `latency` from its (intended) start to `end`.
     @inlinable
-    mutating func record(_ kind: OperationKind, latency value: UInt64, end: UInt64) {
+    public mutating func record(_ kind: OperationKind, latency value: UInt64, end: UInt64) {
         if end >= nextBoundary { advanceInterval(to: end) }
         let clampedValue: UInt64
         if value > HistogramLimits.highestNanoseconds {
@@ -97,9 +126,9 @@ public struct ThreadRecorder: Sendable {
         } else {
             clampedValue = value
         }
-        latency[kind.slot].record(clampedValue)
-        intervals[currentInterval].operations &+= 1
-        intervals[currentInterval].latencies.record(min(clampedValue, HistogramLimits.highestIntervalNanoseconds))
+        currentSecond[kind.slot].record(clampedValue)
+        currentOperations &+= 1
+        kindsInCurrentSecond |= UInt8(1) << UInt8(kind.slot)
     }
 
     /// Records the service time of an open-loop operation.

@@ -141,7 +141,7 @@ struct OperationExecutor<Store: KeyValueStore> {
         case .read, .delete, .scan:
             break
         }
-        let start = monotonicNanoseconds()
+        let start = LatencyClock.now()
         do {
             switch operation.kind {
             case .read:
@@ -168,7 +168,7 @@ struct OperationExecutor<Store: KeyValueStore> {
         } catch {
             recorder.recordError(operation.kind, error)
         }
-        let end = monotonicNanoseconds()
+        let end = LatencyClock.now()
         if operation.kind == .insert && operation.recordID >= loadedRecords {
             context.insertCounter.acknowledge(operation.recordID)
         }
@@ -190,15 +190,15 @@ struct OperationExecutor<Store: KeyValueStore> {
             do {
                 let visited = try store.withCursor { (cursor: inout Store.Cursor) throws(StoreError) -> Int in
                     var count = 0
-                    var start = monotonicNanoseconds()
+                    var start = LatencyClock.now()
                     try cursor.seekToFirst()
                     while cursor.isValid && remaining > 0 {
                         let length = cursor.withCurrent { _, value in value.count }
                         try cursor.next()
-                        let end = monotonicNanoseconds()
+                        let end = LatencyClock.now()
                         recorder.bytesReturned &+= UInt64(length)
                         recorder.record(.read, latency: end &- start, end: end)
-                        start = monotonicNanoseconds()
+                        start = LatencyClock.now()
                         remaining -= 1
                         count += 1
                         sinceReport &+= 1

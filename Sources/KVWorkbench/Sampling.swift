@@ -23,7 +23,7 @@ final class StatisticsSampler: Sendable {
         let handle = ThreadGroup.start { [self] in
             var next = phaseStart &+ 1_000_000_000
             while !stopped.load(ordering: .relaxed) {
-                let now = monotonicNanoseconds()
+                let now = LatencyClock.now()
                 if now >= next {
                     let statistics = snapshot()
                     samples.withLock { $0.append(Self.sample(statistics)) }
@@ -81,7 +81,7 @@ public final class PhaseProgress: Sendable {
                 var pause = timespec(tv_sec: 0, tv_nsec: 500_000_000)
                 nanosleep(&pause, nil)
                 if stopped.load(ordering: .relaxed) { break }
-                render(elapsed: Double(monotonicNanoseconds() - start) / 1e9)
+                render(elapsed: Double(LatencyClock.now() - start) / 1e9)
             }
         }
         thread.withLock { $0 = handle }

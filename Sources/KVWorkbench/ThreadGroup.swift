@@ -17,19 +17,8 @@ public enum ThreadGroup {
             body(0)
             return
         }
-        var threads: [pthread_t] = []
-        for index in 0..<count {
-            let job = Unmanaged.passRetained(Job { body(index) })
-            var thread = pthread_t()
-            let created = pthread_create(&thread, nil, { argument in
-                let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
-                job.body()
-                return nil
-            }, job.toOpaque())
-            precondition(created == 0, "pthread_create failed with \(created)")
-            threads.append(thread)
-        }
-        for thread in threads { pthread_join(thread, nil) }
+        let handles = (0..<count).map { index in start { body(index) } }
+        for handle in handles { handle.join() }
     }
 
     /// Starts `body` on a background thread; the returned handle joins it.
@@ -57,7 +46,7 @@ public enum ThreadGroup {
 @inlinable
 public func waitUntil(_ deadline: UInt64) {
     while true {
-        let now = monotonicNanoseconds()
+        let now = LatencyClock.now()
         if now >= deadline { return }
         let remaining = deadline - now
         if remaining > 200_000 {

@@ -13,6 +13,7 @@ public enum Workbench {
     @inlinable
     public static func run<Store: KeyValueStore>(_ storeType: Store.Type, _ configuration: BenchmarkConfiguration) throws -> RunResult {
         try configuration.validate()
+        LatencyClock.calibrate()
         let options = StoreOptions(directory: configuration.directory, durability: configuration.durability,
                                    memoryBudget: configuration.memoryBudget, createIfMissing: true,
                                    settings: configuration.engineSettings)
@@ -70,7 +71,8 @@ public enum Workbench {
         let statisticsBefore = store.statistics()
         let ioBefore = ProcessIOCounters.current()
         let cpuBefore = ProcessUsage.cpuSeconds()
-        let start = monotonicNanoseconds()
+        let monotonicStart = monotonicNanoseconds()
+        let start = LatencyClock.now()
         progress.start(at: start)
         let sampler = StatisticsSampler(store: store, phaseStart: start)
         let recorders = Mutex<[ThreadRecorder]>([])
@@ -78,9 +80,17 @@ public enum Workbench {
         ThreadGroup.run(count: threadCount) { thread in
             var recorder = ThreadRecorder(openLoop: openLoop, phaseStart: start)
             body(thread, &recorder, progress)
+            recorder.finish()
             recorders.withLock { $0.append(recorder) }
         }
-        let end = monotonicNanoseconds()
+        let end = LatencyClock.now()
+        let monotonicElapsed = monotonicNanoseconds() - monotonicStart
+        if monotonicElapsed > 100_000_000 {
+            let drift = abs(Double(end - start) - Double(monotonicElapsed)) / Double(monotonicElapsed)
+            if drift > 0.005 {
+                context.warn("the latency clock (\(LatencyClock.source)) drifted \(Int(drift * 1000) / 10)% from CLOCK_MONOTONIC in the \(name) phase; latencies are suspect")
+            }
+        }
         let samples = sampler.stop()
         progress.finish()
         let statisticsAfter = store.statistics()
@@ -207,7 +217,7 @@ public enum Workbench {
             if isWriter {
                 if context.readersFinished.load(ordering: .relaxed) { break }
             } else if let deadline {
-                if monotonicNanoseconds() >= deadline { break }
+                if LatencyClock.now() >= deadline { break }
             } else if issued >= share {
                 break
             }

@@ -69,20 +69,45 @@ public struct KeyEncoder: Sendable {
 }
 
 /// Deterministic values: the same (seed, record id, version) gives the same bytes.
-/// The bytes are pseudo-random (SplitMix64 words), so they do not compress.
+///
+/// As db_bench does, values are windows of a pool of pseudo-random bytes (1 MiB,
+/// SplitMix64 words from the seed), at an offset chosen by hashing (record id,
+/// version): filling one is a single copy, and the bytes do not compress.
 public struct ValueGenerator: Sendable {
     @usableFromInline let size: Int
     @usableFromInline let seed: UInt64
+    @usableFromInline let pool: [UInt8]
+    @usableFromInline let offsetRange: UInt64
+
+    /// The size of the random pool values are cut from.
+    public static let poolSize = 1 << 20
 
     /// Values of `valueSize` bytes (>= 0) drawn from `seed`.
     public init(valueSize: Int, seed: UInt64) {
         precondition(valueSize >= 0, "Value size must not be negative.")
         size = valueSize
         self.seed = WorkloadRandom.mix64(seed ^ 0xB7E1_5162_8AED_2A6B)
+        var state = self.seed
+        let words = (Self.poolSize + valueSize + 7) / 8
+        var bytes = [UInt8](repeating: 0, count: words * 8)
+        bytes.withUnsafeMutableBytes { buffer in
+            for index in 0..<words {
+                buffer.storeBytes(of: WorkloadRandom.splitMix(&state), toByteOffset: index * 8, as: UInt64.self)
+            }
+        }
+        pool = bytes
+        offsetRange = UInt64(Self.poolSize + 1)
     }
 
     /// The size of every value.
     public var valueSize: Int { size }
+
+    /// Where in the pool the value for (recordID, version) starts.
+    @inlinable
+    func offset(recordID: UInt64, version: UInt64) -> Int {
+        let hash = start(recordID: recordID, version: version)
+        return Int(hash.multipliedFullWidth(by: offsetRange).high)
+    }
 
     /// Fills `value` with the bytes for (recordID, version); `value.count == valueSize` afterwards.
     @inlinable
@@ -90,22 +115,12 @@ public struct ValueGenerator: Sendable {
         if value.count != size {
             value = Bytes(repeating: 0, count: size)
         }
-        var state = start(recordID: recordID, version: version)
+        let from = offset(recordID: recordID, version: version)
         let size = self.size
-        value.withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var offset = 0
-            while offset &+ 8 <= size {
-                base.storeBytes(of: WorkloadRandom.splitMix(&state), toByteOffset: offset, as: UInt64.self)
-                offset &+= 8
-            }
-            if offset < size {
-                var word = WorkloadRandom.splitMix(&state)
-                while offset < size {
-                    base.storeBytes(of: UInt8(truncatingIfNeeded: word), toByteOffset: offset, as: UInt8.self)
-                    word >>= 8
-                    offset &+= 1
-                }
+        value.withUnsafeMutableBytes { destination in
+            pool.withUnsafeBytes { source in
+                guard let target = destination.baseAddress, let origin = source.baseAddress else { return }
+                target.copyMemory(from: origin + from, byteCount: size)
             }
         }
     }
@@ -113,24 +128,10 @@ public struct ValueGenerator: Sendable {
     /// True when `value` holds exactly the bytes `fill` writes for (recordID, version).
     public func matches(_ value: UnsafeRawBufferPointer, recordID: UInt64, version: UInt64) -> Bool {
         guard value.count == size else { return false }
-        guard let base = value.baseAddress else { return true }
-        var state = start(recordID: recordID, version: version)
-        var offset = 0
-        while offset + 8 <= size {
-            if base.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != WorkloadRandom.splitMix(&state) {
-                return false
-            }
-            offset += 8
+        let from = offset(recordID: recordID, version: version)
+        return pool.withUnsafeBytes { source in
+            value.elementsEqual(UnsafeRawBufferPointer(rebasing: source[from..<(from + size)]))
         }
-        if offset < size {
-            var word = WorkloadRandom.splitMix(&state)
-            while offset < size {
-                if value[offset] != UInt8(truncatingIfNeeded: word) { return false }
-                word >>= 8
-                offset += 1
-            }
-        }
-        return true
     }
 
     @inlinable

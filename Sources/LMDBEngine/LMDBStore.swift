@@ -88,7 +88,7 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
             }
             mapSize = size
         }
-        try checkDirectory(path, createIfMissing: options.createIfMissing)
+        try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "data.mdb", engine: "LMDB")
         let lock = try DirectoryLock(directory: path)
 
         var environment: OpaquePointer?
@@ -119,21 +119,6 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
         opened = true
         return LMDBStore(options: options, environment: environment, database: database, lock: lock,
                          mapSize: mapSize, readerKey: key)
-    }
-
-    /// Refuses a missing directory (unless creating) and a non-empty directory without an LMDB `data.mdb`.
-    private static func checkDirectory(_ path: String, createIfMissing: Bool) throws(StoreError) {
-        if !FileSystem.exists(path) {
-            guard createIfMissing else { throw .notFound(path: path) }
-            try FileSystem.createDirectory(path)
-            return
-        }
-        guard FileSystem.isDirectory(path) else { throw .notADatabase(path: path, reason: "it is a file, not a directory") }
-        let names = try FileSystem.list(path).filter { $0 != DirectoryLock.fileName }
-        if !names.isEmpty && !names.contains("data.mdb") {
-            throw .notADatabase(path: path, reason: "it holds files but no LMDB data.mdb")
-        }
-        if names.isEmpty && !createIfMissing { throw .notFound(path: path) }
     }
 
     /// Turns an LMDB return code into the matching `StoreError`.

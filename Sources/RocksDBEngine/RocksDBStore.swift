@@ -59,7 +59,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
 
     public static func open(_ options: StoreOptions) throws(StoreError) -> RocksDBStore {
         let path = options.directory
-        try checkDirectory(path, createIfMissing: options.createIfMissing)
+        try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "CURRENT", engine: "RocksDB")
         if !options.settings.isEmpty {
             throw .invalidOption(name: options.settings.keys.sorted()[0], reason: "RocksDB adapter has no engine-specific settings")
         }
@@ -95,21 +95,6 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         ]
         return RocksDBStore(options: options, database: database, lock: lock, dbOptions: dbOptions,
                             tableOptions: tableOptions, cache: cache, settings: settings)
-    }
-
-    /// Refuses a missing directory (unless creating) and a non-empty directory without a RocksDB `CURRENT` file.
-    private static func checkDirectory(_ path: String, createIfMissing: Bool) throws(StoreError) {
-        if !FileSystem.exists(path) {
-            guard createIfMissing else { throw .notFound(path: path) }
-            try FileSystem.createDirectory(path)
-            return
-        }
-        guard FileSystem.isDirectory(path) else { throw .notADatabase(path: path, reason: "it is a file, not a directory") }
-        let names = try FileSystem.list(path).filter { $0 != DirectoryLock.fileName }
-        if !names.isEmpty && !names.contains("CURRENT") {
-            throw .notADatabase(path: path, reason: "it holds files but no RocksDB CURRENT file")
-        }
-        if names.isEmpty && !createIfMissing { throw .notFound(path: path) }
     }
 
     /// Turns a RocksDB status message into the matching `StoreError`.

@@ -105,6 +105,26 @@ public enum FileSystem {
         return total
     }
 
+    /// Prepares a database directory before an engine opens it: creates it when
+    /// missing (if allowed), and refuses a regular file or a non-empty directory
+    /// that lacks the engine's `marker` file (ignoring the KVBench lock file).
+    /// Returns true when the directory already held the engine's files.
+    @discardableResult
+    public static func prepareDatabaseDirectory(_ path: String, createIfMissing: Bool, marker: String, engine: String) throws(StoreError) -> Bool {
+        if !exists(path) {
+            guard createIfMissing else { throw .notFound(path: path) }
+            try createDirectory(path)
+            return false
+        }
+        guard isDirectory(path) else { throw .notADatabase(path: path, reason: "it is a file, not a directory") }
+        let names = try list(path).filter { $0 != DirectoryLock.fileName }
+        if !names.isEmpty && !names.contains(marker) {
+            throw .notADatabase(path: path, reason: "it holds files but no \(engine) \(marker) file")
+        }
+        if names.isEmpty && !createIfMissing { throw .notFound(path: path) }
+        return !names.isEmpty
+    }
+
     /// Creates a fresh, empty temporary directory whose name starts with `prefix`.
     public static func makeTemporaryDirectory(prefix: String) throws(StoreError) -> String {
         let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"

@@ -2,13 +2,14 @@ import KVResults
 import KVStore
 import KVWorkbench
 import LMDBEngine
+import LSMEngine
 import RocksDBEngine
 
 /// The engines `kvbench` can drive. Each name dispatches to a call specialized
 /// for that engine's concrete type, so the measured loop has no existential.
 enum EngineRegistry {
     /// Engine names in the order they are listed and compared.
-    static let names = ["rocksdb", "lmdb", "null"]
+    static let names = ["rocksdb", "lmdb", "lsm", "null"]
 
     /// The one-line error for an unknown engine name.
     static func unknown(_ name: String) -> String {
@@ -19,6 +20,7 @@ enum EngineRegistry {
         switch name {
         case "rocksdb": return RocksDBStore.engineVersion
         case "lmdb": return LMDBStore.engineVersion
+        case "lsm": return LSMStore.engineVersion
         case "null": return NullStore.engineVersion
         default: return nil
         }
@@ -28,6 +30,7 @@ enum EngineRegistry {
         switch name {
         case "rocksdb": return "RocksDB \(RocksDBStore.engineVersion) through its C API (Debian build, assertions enabled)"
         case "lmdb": return "LMDB \(LMDBStore.engineVersion), copy-on-write B+tree in a memory map"
+        case "lsm": return "KVBench's hand-written LSM tree \(LSMStore.engineVersion): leveled compaction, bloom filters, block cache"
         case "null": return "stores nothing; measures the harness itself"
         default: return ""
         }
@@ -38,6 +41,7 @@ enum EngineRegistry {
         switch name {
         case "rocksdb": return try Workbench.run(RocksDBStore.self, configuration)
         case "lmdb": return try Workbench.run(LMDBStore.self, configuration)
+        case "lsm": return try Workbench.run(LSMStore.self, configuration)
         case "null": return try Workbench.run(NullStore.self, configuration)
         default: throw CommandFailure(unknown(name))
         }

@@ -1,11 +1,12 @@
 import KVFaults
 import KVStore
 import LMDBEngine
+import LSMEngine
 import RocksDBEngine
 
 extension EngineRegistry {
     /// Engines that `crash-test` and `corrupt-test` can drive (`null` stores nothing).
-    static let crashEngines = ["rocksdb", "lmdb"]
+    static let crashEngines = ["rocksdb", "lmdb", "lsm"]
 
     /// How `--mode` is carried out for an engine.
     static func powerLossMethod(engine: String, durability: Durability, mode: CrashMode) -> PowerLossMethod {
@@ -19,6 +20,8 @@ extension EngineRegistry {
                 return .notCovered(reason: "libCFaultPreload.so was not found next to kvbench; build it with `swift build --product CFaultPreload`")
             }
             return .syscallTrace(library: library)
+        case "lsm":
+            return .faultLayer
         default:
             return .notCovered(reason: "no power-loss simulation for engine \(engine)")
         }
@@ -29,6 +32,9 @@ extension EngineRegistry {
         switch engine {
         case "rocksdb": return CrashWorker.run(RocksDBStore.self, settings)
         case "lmdb": return CrashWorker.run(LMDBStore.self, settings)
+        case "lsm":
+            guard let delay = powerLossAfterMilliseconds else { return CrashWorker.run(LSMStore.self, settings) }
+            return CrashWorker.runWithPowerLoss(LSMStore.self, settings, afterMilliseconds: delay, crashPointOneIn: crashPointOneIn)
         default: throw CommandFailure(unknown(engine))
         }
     }
@@ -38,6 +44,7 @@ extension EngineRegistry {
         switch engine {
         case "rocksdb": return CrashVerifier.run(RocksDBStore.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
         case "lmdb": return CrashVerifier.run(LMDBStore.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
+        case "lsm": return CrashVerifier.run(LSMStore.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
         default: throw CommandFailure(unknown(engine))
         }
     }
@@ -50,6 +57,7 @@ extension EngineRegistry {
         switch engine {
         case "rocksdb": return try CorruptTest.build(RocksDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
         case "lmdb": return try CorruptTest.build(LMDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
+        case "lsm": return try CorruptTest.build(LSMStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
         default: throw CommandFailure(unknown(engine))
         }
     }
@@ -59,6 +67,7 @@ extension EngineRegistry {
         switch engine {
         case "rocksdb": return try CorruptionPlans.rocksDB(directory)
         case "lmdb": return try CorruptionPlans.lmdb(directory)
+        case "lsm": return try CorruptionPlans.lsm(directory)
         default: return try CorruptionPlans.generic(directory)
         }
     }

@@ -1,0 +1,453 @@
+import KVStore
+import StorageIO
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Mutable control state of an open engine. Every field is read and written
+/// only while holding `Engine.monitor`.
+///
+/// `@unchecked Sendable`: guarded by the monitor, as stated above.
+final class ControlState: @unchecked Sendable {
+    var memory: MemTable
+    var immutable: MemTable?
+    var log: RecordWriter?
+    /// The log of the immutable memtable, kept so `sync()` can reach it.
+    var immutableLog: RecordWriter?
+    /// An empty log created ahead of time by the flush thread, so a rotation
+    /// does not create a file and sync the directory while writers wait.
+    var spareLog: RecordWriter?
+    var version: Version
+    var lastSequence: UInt64
+    var nextFileNumber: UInt64
+    var closing = false
+    var aborting = false
+    var backgroundError: StoreError?
+    var syncing = false
+    var syncedLog: UInt64 = 0
+    var syncedOffset = 0
+    var compactionRunning = false
+    var manualCompaction = false
+
+    init(memory: MemTable, log: RecordWriter?, version: Version, lastSequence: UInt64, nextFileNumber: UInt64) {
+        self.memory = memory
+        self.log = log
+        self.version = version
+        self.lastSequence = lastSequence
+        self.nextFileNumber = nextFileNumber
+    }
+}
+
+/// The manifest writer and the log number it last recorded. Guarded by `Engine.manifestMonitor`.
+///
+/// `@unchecked Sendable`: only touched while holding that monitor.
+final class ManifestState: @unchecked Sendable {
+    var writer: RecordWriter
+    var logNumber: UInt64
+
+    init(writer: RecordWriter, logNumber: UInt64) {
+        self.writer = writer
+        self.logNumber = logNumber
+    }
+}
+
+/// The engine behind `LSMStore`: write path, read path, background flush and
+/// compaction threads. Background threads hold the engine, not the store, so
+/// dropping the store can close it.
+final class Engine: Sendable {
+    let directory: String
+    let durability: Durability
+    let config: LSMConfiguration
+    let counters = EngineCounters()
+    let cache: BlockCache
+    let monitor = Monitor()
+    let control: ControlState
+    let manifestMonitor = Monitor()
+    let manifest: ManifestState
+    let readState: Mutex<ReadState>
+    let visibleSequence: Atomic<UInt64>
+    private let threads = Mutex<[BackgroundThread]>([])
+
+    init(directory: String, durability: Durability, config: LSMConfiguration, control: ControlState, manifest: ManifestState) {
+        self.directory = directory
+        self.durability = durability
+        self.config = config
+        self.cache = BlockCache(capacity: config.blockCacheBytes)
+        self.control = control
+        self.manifest = manifest
+        self.readState = Mutex(ReadState(memory: control.memory, immutable: nil, version: control.version))
+        self.visibleSequence = Atomic(control.lastSequence)
+        cache.reserve(control.version.metadataBytes)
+    }
+
+    static func logName(_ number: UInt64) -> String { TableFormat.pad(number) + ".log" }
+
+    func startBackground() {
+        let flusher = BackgroundThread { [self] in flushLoop() }
+        let compactor = BackgroundThread { [self] in compactionLoop() }
+        threads.withLock { $0 = [flusher, compactor] }
+    }
+
+    /// Asks the background threads to stop (finishing a pending flush unless
+    /// aborting) and waits for them.
+    func stopBackground(abort: Bool) {
+        monitor.withLock {
+            control.closing = true
+            if abort { control.aborting = true }
+            monitor.broadcast()
+        }
+        let running = threads.withLock { threads -> [BackgroundThread] in
+            let copy = threads
+            threads = []
+            return copy
+        }
+        for thread in running { thread.join() }
+    }
+
+    /// Must hold the monitor. Publishes the current memtables and version to readers.
+    func publishReadState() {
+        let state = ReadState(memory: control.memory, immutable: control.immutable, version: control.version)
+        readState.withLock { $0 = state }
+    }
+
+    @inline(__always)
+    func currentReadState() -> ReadState { readState.withLock { $0 } }
+
+    // MARK: write path
+
+    /// Appends one batch to the log and the memtable under the monitor, then
+    /// (in `fsync` mode) waits for a group sync covering it.
+    @inline(__always)
+    func commit(count: Int, encode: (inout Bytes) -> Void, insert: (MemTable, UInt64) -> Void) throws(StoreError) {
+        monitor.lock()
+        var syncTarget: (log: UInt64, offset: Int)?
+        do throws(StoreError) {
+            try makeRoomForWrite()
+            let first = control.lastSequence + 1
+            if let log = control.log {
+                do throws(StoreError) {
+                    let written = try log.append(type: LogBatch.recordType) { out in
+                        out.appendFixed64(first)
+                        out.appendVarint(count)
+                        encode(&out)
+                    }
+                    counters.logBytes.add(UInt64(written), ordering: .relaxed)
+                } catch {
+                    control.backgroundError = error
+                    throw error
+                }
+                if durability == .fsync { syncTarget = (log.number, log.offset) }
+            }
+            insert(control.memory, first)
+            control.lastSequence = first + UInt64(count) - 1
+            visibleSequence.store(control.lastSequence, ordering: .releasing)
+        } catch {
+            monitor.unlock()
+            throw error
+        }
+        monitor.unlock()
+        if let syncTarget { try groupSync(log: syncTarget.log, offset: syncTarget.offset) }
+    }
+
+    /// Must hold the monitor. Waits or rotates the memtable until a write fits;
+    /// time spent waiting counts as stall time.
+    private func makeRoomForWrite() throws(StoreError) {
+        var delayed = false
+        while true {
+            if let error = control.backgroundError { throw error }
+            if control.closing { throw .closed }
+            let level0 = control.version.levels[0].count
+            if !delayed && level0 >= config.l0SlowdownTrigger && level0 < config.l0StopTrigger {
+                delayed = true
+                let start = monotonicNanoseconds()
+                monitor.unlock()
+                usleep(1000)
+                monitor.lock()
+                counters.stallNanoseconds.add(monotonicNanoseconds() - start, ordering: .relaxed)
+                counters.slowdowns.add(1, ordering: .relaxed)
+                continue
+            }
+            if control.memory.approximateBytes < config.memtableBytes { return }
+            if control.immutable != nil || level0 >= config.l0StopTrigger {
+                if level0 >= config.l0StopTrigger { counters.stops.add(1, ordering: .relaxed) }
+                let start = monotonicNanoseconds()
+                monitor.wait(nanoseconds: 100_000_000)
+                counters.stallNanoseconds.add(monotonicNanoseconds() - start, ordering: .relaxed)
+                continue
+            }
+            try rotateMemtable()
+        }
+    }
+
+    /// Must hold the monitor. Freezes the memtable and starts a new log.
+    func rotateMemtable() throws(StoreError) {
+        var newLog: RecordWriter?
+        var logNumber: UInt64 = 0
+        if durability != .none {
+            if let spare = control.spareLog, spare.number > (control.log?.number ?? 0) {
+                newLog = spare
+                logNumber = spare.number
+            } else {
+                if let stale = control.spareLog { try? FileSystem.removeFile(stale.file.path) }
+                logNumber = control.nextFileNumber
+                control.nextFileNumber += 1
+                let file = try StorageFile(path: directory + "/" + Self.logName(logNumber), mode: .createNew)
+                try FileSystem.syncDirectory(directory)
+                newLog = RecordWriter(file: file, number: logNumber, offset: 0)
+            }
+            control.spareLog = nil
+            if durability == .fsync, let old = control.log {
+                try old.sync()
+                counters.logSyncs.add(1, ordering: .relaxed)
+                markSynced(log: old.number, offset: old.offset)
+            }
+        }
+        control.immutable = control.memory
+        control.immutableLog = control.log
+        control.memory = MemTable(logNumber: logNumber)
+        control.log = newLog
+        publishReadState()
+        monitor.broadcast()
+    }
+
+    private func markSynced(log: UInt64, offset: Int) {
+        if log > control.syncedLog || (log == control.syncedLog && offset > control.syncedOffset) {
+            control.syncedLog = log
+            control.syncedOffset = offset
+        }
+    }
+
+    /// Group commit: the first waiter syncs the log for everyone queued behind
+    /// it; others wait until a sync covering their record has finished.
+    private func groupSync(log: UInt64, offset: Int) throws(StoreError) {
+        monitor.lock()
+        defer { monitor.unlock() }
+        while true {
+            if control.syncedLog > log || (control.syncedLog == log && control.syncedOffset >= offset) { return }
+            if let error = control.backgroundError { throw error }
+            if control.syncing {
+                monitor.wait()
+                continue
+            }
+            guard let current = control.log else { throw .closed }
+            control.syncing = true
+            let end = current.offset
+            monitor.unlock()
+            var failure: StoreError?
+            do { try current.sync() } catch { failure = error }
+            monitor.lock()
+            control.syncing = false
+            if let failure {
+                control.backgroundError = failure
+                monitor.broadcast()
+                throw failure
+            }
+            counters.logSyncs.add(1, ordering: .relaxed)
+            markSynced(log: current.number, offset: end)
+            monitor.broadcast()
+        }
+    }
+
+    /// Syncs the live logs (the active one and the one awaiting flush).
+    func syncLogs() throws(StoreError) {
+        let logs: [RecordWriter] = monitor.withLock { [control.immutableLog, control.log].compactMap { $0 } }
+        for log in logs {
+            try log.sync()
+            counters.logSyncs.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Flushes both memtables to tables and waits until done.
+    func flushAll() throws(StoreError) {
+        monitor.lock()
+        defer { monitor.unlock() }
+        while control.immutable != nil {
+            if let error = control.backgroundError { throw error }
+            monitor.wait()
+        }
+        if control.memory.isEmpty { return }
+        try rotateMemtable()
+        while control.immutable != nil {
+            if let error = control.backgroundError { throw error }
+            monitor.wait()
+        }
+    }
+
+    // MARK: read path
+
+    /// Finds the newest version of `key`; calls `body` with its value.
+    @inline(__always)
+    func lookup<Result>(_ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Result) throws(StoreError) -> Result? {
+        counters.pointLookups.add(1, ordering: .relaxed)
+        let sequence = visibleSequence.load(ordering: .acquiring)
+        let state = currentReadState()
+        if let node = state.memory.find(key, sequence: sequence) {
+            counters.memtableHits.add(1, ordering: .relaxed)
+            return MemTable.kind(node) == .tombstone ? nil : body(MemTable.value(node))
+        }
+        if let immutable = state.immutable, let node = immutable.find(key, sequence: sequence) {
+            counters.memtableHits.add(1, ordering: .relaxed)
+            return MemTable.kind(node) == .tombstone ? nil : body(MemTable.value(node))
+        }
+        let hash = KeyHash.hash(key)
+        var probes: UInt64 = 0
+        var negatives: UInt64 = 0
+        defer {
+            counters.tableProbes.add(probes, ordering: .relaxed)
+            if negatives > 0 { counters.bloomNegatives.add(negatives, ordering: .relaxed) }
+        }
+        let levels = state.version.levels
+        for table in levels[0] {
+            let inRange = table.smallest.withUnsafeBytes { compareKeys($0, key) <= 0 }
+                && table.largest.withUnsafeBytes { compareKeys($0, key) >= 0 }
+            guard inRange else { continue }
+            probes += 1
+            guard table.mayContain(hash: hash) else { negatives += 1; continue }
+            if let hit = try table.find(key, cache: cache, counters: counters) {
+                return hit.kind == .tombstone ? nil : withExtendedLifetime(hit.block) {
+                    body(UnsafeRawBufferPointer(rebasing: hit.block.bytes[hit.value]))
+                }
+            }
+            counters.bloomPositives.add(1, ordering: .relaxed)
+        }
+        for level in 1..<levels.count {
+            let tables = levels[level]
+            if tables.isEmpty { continue }
+            var low = 0, high = tables.count
+            while low < high {
+                let middle = (low + high) >> 1
+                if tables[middle].largest.withUnsafeBytes({ compareKeys($0, key) < 0 }) { low = middle + 1 } else { high = middle }
+            }
+            guard low < tables.count else { continue }
+            let table = tables[low]
+            guard table.smallest.withUnsafeBytes({ compareKeys($0, key) <= 0 }) else { continue }
+            probes += 1
+            guard table.mayContain(hash: hash) else { negatives += 1; continue }
+            if let hit = try table.find(key, cache: cache, counters: counters) {
+                return hit.kind == .tombstone ? nil : withExtendedLifetime(hit.block) {
+                    body(UnsafeRawBufferPointer(rebasing: hit.block.bytes[hit.value]))
+                }
+            }
+            counters.bloomPositives.add(1, ordering: .relaxed)
+        }
+        return nil
+    }
+
+    // MARK: flush
+
+    private func flushLoop() {
+        while true {
+            monitor.lock()
+            while control.immutable == nil && !control.closing { monitor.wait() }
+            guard !control.aborting, control.backgroundError == nil, let immutable = control.immutable else {
+                monitor.unlock()
+                return
+            }
+            let number = control.nextFileNumber
+            control.nextFileNumber += 1
+            let liveLog = control.memory.logNumber
+            monitor.unlock()
+            do {
+                try prepareSpareLog()
+                try flush(immutable, number: number, liveLog: liveLog)
+            } catch {
+                monitor.withLock {
+                    control.backgroundError = error
+                    monitor.broadcast()
+                }
+                return
+            }
+        }
+    }
+
+    /// Creates the next log file ahead of the next rotation (flush thread only).
+    /// A rotation uses it only when its number is above the active log's.
+    private func prepareSpareLog() throws(StoreError) {
+        guard durability != .none else { return }
+        let number: UInt64? = monitor.withLock {
+            guard control.spareLog == nil else { return nil }
+            let number = control.nextFileNumber
+            control.nextFileNumber += 1
+            return number
+        }
+        guard let number else { return }
+        let file = try StorageFile(path: directory + "/" + Self.logName(number), mode: .createNew)
+        try FileSystem.syncDirectory(directory)
+        monitor.withLock { control.spareLog = RecordWriter(file: file, number: number, offset: 0) }
+    }
+
+    /// Writes the immutable memtable as an L0 table and installs it; the logs
+    /// before `liveLog` are then no longer needed and are deleted.
+    private func flush(_ table: MemTable, number: UInt64, liveLog: UInt64) throws(StoreError) {
+        var edit = VersionEdit()
+        edit.logNumber = durability == .none ? 0 : liveLog
+        var opened: [UInt64: TableFile] = [:]
+        if let meta = try Recovery.writeTable(table, directory: directory, number: number, config: config) {
+            try FileSystem.syncDirectory(directory)
+            opened[meta.number] = try TableFile(directory: directory, meta: meta)
+            edit.added.append((0, meta))
+            counters.flushBytes.add(UInt64(meta.size), ordering: .relaxed)
+        }
+        counters.flushes.add(1, ordering: .relaxed)
+        try install(edit, opened: opened) { control in
+            control.immutable = nil
+            control.immutableLog = nil
+        }
+        if durability != .none { removeLogs(before: liveLog) }
+    }
+
+    /// Deletes log files numbered below `number`.
+    func removeLogs(before number: UInt64) {
+        guard let names = try? FileSystem.list(directory) else { return }
+        for name in names where name.hasSuffix(".log") {
+            if let value = UInt64(name.dropLast(4)), value < number {
+                try? FileSystem.removeFile(directory + "/" + name)
+            }
+        }
+    }
+
+    // MARK: version changes
+
+    /// Applies `edit` to the current version: appends it to the manifest,
+    /// syncs, then publishes the new version (running `update` under the
+    /// monitor) and marks removed tables obsolete.
+    func install(_ edit: VersionEdit, opened: [UInt64: TableFile], update: (ControlState) -> Void = { _ in }) throws(StoreError) {
+        manifestMonitor.lock()
+        defer { manifestMonitor.unlock() }
+        var edit = edit
+        let (base, nextFile) = monitor.withLock { (control.version, control.nextFileNumber) }
+        edit.nextFileNumber = nextFile
+        if let logNumber = edit.logNumber { manifest.logNumber = logNumber }
+        let next = base.applying(edit, opened: opened)
+        let written = try manifest.writer.append(type: VersionEdit.recordType) { edit.encode(into: &$0) }
+        try manifest.writer.sync()
+        counters.manifestBytes.add(UInt64(written), ordering: .relaxed)
+        if manifest.writer.offset > 4 << 20 {
+            let (writer, bytes) = try Manifest.rewrite(directory: directory,
+                                                       edit: next.snapshotEdit(logNumber: manifest.logNumber, nextFileNumber: nextFile))
+            manifest.writer = writer
+            counters.manifestBytes.add(UInt64(bytes), ordering: .relaxed)
+        }
+        monitor.withLock {
+            control.version = next
+            update(control)
+            publishReadState()
+            monitor.broadcast()
+        }
+        cache.reserve(next.metadataBytes)
+        let removed = Set(edit.deleted.map(\.number)).subtracting(edit.added.map(\.meta.number))
+        for tables in base.levels {
+            for table in tables where removed.contains(table.number) { table.markObsolete() }
+        }
+    }
+
+    /// Takes a new file number.
+    func newFileNumber() -> UInt64 {
+        monitor.withLock {
+            let number = control.nextFileNumber
+            control.nextFileNumber += 1
+            return number
+        }
+    }
+}

@@ -1,0 +1,338 @@
+import KVStore
+import StorageIO
+import Synchronization
+
+/// Describes a finished table as the manifest records it.
+struct TableMeta: Sendable, Hashable {
+    var number: UInt64
+    var size: Int
+    var entries: Int
+    var smallest: Bytes
+    var largest: Bytes
+}
+
+/// Sorted string table layout (see docs/lsm-format.md):
+/// `data block* | filter block | index block | footer`, each block followed by
+/// its CRC-32C; the footer is fixed-size and checksummed itself.
+enum TableFormat {
+    static let magic: UInt64 = 0x4B56_424C_534D_5354   // "KVBLSMST"
+    static let version: UInt32 = 1
+    static let footerSize = 56
+
+    static func fileName(_ number: UInt64) -> String { pad(number) + ".sst" }
+
+    static func pad(_ number: UInt64) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+}
+
+/// Writes one table: blocks are buffered and written sequentially, then the
+/// filter, index and footer; `finish` syncs the file.
+final class TableBuilder {
+    let number: UInt64
+    let path: String
+    private let file: StorageFile
+    private let blockSize: Int
+    private let bitsPerKey: Int
+    private var block = BlockBuilder()
+    private var pending: Bytes = []
+    private var written = 0
+    private var hashes: [UInt64] = []
+    private var index: Bytes = []
+    private var indexCount = 0
+    private var smallest: Bytes = []
+    private var largestKey: Bytes = []
+    private(set) var entries = 0
+
+    init(directory: String, number: UInt64, blockSize: Int, bitsPerKey: Int) throws(StoreError) {
+        self.number = number
+        self.path = directory + "/" + TableFormat.fileName(number)
+        self.file = try StorageFile(path: path, mode: .createNew)
+        self.blockSize = blockSize
+        self.bitsPerKey = bitsPerKey
+        pending.reserveCapacity(1 << 18)
+    }
+
+    /// Bytes the table would have if finished now (approximately).
+    var estimatedSize: Int { written + pending.count + block.estimatedSize }
+
+    /// Adds an entry; keys must arrive in strictly increasing order.
+    func add(key: UnsafeRawBufferPointer, kind: EntryKind, value: UnsafeRawBufferPointer) throws(StoreError) {
+        if entries == 0 { smallest = Bytes(key) }
+        block.add(key: key, kind: kind, value: value)
+        hashes.append(KeyHash.hash(key))
+        entries += 1
+        if block.estimatedSize >= blockSize { try finishBlock() }
+    }
+
+    private var offset: Int { written + pending.count }
+
+    private func appendBlock(_ payload: Bytes) -> (offset: Int, size: Int) {
+        let start = offset
+        pending.append(contentsOf: payload)
+        let crc = payload.withUnsafeBytes { CRC32C.checksum($0) }
+        pending.appendFixed32(crc)
+        return (start, payload.count)
+    }
+
+    private func finishBlock() throws(StoreError) {
+        guard !block.isEmpty else { return }
+        largestKey = block.lastKey
+        let payload = block.finish()
+        let handle = appendBlock(payload)
+        index.appendLengthPrefixed(largestKey)
+        index.appendVarint(handle.offset)
+        index.appendVarint(handle.size)
+        indexCount += 1
+        block.reset()
+        if pending.count >= 1 << 18 { try flushPending() }
+    }
+
+    private func flushPending() throws(StoreError) {
+        guard !pending.isEmpty else { return }
+        try file.write(at: written, pending)
+        written += pending.count
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes filter, index and footer, syncs, and returns the table's metadata.
+    func finish() throws(StoreError) -> TableMeta {
+        try finishBlock()
+        let filter = appendBlock(BloomFilter.build(hashes: hashes, bitsPerKey: bitsPerKey))
+        var indexPayload: Bytes = []
+        indexPayload.appendVarint(indexCount)
+        indexPayload.append(contentsOf: index)
+        let indexHandle = appendBlock(indexPayload)
+        var footer: Bytes = []
+        footer.appendFixed64(UInt64(indexHandle.offset))
+        footer.appendFixed64(UInt64(indexHandle.size))
+        footer.appendFixed64(UInt64(filter.offset))
+        footer.appendFixed64(UInt64(filter.size))
+        footer.appendFixed64(UInt64(entries))
+        footer.appendFixed32(TableFormat.version)
+        footer.appendFixed32(footer.withUnsafeBytes { CRC32C.checksum($0) })
+        footer.appendFixed64(TableFormat.magic)
+        pending.append(contentsOf: footer)
+        try flushPending()
+        try file.sync()
+        return TableMeta(number: number, size: written, entries: entries, smallest: smallest, largest: largestKey)
+    }
+
+    /// Removes the partly written file (after a failure or an aborted compaction).
+    func abandon() {
+        try? FileSystem.removeFile(path)
+    }
+}
+
+/// An open, immutable table: its file, bloom filter and block index in memory.
+///
+/// Shared by every version that lists it; when the last version lets go of an
+/// obsolete table, `deinit` deletes its file — so a file is never removed
+/// while a reader or cursor may still use it.
+final class TableFile: Sendable {
+    let meta: TableMeta
+    let path: String
+    private let file: StorageFile
+    private let filter: OwnedBuffer
+    private let indexKeys: OwnedBuffer
+    private let keyOffsets: [UInt32]
+    private let blockOffsets: [UInt64]
+    private let blockSizes: [UInt32]
+    private let obsolete = Atomic<Bool>(false)
+
+    var number: UInt64 { meta.number }
+    var smallest: Bytes { meta.smallest }
+    var largest: Bytes { meta.largest }
+    var blockCount: Int { blockSizes.count }
+    /// Memory held outside the block cache (filter and index).
+    var metadataBytes: Int { filter.count + indexKeys.count + blockSizes.count * 16 }
+
+    /// Opens `directory/NNNNNN.sst`, verifying footer, index and filter.
+    init(directory: String, meta: TableMeta) throws(StoreError) {
+        let path = directory + "/" + TableFormat.fileName(meta.number)
+        self.path = path
+        self.meta = meta
+        let file = try StorageFile(path: path, mode: .readOnly)
+        self.file = file
+        let size = try file.size()
+        guard size >= TableFormat.footerSize else { throw .corruption(path: path, reason: "table is shorter than its footer") }
+        let footerBytes = try file.read(at: size - TableFormat.footerSize, count: TableFormat.footerSize)
+        let (indexOffset, indexSize, filterOffset, filterSize, version, crc, magic, expectedCRC): (Int, Int, Int, Int, UInt32, UInt32, UInt64, UInt32) =
+            footerBytes.withUnsafeBytes { raw in
+                var footer = ByteReader(raw)
+                let io = Int(truncatingIfNeeded: footer.fixed64()), isz = Int(truncatingIfNeeded: footer.fixed64())
+                let fo = Int(truncatingIfNeeded: footer.fixed64()), fsz = Int(truncatingIfNeeded: footer.fixed64())
+                _ = footer.fixed64()
+                let version = footer.fixed32()
+                let expected = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<44]))
+                let crc = footer.fixed32()
+                let magic = footer.fixed64()
+                return (io, isz, fo, fsz, version, crc, magic, expected)
+            }
+        guard magic == TableFormat.magic else { throw .corruption(path: path, reason: "table footer has a wrong magic number") }
+        guard crc == expectedCRC else { throw .corruption(path: path, reason: "table footer checksum mismatch") }
+        guard version == TableFormat.version else {
+            throw .corruption(path: path, reason: "table format version \(version), this build reads \(TableFormat.version)")
+        }
+        let dataEnd = size - TableFormat.footerSize
+        guard indexOffset >= 0, indexSize >= 0, filterOffset >= 0, filterSize >= 0,
+              indexOffset + indexSize + 4 <= dataEnd, filterOffset + filterSize + 4 <= dataEnd else {
+            throw .corruption(path: path, reason: "table footer points outside the file")
+        }
+        filter = try Self.readVerified(file, offset: filterOffset, size: filterSize, path: path)
+        let indexBlock = try Self.readVerified(file, offset: indexOffset, size: indexSize, path: path)
+
+        var keys: Bytes = []
+        var offsets: [UInt32] = [0]
+        var blockOffsets: [UInt64] = []
+        var blockSizes: [UInt32] = []
+        var reader = ByteReader(indexBlock.bytes)
+        let count = reader.length()
+        keys.reserveCapacity(count * 24)
+        offsets.reserveCapacity(count + 1)
+        for _ in 0..<count where !reader.failed {
+            let keyLength = reader.length()
+            keys.append(contentsOf: reader.slice(keyLength))
+            offsets.append(UInt32(keys.count))
+            blockOffsets.append(reader.varint())
+            blockSizes.append(UInt32(truncatingIfNeeded: reader.varint()))
+        }
+        guard !reader.failed, reader.isAtEnd, count > 0 else { throw .corruption(path: path, reason: "table index block does not decode") }
+        for i in 0..<count where Int(blockOffsets[i]) + Int(blockSizes[i]) + 4 > dataEnd {
+            throw .corruption(path: path, reason: "table index points outside the file")
+        }
+        indexKeys = keys.withUnsafeBytes { OwnedBuffer(copying: $0) }
+        keyOffsets = offsets
+        self.blockOffsets = blockOffsets
+        self.blockSizes = blockSizes
+        file.adviseRandomAccess()
+    }
+
+    deinit {
+        if obsolete.load(ordering: .acquiring) { try? FileSystem.removeFile(path) }
+    }
+
+    /// Marks the table as no longer listed by the newest version; its file is
+    /// deleted when the last version holding it goes away.
+    func markObsolete() { obsolete.store(true, ordering: .releasing) }
+
+    private static func readVerified(_ file: StorageFile, offset: Int, size: Int, path: String) throws(StoreError) -> OwnedBuffer {
+        let buffer = OwnedBuffer(count: size + 4)
+        let got = try file.read(at: offset, into: buffer.mutableBytes)
+        guard got == size + 4 else { throw .corruption(path: path, reason: "block at offset \(offset) is cut short") }
+        let stored = UInt32(littleEndian: buffer.bytes.loadUnaligned(fromByteOffset: size, as: UInt32.self))
+        guard CRC32C.checksum(buffer.prefix(size)) == stored else {
+            throw .corruption(path: path, reason: "block checksum mismatch at offset \(offset)")
+        }
+        return OwnedBuffer(copying: buffer.prefix(size))
+    }
+
+    @inline(__always)
+    private func indexKey(_ i: Int) -> UnsafeRawBufferPointer {
+        let start = Int(keyOffsets[i]), end = Int(keyOffsets[i + 1])
+        return UnsafeRawBufferPointer(rebasing: indexKeys.bytes[start..<end])
+    }
+
+    /// The first block whose last key is at or after `key`, or nil past the end.
+    @inline(__always)
+    func blockIndex(for key: UnsafeRawBufferPointer) -> Int? {
+        var low = 0, high = blockSizes.count
+        while low < high {
+            let middle = (low + high) >> 1
+            if compareKeys(indexKey(middle), key) < 0 { low = middle + 1 } else { high = middle }
+        }
+        return low < blockSizes.count ? low : nil
+    }
+
+    /// True unless the bloom filter proves `hash`'s key absent.
+    @inline(__always)
+    func mayContain(hash: UInt64) -> Bool { BloomFilter.mayContain(filter.bytes, hash: hash) }
+
+    /// Reads a data block, through the cache when one is given.
+    func block(_ index: Int, cache: BlockCache?, counters: EngineCounters) throws(StoreError) -> Block {
+        let offset = blockOffsets[index]
+        let key = BlockKey(file: meta.number, offset: offset)
+        if let cache {
+            if let cached = cache.lookup(key) {
+                counters.cacheHits.add(1, ordering: .relaxed)
+                return cached
+            }
+            counters.cacheMisses.add(1, ordering: .relaxed)
+        }
+        let size = Int(blockSizes[index]) + 4
+        let storage = OwnedBuffer(count: size)
+        let got = try file.read(at: Int(offset), into: storage.mutableBytes)
+        guard got == size else { throw .corruption(path: path, reason: "data block at offset \(offset) is cut short") }
+        counters.bytesRead.add(UInt64(size), ordering: .relaxed)
+        let block = try Block(storage: storage, path: path, offset: Int(offset))
+        cache?.insert(key, block)
+        return block
+    }
+
+    /// Looks `key` up in this table (after the caller checked the filter).
+    func find(_ key: UnsafeRawBufferPointer, cache: BlockCache, counters: EngineCounters) throws(StoreError)
+        -> (block: Block, kind: EntryKind, value: Range<Int>)?
+    {
+        guard let index = blockIndex(for: key) else { return nil }
+        let block = try block(index, cache: cache, counters: counters)
+        do {
+            guard let hit = try block.find(key) else { return nil }
+            return (block, hit.kind, hit.value)
+        } catch {
+            throw .corruption(path: path, reason: "malformed data block \(index)")
+        }
+    }
+}
+
+/// Iterates one table in key order.
+struct TableIterator {
+    let table: TableFile
+    private let cache: BlockCache?
+    private let counters: EngineCounters
+    private var blockNumber = 0
+    private var current: BlockIterator?
+
+    /// `cache` nil reads blocks without caching them (compaction input).
+    init(table: TableFile, cache: BlockCache?, counters: EngineCounters) {
+        self.table = table
+        self.cache = cache
+        self.counters = counters
+    }
+
+    var isValid: Bool { current?.isValid ?? false }
+    var key: UnsafeRawBufferPointer { current!.key.bytes }
+    var value: UnsafeRawBufferPointer { current!.value }
+    var kind: EntryKind { current!.kind }
+
+    private mutating func load(_ index: Int) throws(StoreError) {
+        blockNumber = index
+        guard index < table.blockCount else { current = nil; return }
+        current = BlockIterator(block: try table.block(index, cache: cache, counters: counters))
+    }
+
+    private mutating func skipEmpty() throws(StoreError) {
+        while current != nil && !current!.isValid {
+            try load(blockNumber + 1)
+            if current != nil { try current!.seekToFirst() }
+        }
+    }
+
+    mutating func seekToFirst() throws(StoreError) {
+        try load(0)
+        if current != nil { try current!.seekToFirst() }
+        try skipEmpty()
+    }
+
+    mutating func seek(_ target: UnsafeRawBufferPointer) throws(StoreError) {
+        guard let index = table.blockIndex(for: target) else { current = nil; return }
+        try load(index)
+        if current != nil { try current!.seek(target) }
+        try skipEmpty()
+    }
+
+    mutating func next() throws(StoreError) {
+        try current!.next()
+        try skipEmpty()
+    }
+}
