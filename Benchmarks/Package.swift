@@ -20,6 +20,7 @@ let package = Package(
                 .product(name: "KVStore", package: "KVBench"),
                 .product(name: "StorageIO", package: "KVBench"),
                 .product(name: "KVWorkloads", package: "KVBench"),
+                .product(name: "LSMEngine", package: "KVBench"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Benchmarks/CoreBenchmarks",

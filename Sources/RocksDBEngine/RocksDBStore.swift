@@ -79,7 +79,12 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         rocksdb_options_enable_statistics(dbOptions.pointer)
         rocksdb_block_based_options_set_block_cache(tableOptions.pointer, cache.pointer)
         rocksdb_block_based_options_set_filter_policy(tableOptions.pointer, rocksdb_filterpolicy_create_bloom_full(10))
+        rocksdb_block_based_options_set_index_type(tableOptions.pointer, Int32(rocksdb_block_based_table_index_type_two_level_index_search))
+        rocksdb_block_based_options_set_partition_filters(tableOptions.pointer, 1)
         rocksdb_block_based_options_set_cache_index_and_filter_blocks(tableOptions.pointer, 1)
+        rocksdb_block_based_options_set_cache_index_and_filter_blocks_with_high_priority(tableOptions.pointer, 1)
+        rocksdb_block_based_options_set_pin_top_level_index_and_filter(tableOptions.pointer, 1)
+        rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(tableOptions.pointer, 1)
         rocksdb_options_set_block_based_table_factory(dbOptions.pointer, tableOptions.pointer)
 
         let database = try withRocksDBError(path: path) { rocksdb_open(dbOptions.pointer, path, $0) }
@@ -90,6 +95,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
             "write_buffer_bytes": String(writeBufferBytes),
             "max_write_buffer_number": "2",
             "bloom_bits_per_key": "10",
+            "index_and_filter_blocks": "partitioned, in the block cache (high priority), top level and L0 pinned",
             "wal": options.durability == .none ? "disabled" : (options.durability == .fsync ? "sync" : "no sync"),
             "build": "Debian librocksdb \(engineVersion), assertions enabled",
         ]

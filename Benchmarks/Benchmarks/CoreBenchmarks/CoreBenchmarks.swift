@@ -8,6 +8,7 @@ import StorageIO
 /// shared 2-core machine; the malloc counts are deterministic, so those carry
 /// thresholds (see `thresholds`).
 let benchmarks: @Sendable () -> Void = {
+    registerEngineBenchmarks()
     let mallocFree = Benchmark.Configuration(
         metrics: [.wallClock, .mallocCountTotal],
         scalingFactor: .kilo,
