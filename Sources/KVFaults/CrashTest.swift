@@ -70,12 +70,14 @@ public struct CrashTestConfiguration: Sendable {
     }
 
     /// The worker's command line.
-    public func workerArguments(directory: String, startSequence: UInt64, seed: UInt64, powerLossAfter: Int?, crashPointOneIn: Int? = nil) -> [String] {
+    public func workerArguments(directory: String, startSequence: UInt64, seed: UInt64, powerLossAfter: Int?, crashPointOneIn: Int? = nil,
+                                tornTails: Bool = false) -> [String] {
         var arguments = [executable, "crash-worker", "--engine", engine, "--dir", directory, "--durability", durability.rawValue,
                          "--memory-budget", String(memoryBudget), "--key-space", String(keySpace),
                          "--start-sequence", String(startSequence), "--seed", String(seed)]
         if let powerLossAfter { arguments += ["--power-loss-after-ms", String(powerLossAfter)] }
         if let crashPointOneIn { arguments += ["--crash-point-one-in", String(crashPointOneIn)] }
+        if tornTails { arguments.append("--torn-tails") }
         return arguments
     }
 
@@ -157,7 +159,8 @@ public enum CrashTest {
             let workerSeed = CrashValues.mix(configuration.seed &+ UInt64(round))
             let arguments = configuration.workerArguments(
                 directory: canonicalDatabase, startSequence: oracle.highestSequence + 1, seed: workerSeed,
-                powerLossAfter: configuration.method == .faultLayer ? delay : nil, crashPointOneIn: crashPointOneIn)
+                powerLossAfter: configuration.method == .faultLayer ? delay : nil, crashPointOneIn: crashPointOneIn,
+                tornTails: configuration.method == .faultLayer && random.uniform(3) == 0)
             let worker = try ChildProcess(arguments: arguments, environment: environment, standardError: errors)
             let started = Monotonic.nanoseconds()
             var killedByUs = false

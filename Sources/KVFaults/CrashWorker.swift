@@ -165,14 +165,16 @@ extension CrashWorker {
     /// recovery included) is also a crash point firing with probability 1/`crashPointOneIn`;
     /// the point is reported as a line `C <point>` before the power goes out.
     /// For engines whose file I/O goes through StorageIO (the hand-written ones).
+    /// With `tornTails`, the power loss keeps a random part of some files' unsynced tails.
     public static func runWithPowerLoss<Store: KeyValueStore>(_ type: Store.Type, _ settings: Settings, afterMilliseconds delay: Int,
-                                                              crashPointOneIn: Int? = nil) -> Int32 {
+                                                              crashPointOneIn: Int? = nil, tornTails: Bool = false) -> Int32 {
         do {
             try FaultInjection.enable(root: settings.directory, graveyard: settings.directory + ".graveyard")
         } catch {
             LineWriter(descriptor: 1).write("O error \(error.description)\n")
             return 2
         }
+        if tornTails { FaultInjection.keepTornTails(seed: settings.seed ^ 0x5EED) }
         if let crashPointOneIn {
             FaultInjection.armCrashPoints(oneIn: crashPointOneIn, seed: settings.seed) { point in
                 LineWriter(descriptor: 1).write("C \(point)\n")

@@ -88,6 +88,7 @@ public enum FaultInjection {
         var injectedFailures = 0
         var crashOneIn: UInt64 = 0
         var crashRandom: UInt64 = 0
+        var tornTails = false
         var onCrash: (@Sendable (String) -> Void)?
     }
 
@@ -142,14 +143,28 @@ public enum FaultInjection {
         }
     }
 
-    /// Called at a crash point with the lock held: maybe the power goes out here.
-    private static func crashPoint(_ state: inout State, _ point: String, _ path: String) {
-        guard state.crashOneIn > 0, !state.poweredOff else { return }
+    /// Makes later power losses keep, for each file with probability 1/2, a random-length
+    /// prefix of the bytes appended past its last synced length (a torn tail: the cut may
+    /// fall inside a record) instead of cutting all of them.
+    public static func keepTornTails(seed: UInt64) {
+        state.withLock { state in
+            state.tornTails = true
+            if state.crashRandom == 0 { state.crashRandom = seed }
+        }
+    }
+
+    private static func nextRandom(_ state: inout State) -> UInt64 {
         state.crashRandom &+= 0x9E37_79B9_7F4A_7C15
         var z = state.crashRandom
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+        return z ^ (z >> 31)
+    }
+
+    /// Called at a crash point with the lock held: maybe the power goes out here.
+    private static func crashPoint(_ state: inout State, _ point: String, _ path: String) {
+        guard state.crashOneIn > 0, !state.poweredOff else { return }
+        let z = nextRandom(&state)
         let name = path.split(separator: "/").last.map(String.init) ?? path
         let lower = name.lowercased()
         let isLog = lower.hasSuffix(".log") || lower.contains("wal")
@@ -400,11 +415,14 @@ public enum FaultInjection {
 
     // MARK: the power loss
 
-    private static func revert(_ inode: InodeState, descriptor: Int32) {
+    /// Undoes a file's unsynced overwrites and cuts it to its synced length, or, with
+    /// `keepTail` > 0, to that many bytes past it (a torn tail).
+    private static func revert(_ inode: InodeState, descriptor: Int32, keepTail: Int = 0) {
         for (offset, bytes) in inode.undo.reversed() {
             _ = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
         }
-        if size(descriptor) > inode.durableLength { _ = ftruncate(descriptor, off_t(inode.durableLength)) }
+        let length = inode.durableLength + keepTail
+        if size(descriptor) > length { _ = ftruncate(descriptor, off_t(length)) }
     }
 
     private static func revertEverything(_ state: inout State) {
@@ -428,7 +446,12 @@ public enum FaultInjection {
                 guard let key = key(path: path), let inode = state.inodes[key] else { continue }
                 let descriptor = open(path, O_RDWR | O_CLOEXEC)
                 guard descriptor >= 0 else { continue }
-                revert(inode, descriptor: descriptor)
+                var keepTail = 0
+                let unsynced = size(descriptor) - inode.durableLength
+                if state.tornTails && unsynced > 0 && nextRandom(&state) % 2 == 0 {
+                    keepTail = Int(nextRandom(&state) % UInt64(unsynced))
+                }
+                revert(inode, descriptor: descriptor, keepTail: keepTail)
                 close(descriptor)
                 state.inodes[key] = nil
             }

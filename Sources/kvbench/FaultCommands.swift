@@ -76,13 +76,14 @@ struct CrashWorkerCommand: ParsableCommand {
     @Option var seed: UInt64
     @Option(name: .customLong("power-loss-after-ms")) var powerLossAfter: Int?
     @Option(name: .customLong("crash-point-one-in")) var crashPointOneIn: Int?
+    @Flag(name: .customLong("torn-tails")) var tornTails = false
 
     func run() throws {
         guard let durability = Durability(rawValue: durability) else { throw ValidationError("unknown durability") }
         let settings = CrashWorker.Settings(directory: dir, durability: durability, memoryBudget: memoryBudget,
                                             keySpace: keySpace, startSequence: startSequence, seed: seed)
         let status = try EngineRegistry.crashWorker(engine: engine, settings, powerLossAfterMilliseconds: powerLossAfter,
-                                                    crashPointOneIn: crashPointOneIn)
+                                                    crashPointOneIn: crashPointOneIn, tornTails: tornTails)
         throw ExitCode(status)
     }
 }

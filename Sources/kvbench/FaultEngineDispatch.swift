@@ -28,13 +28,14 @@ extension EngineRegistry {
     }
 
     /// Runs the crash-test child against the named engine.
-    static func crashWorker(engine: String, _ settings: CrashWorker.Settings, powerLossAfterMilliseconds: Int?, crashPointOneIn: Int?) throws -> Int32 {
+    static func crashWorker(engine: String, _ settings: CrashWorker.Settings, powerLossAfterMilliseconds: Int?, crashPointOneIn: Int?,
+                            tornTails: Bool) throws -> Int32 {
         switch engine {
         case "rocksdb": return CrashWorker.run(RocksDBStore.self, settings)
         case "lmdb": return CrashWorker.run(LMDBStore.self, settings)
         case "lsm":
             guard let delay = powerLossAfterMilliseconds else { return CrashWorker.run(LSMStore.self, settings) }
-            return CrashWorker.runWithPowerLoss(LSMStore.self, settings, afterMilliseconds: delay, crashPointOneIn: crashPointOneIn)
+            return CrashWorker.runWithPowerLoss(LSMStore.self, settings, afterMilliseconds: delay, crashPointOneIn: crashPointOneIn, tornTails: tornTails)
         default: throw CommandFailure(unknown(engine))
         }
     }

@@ -62,6 +62,25 @@ struct FaultLayerTests {
         try finish()
     }
 
+    @Test func tornTailKeepsAPrefixOfTheUnsyncedBytes() throws {
+        var lengths: Set<Int> = []
+        for seed in 1...12 as ClosedRange<UInt64> {
+            try FaultInjection.enable(root: directory, graveyard: directory + ".graveyard")
+            let path = directory + "/log\(seed)"
+            try durableFile(path, "abc")
+            let file = try StorageFile(path: path, mode: .readWrite)
+            try file.write(at: 3, Array("DEFGHIJ".utf8))
+            FaultInjection.keepTornTails(seed: seed)
+            FaultInjection.simulatePowerLoss()
+            let text = try #require(try contents(path))
+            #expect(text.hasPrefix("abc") && "abcDEFGHIJ".hasPrefix(text), "\(text)")
+            lengths.insert(text.count)
+        }
+        #expect(lengths.contains(3))
+        #expect(lengths.count > 1)
+        try finish()
+    }
+
     @Test func newFileNeedsDirectorySync() throws {
         let lost = directory + "/lost"
         let kept = directory + "/kept"
