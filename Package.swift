@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "KVFaults",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine"]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
-        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine"]),
+        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )

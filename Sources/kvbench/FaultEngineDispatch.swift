@@ -1,3 +1,4 @@
+import BTreeEngine
 import KVFaults
 import KVStore
 import LMDBEngine
@@ -6,7 +7,7 @@ import RocksDBEngine
 
 extension EngineRegistry {
     /// Engines that `crash-test` and `corrupt-test` can drive (`null` stores nothing).
-    static let crashEngines = ["rocksdb", "lmdb", "lsm"]
+    static let crashEngines = ["rocksdb", "lmdb", "lsm", "btree"]
 
     /// How `--mode` is carried out for an engine.
     static func powerLossMethod(engine: String, durability: Durability, mode: CrashMode) -> PowerLossMethod {
@@ -20,7 +21,7 @@ extension EngineRegistry {
                 return .notCovered(reason: "libCFaultPreload.so was not found next to kvbench; build it with `swift build --product CFaultPreload`")
             }
             return .syscallTrace(library: library)
-        case "lsm":
+        case "lsm", "btree":
             return .faultLayer
         default:
             return .notCovered(reason: "no power-loss simulation for engine \(engine)")
@@ -36,6 +37,9 @@ extension EngineRegistry {
         case "lsm":
             guard let delay = powerLossAfterMilliseconds else { return CrashWorker.run(LSMStore.self, settings) }
             return CrashWorker.runWithPowerLoss(LSMStore.self, settings, afterMilliseconds: delay, crashPointOneIn: crashPointOneIn, tornTails: tornTails)
+        case "btree":
+            guard let delay = powerLossAfterMilliseconds else { return CrashWorker.run(BTreeStore.self, settings) }
+            return CrashWorker.runWithPowerLoss(BTreeStore.self, settings, afterMilliseconds: delay, crashPointOneIn: crashPointOneIn, tornTails: tornTails)
         default: throw CommandFailure(unknown(engine))
         }
     }
@@ -46,6 +50,7 @@ extension EngineRegistry {
         case "rocksdb": return CrashVerifier.run(RocksDBStore.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
         case "lmdb": return CrashVerifier.run(LMDBStore.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
         case "lsm": return CrashVerifier.run(LSMStore.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
+        case "btree": return CrashVerifier.run(BTreeStore.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
         default: throw CommandFailure(unknown(engine))
         }
     }
@@ -59,6 +64,7 @@ extension EngineRegistry {
         case "rocksdb": return try CorruptTest.build(RocksDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
         case "lmdb": return try CorruptTest.build(LMDBStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
         case "lsm": return try CorruptTest.build(LSMStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
+        case "btree": return try CorruptTest.build(BTreeStore.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
         default: throw CommandFailure(unknown(engine))
         }
     }
@@ -69,6 +75,7 @@ extension EngineRegistry {
         case "rocksdb": return try CorruptionPlans.rocksDB(directory)
         case "lmdb": return try CorruptionPlans.lmdb(directory)
         case "lsm": return try CorruptionPlans.lsm(directory)
+        case "btree": return try CorruptionPlans.btree(directory)
         default: return try CorruptionPlans.generic(directory)
         }
     }

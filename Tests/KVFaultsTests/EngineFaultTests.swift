@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BTreeEngine
 import KVStore
 import LSMEngine
 import StorageIO
@@ -20,6 +21,21 @@ extension FaultLayerTests {
     func lsmIOErrorsLoseNothingAcknowledged(fault: FaultInjection.Fault) throws {
         let outcome = try IOErrorTest.run(LSMStore.self, directory: directory + "/lsm", fault: fault)
         #expect(outcome.passed, "\(outcome)")
+        try finish()
+    }
+
+    @Test(arguments: ioFaults)
+    func btreeIOErrorsLoseNothingAcknowledged(fault: FaultInjection.Fault) throws {
+        let outcome = try IOErrorTest.run(BTreeStore.self, directory: directory + "/btree", fault: fault)
+        #expect(outcome.passed, "\(outcome)")
+        try finish()
+    }
+
+    @Test func btreePowerLossWithFsyncLosesNothing() throws {
+        let report = try CrashTest.runInProcess(BTreeStore.self, directory: directory + "/btree", durability: .fsync,
+                                                rounds: 4, operationsPerRound: 300, seed: 22)
+        #expect(report.status == "pass", "\(report.text)")
+        #expect(report.acknowledgedChecked > 0)
         try finish()
     }
 
