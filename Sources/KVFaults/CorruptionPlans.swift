@@ -253,9 +253,17 @@ public enum CorruptionPlans {
                 cases.append(CorruptionCase(name: "page file: garbage appended", file: file, action: .appendGarbage(count: 1000)))
             }
         }
-        if let log = try largest(directory, where: { $0.hasPrefix("btree.wal") }) {
-            let bytes = try read(directory + "/" + log.name)
-            cases += logCases(file: log.name, bytes: bytes, records: framedRecordOffsets(bytes, start: 0, headerSize: 16), label: "redo log")
+        // The active redo log: the one holding the newest commit (record header: crc u32, length u32, lsn u64).
+        var active: (name: String, bytes: Bytes, records: [Int], newest: UInt64)?
+        for name in try FileSystem.list(directory) where name.hasPrefix("btree.wal") {
+            let bytes = try read(directory + "/" + name)
+            let records = framedRecordOffsets(bytes, start: 0, headerSize: 16)
+            guard let last = records.last else { continue }
+            let newest = littleEndian(bytes, last + 8, as: UInt64.self)
+            if newest > (active?.newest ?? 0) { active = (name, bytes, records, newest) }
+        }
+        if let active {
+            cases += logCases(file: active.name, bytes: active.bytes, records: active.records, label: "redo log (active)")
         }
         return cases
     }
