@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "KVResults", targets: ["KVResults"]),
         .library(name: "KVReports", targets: ["KVReports"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
+        .library(name: "KVFaults", targets: ["KVFaults"]),
+        .library(name: "CFaultPreload", type: .dynamic, targets: ["CFaultPreload"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
     dependencies: [
@@ -43,6 +45,8 @@ let package = Package(
         .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"]),
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
+        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "CFaultPreload", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCycleCounter"),
         .target(name: "KVReports", dependencies: ["KVResults"]),
         .target(
@@ -55,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -68,6 +72,7 @@ let package = Package(
         .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine"]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
+        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -56,19 +56,26 @@ public enum FileSystem {
 
     /// Flushes a directory's entries (new, renamed and removed files) to stable storage.
     public static func syncDirectory(_ path: String) throws(StoreError) {
+        let faults = FaultInjection.isActive
+        if faults, let code = FaultInjection.directorySyncFailure(path: path) {
+            throw .io(operation: "fsync directory", path: path, errno: code)
+        }
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(operation: "open directory", path: path, errno: errno) }
         defer { Glibc.close(fd) }
         if fsync(fd) != 0 { throw .io(operation: "fsync directory", path: path, errno: errno) }
+        if faults { FaultInjection.didSyncDirectory(path: path) }
     }
 
     /// Atomically replaces `destination` with `source` (same directory).
     public static func rename(_ source: String, to destination: String) throws(StoreError) {
+        if FaultInjection.isActive, try FaultInjection.rename(source, to: destination) { return }
         if Glibc.rename(source, destination) != 0 { throw .io(operation: "rename", path: source, errno: errno) }
     }
 
     /// Removes a file; a missing file is not an error.
     public static func removeFile(_ path: String) throws(StoreError) {
+        if FaultInjection.isActive, try FaultInjection.remove(path) { return }
         if unlink(path) != 0 && errno != ENOENT { throw .io(operation: "unlink", path: path, errno: errno) }
     }
 

@@ -37,8 +37,11 @@ public final class StorageFile: Sendable {
         case .createOrOpen: flags = O_RDWR | O_CREAT
         case .createNew: flags = O_RDWR | O_CREAT | O_EXCL
         }
+        let faults = FaultInjection.isActive
+        let existed = faults && mode == .createOrOpen ? FileSystem.exists(path) : true
         let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
+        if faults { FaultInjection.didOpen(path: path, descriptor: fd, created: mode == .createNew || !existed) }
         self.path = path
         self.descriptor = fd
     }
@@ -87,6 +90,9 @@ public final class StorageFile: Sendable {
     /// Writes all of `buffer` at `offset`.
     public func write(at offset: Int, _ buffer: UnsafeRawBufferPointer) throws(StoreError) {
         if let failure = poisonedError() { throw failure }
+        let tracked = FaultInjection.isActive
+            ? try FaultInjection.beginWrite(descriptor: descriptor, path: path, offset: offset, count: buffer.count) : false
+        defer { if tracked { FaultInjection.endCall() } }
         var done = 0
         while done < buffer.count {
             let result = pwrite(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
@@ -107,15 +113,23 @@ public final class StorageFile: Sendable {
     /// Makes the file's data (and its size) durable with `fdatasync`. A failure is final.
     public func sync() throws(StoreError) {
         if let failure = poisonedError() { throw failure }
-        if fdatasync(descriptor) != 0 {
-            let error = StoreError.io(operation: "fdatasync", path: path, errno: errno)
+        let faults = FaultInjection.isActive
+        var code: Int32 = 0
+        if faults, let injected = FaultInjection.syncFailure(descriptor: descriptor, path: path) { code = injected }
+        if code == 0 && fdatasync(descriptor) != 0 { code = errno }
+        if code != 0 {
+            let error = StoreError.io(operation: "fdatasync", path: path, errno: code)
             poison.withLock { $0 = error }
             throw error
         }
+        if faults { FaultInjection.didSync(descriptor: descriptor, path: path) }
     }
 
     /// Cuts or extends the file to `size` bytes.
     public func truncate(to size: Int) throws(StoreError) {
+        let tracked = FaultInjection.isActive
+            ? try FaultInjection.beginTruncate(descriptor: descriptor, path: path, length: size) : false
+        defer { if tracked { FaultInjection.endCall() } }
         if ftruncate(descriptor, off_t(size)) != 0 { throw .io(operation: "ftruncate", path: path, errno: errno) }
     }
 

@@ -1,0 +1,303 @@
+import KVStore
+import StorageIO
+
+/// Where to damage each engine's files. RocksDB and LMDB are located from their
+/// documented on-disk formats (log records, table footer, meta pages); any other
+/// engine gets the generic plan, chosen by file name.
+public enum CorruptionPlans {
+    static func read(_ path: String) throws(StoreError) -> Bytes {
+        let file = try StorageFile(path: path, mode: .readOnly)
+        return try file.read(at: 0, count: try file.size())
+    }
+
+    static func largest(_ directory: String, where matches: (String) -> Bool) throws(StoreError) -> (name: String, size: Int)? {
+        var best: (String, Int)?
+        for name in try FileSystem.list(directory) where matches(name) {
+            let size = try FileSystem.fileSize(directory + "/" + name)
+            if size > 0 && size > (best?.1 ?? 0) { best = (name, size) }
+        }
+        return best
+    }
+
+    static func littleEndian<T: FixedWidthInteger>(_ bytes: Bytes, _ offset: Int, as type: T.Type) -> T {
+        bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+    }
+
+    /// Start offsets of the records of a LevelDB/RocksDB log (32 KiB blocks, 7-byte headers).
+    static func logRecordOffsets(_ bytes: Bytes) -> [Int] {
+        var offsets: [Int] = []
+        var position = 0
+        let block = 32768
+        while position + 7 <= bytes.count {
+            let left = block - position % block
+            if left < 7 { position += left; continue }
+            let length = Int(littleEndian(bytes, position + 4, as: UInt16.self))
+            if length == 0 && bytes[position + 6] == 0 { break }
+            offsets.append(position)
+            position += 7 + length
+        }
+        return offsets
+    }
+
+    /// Start offsets of the records of a file framed as `crc u32 | length u32 | rest of a
+    /// headerSize-byte header | payload[length]` from `start` (KVBench's LSM and B+tree logs).
+    static func framedRecordOffsets(_ bytes: Bytes, start: Int, headerSize: Int) -> [Int] {
+        var offsets: [Int] = []
+        var position = start
+        while position + headerSize <= bytes.count {
+            let length = Int(littleEndian(bytes, position + 4, as: UInt32.self))
+            if length == 0 || position + headerSize + length > bytes.count { break }
+            offsets.append(position)
+            position += headerSize + length
+        }
+        return offsets
+    }
+
+    /// Log cases: bit flips in a middle record, truncation mid-record and at a record boundary, zeros and garbage appended.
+    static func logCases(file: String, bytes: Bytes, label: String) -> [CorruptionCase] {
+        logCases(file: file, bytes: bytes, records: logRecordOffsets(bytes), label: label)
+    }
+
+    static func logCases(file: String, bytes: Bytes, records: [Int], label: String) -> [CorruptionCase] {
+        var cases: [CorruptionCase] = []
+        if records.count >= 2 {
+            let middle = records[records.count / 2]
+            cases.append(CorruptionCase(name: "\(label): bit flip in a middle record's payload", file: file, action: .flip(offset: min(middle + 12, bytes.count - 1), mask: 0x10)))
+            cases.append(CorruptionCase(name: "\(label): bit flip in a middle record's checksum", file: file, action: .flip(offset: middle, mask: 0x01)))
+            cases.append(CorruptionCase(name: "\(label): truncated at a record boundary", file: file, action: .truncate(length: middle)))
+            cases.append(CorruptionCase(name: "\(label): truncated mid-record", file: file, action: .truncate(length: middle + 10)))
+            let last = records[records.count - 1]
+            cases.append(CorruptionCase(name: "\(label): last record cut short (torn tail)", file: file, action: .truncate(length: last + (bytes.count - last) / 2)))
+        } else {
+            cases.append(CorruptionCase(name: "\(label): bit flip in the middle", file: file, action: .flip(offset: bytes.count / 2, mask: 0x10)))
+            cases.append(CorruptionCase(name: "\(label): truncated to half", file: file, action: .truncate(length: bytes.count / 2)))
+        }
+        cases.append(CorruptionCase(name: "\(label): zeros appended", file: file, action: .appendZeros(count: 4096)))
+        cases.append(CorruptionCase(name: "\(label): garbage appended", file: file, action: .appendGarbage(count: 1000)))
+        for index in cases.indices { cases[index].targetsLog = true }
+        return cases
+    }
+
+    static func varint(_ bytes: Bytes, _ offset: inout Int) -> Int? {
+        var result = 0
+        var shift = 0
+        while offset < bytes.count && shift <= 63 {
+            let byte = bytes[offset]
+            offset += 1
+            result |= Int(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    /// RocksDB: the write-ahead log, a table's data, index and footer, the manifest, CURRENT.
+    public static func rocksDB(_ directory: String) throws(StoreError) -> [CorruptionCase] {
+        var cases: [CorruptionCase] = []
+        if let log = try largest(directory, where: { $0.hasSuffix(".log") }) {
+            cases += logCases(file: log.name, bytes: try read(directory + "/" + log.name), label: "WAL")
+        }
+        if let table = try largest(directory, where: { $0.hasSuffix(".sst") }) {
+            let bytes = try read(directory + "/" + table.name)
+            cases.append(CorruptionCase(name: "table: bit flip in a data block", file: table.name, action: .flip(offset: 64, mask: 0x04)))
+            let magic = littleEndian(bytes, bytes.count - 8, as: UInt64.self)
+            let version = littleEndian(bytes, bytes.count - 12, as: UInt32.self)
+            let footerSize = version == 0 ? 48 : 53
+            var cursor = bytes.count - footerSize + (version == 0 ? 0 : 1)
+            if magic == 0x88e2_41b7_85f4_cff7, let _ = varint(bytes, &cursor), let _ = varint(bytes, &cursor),
+               let indexOffset = varint(bytes, &cursor), let indexSize = varint(bytes, &cursor), indexOffset + indexSize <= bytes.count {
+                cases.append(CorruptionCase(name: "table: bit flip in the index block", file: table.name, action: .flip(offset: indexOffset + indexSize / 2, mask: 0x02)))
+            }
+            cases.append(CorruptionCase(name: "table: bit flip in the footer (block handles)", file: table.name, action: .flip(offset: bytes.count - footerSize + 2, mask: 0x01)))
+            cases.append(CorruptionCase(name: "table: bit flip in the footer magic", file: table.name, action: .flip(offset: bytes.count - 3, mask: 0x20)))
+            cases.append(CorruptionCase(name: "table: truncated to half", file: table.name, action: .truncate(length: bytes.count / 2)))
+        }
+        if let manifest = try largest(directory, where: { $0.hasPrefix("MANIFEST-") }) {
+            cases += logCases(file: manifest.name, bytes: try read(directory + "/" + manifest.name), label: "manifest")
+        }
+        if FileSystem.exists(directory + "/CURRENT") {
+            cases.append(CorruptionCase(name: "CURRENT: bit flip in the manifest name", file: "CURRENT", action: .flip(offset: 10, mask: 0x01)))
+        }
+        return cases
+    }
+
+    /// LMDB: meta pages 0 and 1 (the newest and the older), the root (interior) page, a leaf page, truncation and appended bytes.
+    public static func lmdb(_ directory: String) throws(StoreError) -> [CorruptionCase] {
+        let file = "data.mdb"
+        let bytes = try read(directory + "/" + file)
+        guard bytes.count >= 8192 else { return [] }
+        var pageSize = Int(littleEndian(bytes, 40, as: UInt32.self))
+        if pageSize < 512 || pageSize > 65536 || pageSize & (pageSize - 1) != 0 { pageSize = 4096 }
+        let txn0 = littleEndian(bytes, 144, as: UInt64.self)
+        let txn1 = littleEndian(bytes, pageSize + 144, as: UInt64.self)
+        let newest = txn1 > txn0 ? 1 : 0
+        let metaOffset = newest * pageSize
+        let older = (1 - newest) * pageSize
+        var cases = [
+            CorruptionCase(name: "meta page (newest): bit flip in the magic", file: file, action: .flip(offset: metaOffset + 16, mask: 0x01)),
+            CorruptionCase(name: "meta page (newest): bit flip in the main tree's root page number", file: file, action: .flip(offset: metaOffset + 128, mask: 0x01)),
+            CorruptionCase(name: "meta page (newest): bit flip in the transaction id (torn meta)", file: file, action: .flip(offset: metaOffset + 151, mask: 0x80)),
+            CorruptionCase(name: "meta page (older): bit flip in the root page number", file: file, action: .flip(offset: older + 128, mask: 0x01)),
+        ]
+        let root = Int(littleEndian(bytes, metaOffset + 128, as: UInt64.self))
+        let depth = Int(littleEndian(bytes, metaOffset + 94, as: UInt16.self))
+        let rootOffset = root * pageSize
+        if rootOffset + pageSize <= bytes.count {
+            let upper = Int(littleEndian(bytes, rootOffset + 14, as: UInt16.self))
+            let kind = depth > 1 ? "interior (root branch) page" : "root leaf page"
+            cases.append(CorruptionCase(name: "\(kind): bit flip in a node's child pointer or size", file: file, action: .flip(offset: rootOffset + upper, mask: 0x01)))
+            cases.append(CorruptionCase(name: "\(kind): bit flip in the page header flags", file: file, action: .flip(offset: rootOffset + 10, mask: 0x03)))
+            // Down the leftmost children (node 0 of each branch page) to a leaf.
+            var page = rootOffset
+            var level = depth
+            while level > 1 {
+                let node = page + Int(littleEndian(bytes, page + 16, as: UInt16.self))
+                guard node + 8 <= bytes.count else { break }
+                let child = Int(littleEndian(bytes, node, as: UInt16.self)) | Int(littleEndian(bytes, node + 2, as: UInt16.self)) << 16
+                    | Int(littleEndian(bytes, node + 4, as: UInt16.self)) << 32
+                guard child > 1, (child + 1) * pageSize <= bytes.count else { break }
+                page = child * pageSize
+                level -= 1
+            }
+            if level == 1 && page != rootOffset {
+                let node = page + Int(littleEndian(bytes, page + 16, as: UInt16.self))
+                let keySize = node + 8 <= bytes.count ? Int(littleEndian(bytes, node + 6, as: UInt16.self)) : 0
+                let valueByte = node + 8 + keySize + 20
+                if valueByte < page + pageSize {
+                    cases.append(CorruptionCase(name: "leaf page: bit flip in a stored value", file: file, action: .flip(offset: valueByte, mask: 0x08)))
+                }
+                cases.append(CorruptionCase(name: "leaf page: bit flip in the free-space bounds", file: file, action: .flip(offset: page + 12, mask: 0x40)))
+            }
+        }
+        cases.append(CorruptionCase(name: "data file truncated to half", file: file, action: .truncate(length: bytes.count / 2 / pageSize * pageSize)))
+        cases.append(CorruptionCase(name: "data file: zeros appended", file: file, action: .appendZeros(count: 4096)))
+        cases.append(CorruptionCase(name: "data file: garbage appended", file: file, action: .appendGarbage(count: 1000)))
+        return cases
+    }
+
+    /// KVBench's LSM engine (docs/lsm-format.md): log records, the manifest, a table's data,
+    /// filter and index blocks and footer.
+    public static func lsm(_ directory: String) throws(StoreError) -> [CorruptionCase] {
+        var cases: [CorruptionCase] = []
+        if let log = try largest(directory, where: { $0.hasSuffix(".log") }) {
+            let bytes = try read(directory + "/" + log.name)
+            cases += logCases(file: log.name, bytes: bytes, records: framedRecordOffsets(bytes, start: 0, headerSize: 9), label: "log")
+        }
+        let manifest = "LSM-MANIFEST"
+        if FileSystem.exists(directory + "/" + manifest) {
+            let bytes = try read(directory + "/" + manifest)
+            cases.append(CorruptionCase(name: "manifest: bit flip in the header magic", file: manifest, action: .flip(offset: 1, mask: 0x01)))
+            cases += logCases(file: manifest, bytes: bytes, records: framedRecordOffsets(bytes, start: 16, headerSize: 9), label: "manifest")
+        }
+        if let table = try largest(directory, where: { $0.hasSuffix(".sst") }) {
+            let bytes = try read(directory + "/" + table.name)
+            let size = bytes.count
+            cases.append(CorruptionCase(name: "table: bit flip in a data block", file: table.name, action: .flip(offset: min(20, size - 1), mask: 0x04)))
+            if size >= 56, littleEndian(bytes, size - 8, as: UInt64.self) == 0x4B56_424C_534D_5354 {
+                let indexOffset = Int(littleEndian(bytes, size - 56, as: UInt64.self))
+                let indexSize = Int(littleEndian(bytes, size - 48, as: UInt64.self))
+                let filterOffset = Int(littleEndian(bytes, size - 40, as: UInt64.self))
+                let filterSize = Int(littleEndian(bytes, size - 32, as: UInt64.self))
+                if indexOffset + indexSize <= size, indexSize > 0 {
+                    cases.append(CorruptionCase(name: "table: bit flip in the index block", file: table.name, action: .flip(offset: indexOffset + indexSize / 2, mask: 0x02)))
+                }
+                if filterOffset + filterSize <= size, filterSize > 0 {
+                    cases.append(CorruptionCase(name: "table: bit flip in the filter block", file: table.name, action: .flip(offset: filterOffset + filterSize / 2, mask: 0x40)))
+                }
+            }
+            cases.append(CorruptionCase(name: "table: bit flip in the footer (block offsets)", file: table.name, action: .flip(offset: size - 56 + 1, mask: 0x01)))
+            cases.append(CorruptionCase(name: "table: bit flip in the footer magic", file: table.name, action: .flip(offset: size - 3, mask: 0x20)))
+            cases.append(CorruptionCase(name: "table: truncated to half", file: table.name, action: .truncate(length: size / 2)))
+        }
+        return cases
+    }
+
+    /// KVBench's B+tree engine: meta pages 0 and 1, the root (interior) page, a leaf page,
+    /// page headers, truncation of the page file, and its redo logs.
+    public static func btree(_ directory: String) throws(StoreError) -> [CorruptionCase] {
+        var cases: [CorruptionCase] = []
+        let file = "btree.db"
+        if FileSystem.exists(directory + "/" + file) {
+            let bytes = try read(directory + "/" + file)
+            var pageSize = bytes.count >= 20 ? Int(littleEndian(bytes, 16, as: UInt32.self)) : 4096
+            if pageSize < 512 || pageSize > 32768 || pageSize & (pageSize - 1) != 0 { pageSize = 4096 }
+            if bytes.count >= 2 * pageSize {
+                let seq0 = littleEndian(bytes, 24, as: UInt64.self)
+                let seq1 = littleEndian(bytes, pageSize + 24, as: UInt64.self)
+                let newest = seq1 > seq0 ? pageSize : 0
+                let older = pageSize - newest
+                cases.append(CorruptionCase(name: "meta page (newest): bit flip in the root page number", file: file, action: .flip(offset: newest + 40, mask: 0x01)))
+                cases.append(CorruptionCase(name: "meta page (newest): bit flip in the magic", file: file, action: .flip(offset: newest + 5, mask: 0x01)))
+                cases.append(CorruptionCase(name: "meta page (older): bit flip in the checkpoint number", file: file, action: .flip(offset: older + 24, mask: 0x01)))
+                var page = Int(littleEndian(bytes, newest + 40, as: UInt32.self))
+                var height = Int(littleEndian(bytes, newest + 44, as: UInt32.self))
+                if page > 1 && (page + 1) * pageSize <= bytes.count {
+                    let kind = height > 1 ? "interior (root) page" : "root leaf page"
+                    cases.append(CorruptionCase(name: "\(kind): bit flip in a cell", file: file, action: .flip(offset: (page + 1) * pageSize - 12, mask: 0x08)))
+                    cases.append(CorruptionCase(name: "\(kind): bit flip in the page type", file: file, action: .flip(offset: page * pageSize + 4, mask: 0x03)))
+                    // Down the leftmost children to a leaf.
+                    while height > 1 {
+                        let child = Int(littleEndian(bytes, page * pageSize + 12, as: UInt32.self))
+                        guard child > 1, (child + 1) * pageSize <= bytes.count else { break }
+                        page = child
+                        height -= 1
+                    }
+                    if height == 1 {
+                        cases.append(CorruptionCase(name: "leaf page: bit flip in a stored value", file: file, action: .flip(offset: (page + 1) * pageSize - 7, mask: 0x10)))
+                        cases.append(CorruptionCase(name: "leaf page: bit flip in the slot array", file: file, action: .flip(offset: page * pageSize + 34, mask: 0x01)))
+                    }
+                }
+                cases.append(CorruptionCase(name: "page file truncated to half", file: file, action: .truncate(length: bytes.count / 2 / pageSize * pageSize)))
+                cases.append(CorruptionCase(name: "page file truncated mid-page", file: file, action: .truncate(length: bytes.count - pageSize / 2)))
+                cases.append(CorruptionCase(name: "page file: zeros appended", file: file, action: .appendZeros(count: pageSize)))
+                cases.append(CorruptionCase(name: "page file: garbage appended", file: file, action: .appendGarbage(count: 1000)))
+            }
+        }
+        // The active redo log: the one holding the newest commit (record header: crc u32, length u32, lsn u64).
+        var active: (name: String, bytes: Bytes, records: [Int], newest: UInt64)?
+        for name in try FileSystem.list(directory) where name.hasPrefix("btree.wal") {
+            let bytes = try read(directory + "/" + name)
+            let records = framedRecordOffsets(bytes, start: 0, headerSize: 16)
+            guard let last = records.last else { continue }
+            let newest = littleEndian(bytes, last + 8, as: UInt64.self)
+            if newest > (active?.newest ?? 0) { active = (name, bytes, records, newest) }
+        }
+        if let active {
+            cases += logCases(file: active.name, bytes: active.bytes, records: active.records, label: "redo log (active)")
+        }
+        return cases
+    }
+
+    /// Any engine: for the largest file of each kind (log, table, manifest, other), bit flips at the
+    /// start (header), middle and end (footer), truncation to half and by one byte, zeros and garbage appended.
+    public static func generic(_ directory: String) throws(StoreError) -> [CorruptionCase] {
+        func kind(_ name: String) -> String? {
+            let lower = name.lowercased()
+            if name == DirectoryLock.fileName || lower == "lock" || lower.hasSuffix(".lock") { return nil }
+            if lower.hasSuffix(".log") || lower.hasSuffix(".wal") || lower.contains("wal") { return "log" }
+            if name == "LOG" || name.hasPrefix("LOG.old") { return nil }
+            if lower.hasSuffix(".sst") || lower.hasSuffix(".ldb") || lower.hasSuffix(".tbl") || lower.hasSuffix(".table") { return "table" }
+            if lower.contains("manifest") { return "manifest" }
+            return name
+        }
+        var byKind: [String: (name: String, size: Int)] = [:]
+        for name in try FileSystem.list(directory) where !FileSystem.isDirectory(directory + "/" + name) {
+            guard let label = kind(name) else { continue }
+            let size = try FileSystem.fileSize(directory + "/" + name)
+            if size > 0 && size > (byKind[label]?.size ?? 0) { byKind[label] = (name, size) }
+        }
+        var cases: [CorruptionCase] = []
+        for (label, file) in byKind.sorted(by: { $0.key < $1.key }) {
+            let start = cases.count
+            cases.append(CorruptionCase(name: "\(label): bit flip in the header", file: file.name, action: .flip(offset: min(4, file.size - 1), mask: 0x01)))
+            cases.append(CorruptionCase(name: "\(label): bit flip in the middle", file: file.name, action: .flip(offset: file.size / 2, mask: 0x10)))
+            cases.append(CorruptionCase(name: "\(label): bit flip near the end", file: file.name, action: .flip(offset: max(file.size - 5, 0), mask: 0x04)))
+            cases.append(CorruptionCase(name: "\(label): truncated to half", file: file.name, action: .truncate(length: file.size / 2)))
+            cases.append(CorruptionCase(name: "\(label): last byte cut", file: file.name, action: .truncate(length: file.size - 1)))
+            cases.append(CorruptionCase(name: "\(label): zeros appended", file: file.name, action: .appendZeros(count: 4096)))
+            cases.append(CorruptionCase(name: "\(label): garbage appended", file: file.name, action: .appendGarbage(count: 1000)))
+            if label == "log" { for index in start..<cases.count { cases[index].targetsLog = true } }
+        }
+        return cases
+    }
+}

@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import KVFaults
+import KVStore
+import KVWorkbench
+import StorageIO
+
+/// `kvbench crash-test`: crash a writing child again and again and check every recovery against the oracle.
+struct CrashTestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crash-test",
+        abstract: "Crash a child process running a write-heavy mix and check what survives (see docs/durability.md)."
+    )
+
+    @Option(help: "Engine: \(EngineRegistry.crashEngines.joined(separator: ", ")).")
+    var engine: String
+    @Option(help: "Durability of acknowledged writes: none, os, fsync.")
+    var durability: String = "fsync"
+    @Option(help: "Crashes (rounds) to run on the same database.")
+    var crashes: Int = 10
+    @Option(help: "process: SIGKILL (the page cache survives); power: simulated power loss (unsynced data dropped).")
+    var mode: String = "process"
+    @Option(help: "Random seed (kill delays, operation mix).")
+    var seed: UInt64 = 1
+    @Option(name: .customLong("key-space"), help: "Distinct keys written by the mix.")
+    var keySpace: Int = 2000
+    @Option(name: .customLong("max-delay-ms"), help: "Longest time the child writes before it is killed.")
+    var maxDelay: Int = 700
+    @Option(help: "Working directory (database, traces); default: a temporary directory, removed at the end.")
+    var dir: String?
+    @Option(help: "Write the report as JSON to this file.")
+    var json: String?
+    @Flag(help: "Print one line per round.")
+    var verbose = false
+
+    func validate() throws {
+        guard EngineRegistry.crashEngines.contains(engine) else {
+            throw ValidationError("unknown engine '\(engine)' for crash-test; choose one of: \(EngineRegistry.crashEngines.joined(separator: ", "))")
+        }
+        guard Durability(rawValue: durability) != nil else { throw ValidationError("unknown durability '\(durability)'; choose one of: none, os, fsync") }
+        guard CrashMode(rawValue: mode) != nil else { throw ValidationError("unknown mode '\(mode)'; choose one of: process, power") }
+        guard crashes >= 1 else { throw ValidationError("--crashes must be at least 1") }
+        guard keySpace >= 10 else { throw ValidationError("--key-space must be at least 10") }
+        guard maxDelay >= 0 else { throw ValidationError("--max-delay-ms must not be negative") }
+    }
+
+    func run() throws {
+        let durability = Durability(rawValue: durability)!
+        let mode = CrashMode(rawValue: mode)!
+        let work = try dir ?? FileSystem.makeTemporaryDirectory(prefix: "kvbench-crash-\(engine)")
+        defer { if dir == nil { try? FileSystem.removeTree(work) } }
+        var configuration = CrashTestConfiguration(
+            engine: engine, durability: durability, mode: mode,
+            method: EngineRegistry.powerLossMethod(engine: engine, durability: durability, mode: mode),
+            crashes: crashes, seed: seed, workDirectory: work, executable: FaultSupport.executablePath)
+        configuration.keySpace = keySpace
+        configuration.maxDelayMilliseconds = maxDelay
+        if verbose { configuration.progress = { line in writeStandardError(line + "\n") } }
+        let report = try CrashTest.run(configuration)
+        print(report.text)
+        if let json { try FaultSupport.writeJSON(report, to: json) }
+        if report.status == "FAIL" { throw ExitCode(1) }
+    }
+}
+
+/// The crash-test child: writes until killed (hidden; started by `crash-test`).
+struct CrashWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "crash-worker", shouldDisplay: false)
+
+    @Option var engine: String
+    @Option var dir: String
+    @Option var durability: String
+    @Option(name: .customLong("memory-budget")) var memoryBudget: Int
+    @Option(name: .customLong("key-space")) var keySpace: Int
+    @Option(name: .customLong("start-sequence")) var startSequence: UInt64
+    @Option var seed: UInt64
+    @Option(name: .customLong("power-loss-after-ms")) var powerLossAfter: Int?
+    @Option(name: .customLong("crash-point-one-in")) var crashPointOneIn: Int?
+    @Flag(name: .customLong("torn-tails")) var tornTails = false
+
+    func run() throws {
+        guard let durability = Durability(rawValue: durability) else { throw ValidationError("unknown durability") }
+        let settings = CrashWorker.Settings(directory: dir, durability: durability, memoryBudget: memoryBudget,
+                                            keySpace: keySpace, startSequence: startSequence, seed: seed)
+        let status = try EngineRegistry.crashWorker(engine: engine, settings, powerLossAfterMilliseconds: powerLossAfter,
+                                                    crashPointOneIn: crashPointOneIn, tornTails: tornTails)
+        throw ExitCode(status)
+    }
+}
+
+/// The crash-test verifier: opens the store in a fresh process and reports what it reads (hidden).
+struct CrashVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "crash-verify", shouldDisplay: false)
+
+    @Option var engine: String
+    @Option var dir: String
+    @Option var durability: String
+    @Option(name: .customLong("memory-budget")) var memoryBudget: Int
+    @Option(name: .customLong("key-space")) var keySpace: Int
+    @Flag var create = false
+
+    func run() throws {
+        guard let durability = Durability(rawValue: durability) else { throw ValidationError("unknown durability") }
+        let status = try EngineRegistry.crashVerify(engine: engine, directory: dir, durability: durability,
+                                                    memoryBudget: memoryBudget, keySpace: keySpace, create: create)
+        throw ExitCode(status)
+    }
+}
+
+/// Builds the corruption test database and kills itself instead of closing it (hidden; started by `corrupt-test`).
+struct CorruptBuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "corrupt-build", shouldDisplay: false)
+
+    @Option var engine: String
+    @Option var dir: String
+    @Option(name: .customLong("key-space")) var keySpace: Int
+    @Option(name: .customLong("memory-budget")) var memoryBudget: Int
+
+    func run() throws {
+        _ = try EngineRegistry.corruptBuild(engine: engine, directory: dir, keySpace: keySpace, memoryBudget: memoryBudget, abandon: true)
+    }
+}
+
+/// Helpers shared by the fault commands.
+enum FaultSupport {
+    /// The absolute path of this executable (the children are started from it).
+    static var executablePath: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The syscall-recording library, built next to this executable by `swift build`
+    /// (product `CFaultPreload`), or nil when it is missing.
+    static var preloadLibrary: String? {
+        let directory = (executablePath as NSString).deletingLastPathComponent
+        let path = directory + "/libCFaultPreload.so"
+        return FileSystem.exists(path) ? path : nil
+    }
+
+    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(value).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// `kvbench corrupt-test`: damage copies of a closed database one way at a time and read them back.
+struct CorruptTestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "corrupt-test",
+        abstract: "Damage copies of a database (bit flips, truncation, appended bytes) and check each read gives an error or correct data."
+    )
+
+    @Option(help: "Engine: \(EngineRegistry.crashEngines.joined(separator: ", ")).")
+    var engine: String
+    @Option(name: .customLong("key-space"), help: "Keys in the test database.")
+    var keySpace: Int = 3000
+    @Option(help: "Working directory; default: a temporary directory, removed at the end.")
+    var dir: String?
+    @Option(help: "Write the report as JSON to this file.")
+    var json: String?
+
+    func validate() throws {
+        guard EngineRegistry.crashEngines.contains(engine) else {
+            throw ValidationError("unknown engine '\(engine)' for corrupt-test; choose one of: \(EngineRegistry.crashEngines.joined(separator: ", "))")
+        }
+        guard keySpace >= 100 else { throw ValidationError("--key-space must be at least 100") }
+    }
+
+    func run() throws {
+        let work = try dir ?? FileSystem.makeTemporaryDirectory(prefix: "kvbench-corrupt-\(engine)")
+        defer { if dir == nil { try? FileSystem.removeTree(work) } }
+        try FileSystem.createDirectory(work)
+        var configuration = CorruptTest.Configuration(engine: engine, workDirectory: work, executable: FaultSupport.executablePath)
+        configuration.keySpace = keySpace
+        configuration.hasChecksums = engine != "lmdb"
+        let pristine = work + "/pristine"
+        let crashed = work + "/pristine-abandoned"
+        let expected = try EngineRegistry.corruptBuild(engine: engine, directory: pristine, keySpace: keySpace, memoryBudget: configuration.memoryBudget)
+        var notes: [String] = []
+        if let problem = try CorruptTest.buildAbandoned(configuration, directory: crashed) { notes.append(problem) }
+        // Logs are damaged in the copy abandoned without close (its log holds the last writes);
+        // everything else in the closed copy.
+        var cases = try EngineRegistry.corruptionCases(engine: engine, directory: pristine).filter { !$0.targetsLog }
+        for var item in try EngineRegistry.corruptionCases(engine: engine, directory: crashed) where item.targetsLog {
+            item.fromCrashedCopy = true
+            cases.append(item)
+        }
+        var report = try CorruptTest.run(configuration, pristine: pristine, crashed: crashed, expected: expected, cases: cases)
+        report.notes += notes
+        if engine == "lmdb" { report.notes.append("LMDB 0.9 has no page checksums: damage that still parses is returned as data (reported as undetected)") }
+        print(report.text)
+        if let json { try FaultSupport.writeJSON(report, to: json) }
+        if report.status == "FAIL" { throw ExitCode(1) }
+    }
+}
