@@ -6,6 +6,24 @@ import KVWorkbench
 import KVWorkloads
 import StorageIO
 
+/// The parameters of skewed key distributions, shared by `run`, `compare` and `keys`.
+struct SkewOptions: ParsableArguments {
+    @Option(name: .customLong("zipf-theta"), help: "Zipfian exponent.")
+    var zipfTheta: Double = 0.99
+    @Option(name: .customLong("hot-fraction"), help: "hotspot: fraction of the key space that is hot.")
+    var hotFraction: Double = 0.2
+    @Option(name: .customLong("hot-op-fraction"), help: "hotspot: fraction of operations that go to hot keys.")
+    var hotOperationFraction: Double = 0.8
+
+    /// The named distribution with these parameters, or a one-line error naming the valid choices.
+    func distribution(named name: String) throws -> KeyDistribution {
+        guard let parsed = KeyDistribution.parse(name, theta: zipfTheta, hotFraction: hotFraction, hotOperationFraction: hotOperationFraction) else {
+            throw ValidationError("unknown distribution '\(name)'; choose one of: \(KeyDistribution.names.joined(separator: ", "))")
+        }
+        return parsed
+    }
+}
+
 /// The workload and measurement options shared by `run` and `compare`.
 struct BenchmarkOptions: ParsableArguments {
     @Option(help: "Built-in workload name (see `kvbench list`) or path to a YCSB workload property file.")
@@ -30,12 +48,7 @@ struct BenchmarkOptions: ParsableArguments {
     var scanLength: Int = 10
     @Option(help: "Key distribution, overriding the workload's: uniform, zipfian, latest, sequential, hotspot.")
     var distribution: String?
-    @Option(name: .customLong("zipf-theta"), help: "Zipfian exponent.")
-    var zipfTheta: Double = 0.99
-    @Option(name: .customLong("hot-fraction"), help: "hotspot: fraction of the key space that is hot.")
-    var hotFraction: Double = 0.2
-    @Option(name: .customLong("hot-op-fraction"), help: "hotspot: fraction of operations that go to hot keys.")
-    var hotOperationFraction: Double = 0.8
+    @OptionGroup var skew: SkewOptions
     @Option(name: .customLong("writer-rate"), help: "readwhilewriting: updates per second of the single writer.")
     var writerRate: Double = 10_000
     @Option(help: "Random seed: the same seed gives every engine the same operation stream.")
@@ -60,9 +73,7 @@ struct BenchmarkOptions: ParsableArguments {
         guard Self.parseBytes(memoryBudget) != nil else {
             throw ValidationError("cannot read --memory-budget '\(memoryBudget)'; write a byte count such as 67108864, 64MiB or 1GiB")
         }
-        if let distribution, KeyDistribution.parse(distribution, theta: zipfTheta, hotFraction: hotFraction, hotOperationFraction: hotOperationFraction) == nil {
-            throw ValidationError("unknown distribution '\(distribution)'; choose one of: \(KeyDistribution.names.joined(separator: ", "))")
-        }
+        if let distribution { _ = try skew.distribution(named: distribution) }
         if let warmup, Self.parseWarmup(warmup) == nil {
             throw ValidationError("cannot read --warmup '\(warmup)'; write an operation count (10000) or seconds (5s)")
         }
@@ -77,11 +88,9 @@ struct BenchmarkOptions: ParsableArguments {
 
     /// Resolves the workload (built-in or YCSB file); prints the file's warnings.
     func resolveWorkload() throws -> WorkloadDefinition {
-        let override = distribution.flatMap {
-            KeyDistribution.parse($0, theta: zipfTheta, hotFraction: hotFraction, hotOperationFraction: hotOperationFraction)
-        }
+        let override = try distribution.map { try skew.distribution(named: $0) }
         if var definition = WorkloadDefinition.builtIn(workload, scanLength: scanLength, distribution: override) {
-            if override == nil { definition.requestDistribution = Self.withTheta(definition.requestDistribution, zipfTheta) }
+            if override == nil { definition.requestDistribution = Self.withTheta(definition.requestDistribution, skew.zipfTheta) }
             return definition
         }
         guard FileManager.default.fileExists(atPath: workload) else {
@@ -126,7 +135,7 @@ struct BenchmarkOptions: ParsableArguments {
             operations: operations ?? definition.operationCount ?? recordCount,
             durationSeconds: duration, warmupOperations: warmupOperations, warmupSeconds: warmupSeconds,
             threads: threads, targetRate: targetRate, keySize: keySize, valueSize: valueSize, scanLength: scanLength,
-            zipfTheta: zipfTheta, hotFraction: hotFraction, hotOperationFraction: hotOperationFraction, seed: seed,
+            zipfTheta: skew.zipfTheta, hotFraction: skew.hotFraction, hotOperationFraction: skew.hotOperationFraction, seed: seed,
             durability: Durability(rawValue: durability)!, memoryBudget: Self.parseBytes(memoryBudget)!,
             directory: directory, engineSettings: engineSettings, writerRate: writerRate, showProgress: !quiet
         )

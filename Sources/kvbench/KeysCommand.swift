@@ -16,22 +16,15 @@ struct KeysCommand: ParsableCommand {
     var samples: Int = 100_000
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
-    @Option(name: .customLong("zipf-theta"), help: "Zipfian exponent.")
-    var zipfTheta: Double = 0.99
-    @Option(name: .customLong("hot-fraction"), help: "hotspot: fraction of the key space that is hot.")
-    var hotFraction: Double = 0.2
-    @Option(name: .customLong("hot-op-fraction"), help: "hotspot: fraction of operations that go to hot keys.")
-    var hotOperationFraction: Double = 0.8
+    @OptionGroup var skew: SkewOptions
 
     func validate() throws {
-        guard KeyDistribution.parse(distribution, theta: zipfTheta, hotFraction: hotFraction, hotOperationFraction: hotOperationFraction) != nil else {
-            throw ValidationError("unknown distribution '\(distribution)'; choose one of: \(KeyDistribution.names.joined(separator: ", "))")
-        }
+        _ = try skew.distribution(named: distribution)
         guard items > 0, samples > 0 else { throw ValidationError("--items and --samples must be at least 1") }
     }
 
     func run() throws {
-        let parsed = KeyDistribution.parse(distribution, theta: zipfTheta, hotFraction: hotFraction, hotOperationFraction: hotOperationFraction)!
+        let parsed = try skew.distribution(named: distribution)
         print(KeySkewReport.csv(distribution: parsed, items: items, samples: samples, seed: seed), terminator: "")
     }
 }
