@@ -25,12 +25,11 @@ public final class RunContext: Sendable {
         insertCounter = InsertCounter(start: UInt64(configuration.records))
     }
 
-    /// Threads that run a phase.
+    /// Clears the per-phase coordination flags (readers finished) before a phase starts.
     @usableFromInline
-    func threadCount(for phase: String) -> Int {
+    func beginPhase() {
         readersFinished.store(false, ordering: .relaxed)
         finishedReaders.store(0, ordering: .relaxed)
-        return configuration.threads
     }
 
     /// The run-phase operation stream of one thread.

@@ -63,7 +63,8 @@ public enum Workbench {
         body: @escaping @Sendable (Int, inout ThreadRecorder, PhaseProgress) -> Void
     ) -> PhaseResult {
         let configuration = context.configuration
-        let threadCount = context.threadCount(for: name)
+        context.beginPhase()
+        let threadCount = configuration.threads
         let expected: UInt64? = name == "load" ? UInt64(configuration.records) : (configuration.durationSeconds == nil ? UInt64(configuration.operations) : nil)
         let progress = PhaseProgress(phase: name, expectedOperations: expected, deadlineSeconds: name == "load" ? nil : configuration.durationSeconds,
                                      visible: configuration.showProgress)

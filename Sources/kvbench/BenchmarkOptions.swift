@@ -6,6 +6,8 @@ import KVWorkbench
 import KVWorkloads
 import StorageIO
 
+extension Durability: ExpressibleByArgument {}
+
 /// The parameters of skewed key distributions, shared by `run`, `compare` and `keys`.
 struct SkewOptions: ParsableArguments {
     @Option(name: .customLong("zipf-theta"), help: "Zipfian exponent.")
@@ -54,7 +56,7 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(help: "Random seed: the same seed gives every engine the same operation stream.")
     var seed: UInt64 = 1
     @Option(help: "Durability of acknowledged writes: none, os (survives a process crash), fsync (survives power loss).")
-    var durability: String = "os"
+    var durability: Durability = .os
     @Option(name: .customLong("memory-budget"), help: "Memory for engine caches and write buffers, e.g. 64MiB.")
     var memoryBudget: String = "64MiB"
     @Option(name: .customLong("setting"), help: "Engine setting name=value (repeatable), e.g. lmdb.map_size=1099511627776.")
@@ -67,9 +69,6 @@ struct BenchmarkOptions: ParsableArguments {
     var quiet = false
 
     func validate() throws {
-        guard Durability(rawValue: durability) != nil else {
-            throw ValidationError("unknown durability '\(durability)'; choose one of: none, os, fsync")
-        }
         guard Self.parseBytes(memoryBudget) != nil else {
             throw ValidationError("cannot read --memory-budget '\(memoryBudget)'; write a byte count such as 67108864, 64MiB or 1GiB")
         }
@@ -136,7 +135,7 @@ struct BenchmarkOptions: ParsableArguments {
             durationSeconds: duration, warmupOperations: warmupOperations, warmupSeconds: warmupSeconds,
             threads: threads, targetRate: targetRate, keySize: keySize, valueSize: valueSize, scanLength: scanLength,
             zipfTheta: skew.zipfTheta, hotFraction: skew.hotFraction, hotOperationFraction: skew.hotOperationFraction, seed: seed,
-            durability: Durability(rawValue: durability)!, memoryBudget: Self.parseBytes(memoryBudget)!,
+            durability: durability, memoryBudget: Self.parseBytes(memoryBudget)!,
             directory: directory, engineSettings: engineSettings, writerRate: writerRate, showProgress: !quiet
         )
         do {

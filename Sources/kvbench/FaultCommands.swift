@@ -5,6 +5,8 @@ import KVStore
 import KVWorkbench
 import StorageIO
 
+extension CrashMode: ExpressibleByArgument {}
+
 /// `kvbench crash-test`: crash a writing child again and again and check every recovery against the oracle.
 struct CrashTestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,11 +17,11 @@ struct CrashTestCommand: ParsableCommand {
     @Option(help: "Engine: \(EngineRegistry.crashEngines.joined(separator: ", ")).")
     var engine: String
     @Option(help: "Durability of acknowledged writes: none, os, fsync.")
-    var durability: String = "fsync"
+    var durability: Durability = .fsync
     @Option(help: "Crashes (rounds) to run on the same database.")
     var crashes: Int = 10
     @Option(help: "process: SIGKILL (the page cache survives); power: simulated power loss (unsynced data dropped).")
-    var mode: String = "process"
+    var mode: CrashMode = .process
     @Option(help: "Random seed (kill delays, operation mix).")
     var seed: UInt64 = 1
     @Option(name: .customLong("key-space"), help: "Distinct keys written by the mix.")
@@ -37,16 +39,12 @@ struct CrashTestCommand: ParsableCommand {
         guard EngineRegistry.crashEngines.contains(engine) else {
             throw ValidationError("unknown engine '\(engine)' for crash-test; choose one of: \(EngineRegistry.crashEngines.joined(separator: ", "))")
         }
-        guard Durability(rawValue: durability) != nil else { throw ValidationError("unknown durability '\(durability)'; choose one of: none, os, fsync") }
-        guard CrashMode(rawValue: mode) != nil else { throw ValidationError("unknown mode '\(mode)'; choose one of: process, power") }
         guard crashes >= 1 else { throw ValidationError("--crashes must be at least 1") }
         guard keySpace >= 10 else { throw ValidationError("--key-space must be at least 10") }
         guard maxDelay >= 0 else { throw ValidationError("--max-delay-ms must not be negative") }
     }
 
     func run() throws {
-        let durability = Durability(rawValue: durability)!
-        let mode = CrashMode(rawValue: mode)!
         let work = try dir ?? FileSystem.makeTemporaryDirectory(prefix: "kvbench-crash-\(engine)")
         defer { if dir == nil { try? FileSystem.removeTree(work) } }
         var configuration = CrashTestConfiguration(
@@ -69,7 +67,7 @@ struct CrashWorkerCommand: ParsableCommand {
 
     @Option var engine: String
     @Option var dir: String
-    @Option var durability: String
+    @Option var durability: Durability
     @Option(name: .customLong("memory-budget")) var memoryBudget: Int
     @Option(name: .customLong("key-space")) var keySpace: Int
     @Option(name: .customLong("start-sequence")) var startSequence: UInt64
@@ -79,7 +77,6 @@ struct CrashWorkerCommand: ParsableCommand {
     @Flag(name: .customLong("torn-tails")) var tornTails = false
 
     func run() throws {
-        guard let durability = Durability(rawValue: durability) else { throw ValidationError("unknown durability") }
         let settings = CrashWorker.Settings(directory: dir, durability: durability, memoryBudget: memoryBudget,
                                             keySpace: keySpace, startSequence: startSequence, seed: seed)
         let status = try EngineRegistry.crashWorker(engine: engine, settings, powerLossAfterMilliseconds: powerLossAfter,
@@ -94,13 +91,12 @@ struct CrashVerifyCommand: ParsableCommand {
 
     @Option var engine: String
     @Option var dir: String
-    @Option var durability: String
+    @Option var durability: Durability
     @Option(name: .customLong("memory-budget")) var memoryBudget: Int
     @Option(name: .customLong("key-space")) var keySpace: Int
     @Flag var create = false
 
     func run() throws {
-        guard let durability = Durability(rawValue: durability) else { throw ValidationError("unknown durability") }
         let status = try EngineRegistry.crashVerify(engine: engine, directory: dir, durability: durability,
                                                     memoryBudget: memoryBudget, keySpace: keySpace, create: create)
         throw ExitCode(status)
