@@ -3,11 +3,23 @@
 /// (documented in docs/results.md); a figure that cannot be known is `null`.
 public struct ResultsFile: Codable, Sendable {
     public var manifest: Manifest
+    /// Every repetition of every engine, each with its own figures.
     public var runs: [RunResult]
+    /// Per engine, every figure over its repetitions (median, min, max, CI); absent in files from before repetitions.
+    public var summary: [EngineSummary]?
+    /// Runs whose child process crashed or failed: no figures, only how they ended.
+    public var failedRuns: [FailedRun]?
 
-    public init(manifest: Manifest, runs: [RunResult]) {
+    public init(manifest: Manifest, runs: [RunResult], summary: [EngineSummary]? = nil, failedRuns: [FailedRun]? = nil) {
         self.manifest = manifest
         self.runs = runs
+        self.summary = summary
+        self.failedRuns = failedRuns
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case manifest, runs, summary
+        case failedRuns = "failed_runs"
     }
 }
 
@@ -24,6 +36,8 @@ public struct Manifest: Codable, Sendable {
     public var dataFilesystem: String
     public var startTime: String
     public var command: String
+    /// In words: the memory limit the runs ran under, or "memory limit not enforced: <why>".
+    public var memoryLimit: String?
 
     public init(tool: String, toolVersion: String, gitCommit: String, engineVersions: [String: String], cpuModel: String, cores: Int, memoryBytes: UInt64, kernel: String, dataFilesystem: String, startTime: String, command: String) {
         self.tool = tool
@@ -48,6 +62,7 @@ public struct Manifest: Codable, Sendable {
         case memoryBytes = "memory_bytes"
         case dataFilesystem = "data_filesystem"
         case startTime = "start_time"
+        case memoryLimit = "memory_limit"
     }
 }
 
@@ -58,19 +73,31 @@ public struct RunResult: Codable, Sendable {
     public var engineSettings: [String: String]
     public var parameters: RunParameters
     public var phases: [PhaseResult]
+    /// 1-based repetition of this engine (nil in files from before repetitions).
+    public var repetition: Int?
+    /// The memory limit the run's process ran under and its cgroup's figures.
+    public var memoryLimit: MemoryLimitResult?
+    /// Peak resident set of the run's own process over its whole life (`wait4` `ru_maxrss`).
+    public var processPeakRSSBytes: UInt64?
 
-    public init(engine: String, engineVersion: String, engineSettings: [String: String], parameters: RunParameters, phases: [PhaseResult]) {
+    public init(engine: String, engineVersion: String, engineSettings: [String: String], parameters: RunParameters, phases: [PhaseResult],
+                repetition: Int? = nil, memoryLimit: MemoryLimitResult? = nil, processPeakRSSBytes: UInt64? = nil) {
         self.engine = engine
         self.engineVersion = engineVersion
         self.engineSettings = engineSettings
         self.parameters = parameters
         self.phases = phases
+        self.repetition = repetition
+        self.memoryLimit = memoryLimit
+        self.processPeakRSSBytes = processPeakRSSBytes
     }
 
     enum CodingKeys: String, CodingKey {
-        case engine, parameters, phases
+        case engine, parameters, phases, repetition
         case engineVersion = "engine_version"
         case engineSettings = "engine_settings"
+        case memoryLimit = "memory_limit"
+        case processPeakRSSBytes = "process_peak_rss_bytes"
     }
 }
 
@@ -280,6 +307,8 @@ public struct PhaseResult: Codable, Sendable {
     public var cpuS: Double?
     public var timeseries: [TimeSeriesPoint]
     public var engineCounters: [String: Double]
+    /// "cold" when the phase started with none of its files in the OS page cache, "warm" when it follows a phase that left them there.
+    public var pageCache: String?
 
     public init(name: String, elapsedS: Double, operations: UInt64, throughputOpsS: Double, ops: [String: OperationResult], userBytesWritten: UInt64, engineBytesWritten: UInt64?, osWriteBytes: UInt64?, osReadBytes: UInt64?, wchar: UInt64?, writeAmpEngine: Double?, writeAmpOS: Double?, readAmp: Double?, readAmpBytes: Double?, spaceAmp: Double?, diskBytes: UInt64, liveBytes: UInt64, compaction: CompactionResult?, peakRSSBytes: UInt64?, cpuS: Double?, timeseries: [TimeSeriesPoint], engineCounters: [String: Double]) {
         self.name = name
@@ -304,6 +333,7 @@ public struct PhaseResult: Codable, Sendable {
         self.cpuS = cpuS
         self.timeseries = timeseries
         self.engineCounters = engineCounters
+        pageCache = nil
     }
 
     enum CodingKeys: String, CodingKey {
@@ -324,6 +354,7 @@ public struct PhaseResult: Codable, Sendable {
         case peakRSSBytes = "peak_rss_bytes"
         case cpuS = "cpu_s"
         case engineCounters = "engine_counters"
+        case pageCache = "page_cache"
     }
 
     /// Encodes optionals as explicit `null`, so a reader sees "unknown" rather than a missing field.
@@ -351,5 +382,6 @@ public struct PhaseResult: Codable, Sendable {
         try container.encode(cpuS, forKey: .cpuS)
         try container.encode(timeseries, forKey: .timeseries)
         try container.encode(engineCounters, forKey: .engineCounters)
+        try container.encode(pageCache, forKey: .pageCache)
     }
 }

@@ -67,6 +67,10 @@ struct BenchmarkOptions: ParsableArguments {
     var json: String?
     @Flag(help: "No progress line.")
     var quiet = false
+    @Option(name: .customLong("repeat"), help: "Repetitions of each engine, interleaved in rounds with the engine order rotated; figures are medians with a 95 % interval.")
+    var repetitions: Int = 1
+    @Option(name: .customLong("memory-limit"), help: "Memory cgroup limit of each run's process, page cache included: auto (memory budget + \(MemoryLimitPlan.harnessAllowance >> 20) MiB harness allowance, or none where cgroups are unavailable), off, or a size such as 256MiB.")
+    var memoryLimit: String = "auto"
 
     func validate() throws {
         guard Self.parseBytes(memoryBudget) != nil else {
@@ -83,6 +87,10 @@ struct BenchmarkOptions: ParsableArguments {
             throw ValidationError("give --operations or --duration, not both")
         }
         if keySize < 8 || keySize > 1024 { throw ValidationError("--key-size must be between 8 and 1024 bytes") }
+        guard (1...1000).contains(repetitions) else { throw ValidationError("--repeat must be between 1 and 1000") }
+        guard memoryLimit == "auto" || memoryLimit == "off" || Self.parseBytes(memoryLimit) != nil else {
+            throw ValidationError("cannot read --memory-limit '\(memoryLimit)'; write auto, off, or a size such as 256MiB")
+        }
     }
 
     /// Resolves the workload (built-in or YCSB file); prints the file's warnings.

@@ -7,6 +7,6 @@ struct KVBenchCommand: ParsableCommand {
         commandName: "kvbench",
         abstract: "Compare storage engines (LSM tree, B+tree, RocksDB, LMDB) under identical workloads.",
         subcommands: [ListCommand.self, RunCommand.self, CompareCommand.self, ReportCommand.self, DiffCommand.self, KeysCommand.self,
-                      CrashTestCommand.self, CrashWorkerCommand.self, CrashVerifyCommand.self, CorruptTestCommand.self, CorruptBuildCommand.self]
+                      CrashTestCommand.self, CrashWorkerCommand.self, CrashVerifyCommand.self, CorruptTestCommand.self, CorruptBuildCommand.self, ChildRunCommand.self]
     )
 }
