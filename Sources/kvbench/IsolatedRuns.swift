@@ -44,7 +44,9 @@ enum IsolatedRun {
         if let cgroup { arguments += ["--cgroup", cgroup.path] }
         arguments += options.childArguments(engine: engine, extraSettings: extra)
 
-        let child = try ChildProcess(arguments: arguments, standardError: nil, ownProcessGroup: true)
+        // The Swift backtracer's register dump would push the child's own last words out of the kept tail.
+        let environment = ProcessInfo.processInfo.environment["SWIFT_BACKTRACE"] == nil ? ["SWIFT_BACKTRACE": "enable=no"] : [:]
+        let child = try ChildProcess(arguments: arguments, environment: environment, standardError: nil, ownProcessGroup: true)
         SignalForwarding.child.store(child.pid, ordering: .sequentiallyConsistent)
         if SignalForwarding.received.load(ordering: .sequentiallyConsistent) != 0 { kill(child.pid, SIGTERM) }
         var forwarded = 0
