@@ -108,7 +108,7 @@ public enum ResultsDiff {
                 verdict = "within noise"
             } else {
                 let better = row.direction == .higherIsBetter ? row.changePercent > thresholdPercent : row.changePercent < -thresholdPercent
-                verdict = better ? "improved" : "ok"
+                verdict = !better ? "ok" : row.significant == false ? "within noise" : "improved"
             }
             let sign = row.changePercent >= 0 ? "+" : ""
             lines.append([row.engine, row.workload, row.metric, TextTables.format(row.base, digits: 2),
