@@ -89,6 +89,9 @@ enum IsolatedRun {
         case .exited(let code): status = code
         }
         var description = termination.description
+        if case .signaled(let number) = termination, number == SignalForwarding.received.load(ordering: .sequentiallyConsistent) {
+            description = "interrupted (\(ChildProcess.Termination.signalName(number)) forwarded to it)"
+        }
         if termination == .exited(0) { description += " without a readable result" }
         if let kills = limit.oomKills, kills > 0 { description += "; the kernel's OOM killer acted \(kills) time(s) at the memory limit" }
         return .failed(FailedRun(engine: engine, repetition: repetition, termination: description, signal: signal,
@@ -116,7 +119,13 @@ enum SignalForwarding {
     static let child = Atomic<Int32>(0)
     static let received = Atomic<Int32>(0)
 
+    /// Installs the handlers and unblocks both signals (a parent such as Foundation's `Process` may start us with them blocked).
     static func install() {
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        sigaddset(&unblocked, SIGINT)
+        sigaddset(&unblocked, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         for number in [SIGINT, SIGTERM] {
             signal(number) { number in
                 SignalForwarding.received.store(number, ordering: .sequentiallyConsistent)

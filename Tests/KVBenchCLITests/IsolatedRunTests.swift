@@ -88,3 +88,25 @@ func loadResults(_ path: String) throws -> ResultsFile {
     let missing = try kvbench(["diff", small, temporaryPath("missing.json")])
     #expect(missing.status == 2)
 }
+
+@Test func anInterruptIsForwardedToTheChildAndStopsFurtherRuns() throws {
+    let json = temporaryPath("interrupt.json")
+    let directory = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).deletingLastPathComponent()
+    let process = Process()
+    process.executableURL = directory.appendingPathComponent("kvbench")
+    process.arguments = ["compare", "--engines", "null,btree", "--workload", "readrandom", "--records", "1000",
+                         "--operations", "1000000000", "--memory-limit", "off", "--quiet", "--json", json]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    Thread.sleep(forTimeInterval: 3)
+    process.interrupt()
+    let deadline = Date().addingTimeInterval(60)
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 130)
+    let results = try loadResults(json)
+    #expect(!results.runs.contains { $0.engine == "btree" })
+    #expect(!(results.failedRuns ?? []).contains { $0.engine == "btree" })
+}
