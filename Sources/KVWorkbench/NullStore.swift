@@ -37,7 +37,7 @@ public final class NullStore: KeyValueStore {
                 throw .invalidOption(name: name, reason: "the null engine's only setting is the test hook null.abort=open|close")
             }
         }
-        if options.settings["null.abort"] == "open" { abort() }
+        if options.settings["null.abort"] == "open" { abortForTest("open") }
         return NullStore(options: options, abortOnClose: options.settings["null.abort"] == "close")
     }
 
@@ -90,8 +90,15 @@ public final class NullStore: KeyValueStore {
         StoreStatistics(userBytesWritten: userBytes.load(ordering: .relaxed), engineBytesWritten: 0)
     }
 
+    /// Says why on standard error, then aborts.
+    private static func abortForTest(_ when: String) -> Never {
+        let message = "null engine: abort() at \(when), as asked by the test hook null.abort=\(when)\n"
+        _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+        abort()
+    }
+
     public func close() throws(StoreError) {
-        if abortOnClose { abort() }
+        if abortOnClose { Self.abortForTest("close") }
         isClosed.store(true, ordering: .relaxed)
     }
 

@@ -36,6 +36,7 @@ func loadResults(_ path: String) throws -> ResultsFile {
     let results = try loadResults(json)
     #expect(results.runs.map(\.engine) == ["btree"])
     #expect(results.failedRuns?.first?.signal == 6)
+    #expect(results.failedRuns?.first?.stderrTail.last?.contains("null.abort=close") == true)
 }
 
 @Test func repetitionsAreInterleavedWithTheOrderRotated() throws {
