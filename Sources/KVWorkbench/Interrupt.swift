@@ -10,7 +10,9 @@ import Glibc
 public enum Interrupt {
     @usableFromInline static let received = Atomic<Int32>(0)
 
-    /// Installs the handlers for SIGINT and SIGTERM (SA_RESTART, so engine system calls are not cut short).
+    /// Installs the handlers for SIGINT and SIGTERM (SA_RESTART, so engine system calls are not cut short)
+    /// and unblocks both in the calling thread, whose mask the benchmark threads inherit (a parent may
+    /// have started this process with them blocked).
     public static func install() {
         received.store(0, ordering: .relaxed)
         let handler: @convention(c) (Int32) -> Void = { signal in
@@ -26,6 +28,11 @@ public enum Interrupt {
             action.sa_flags = SA_RESTART
             sigaction(signal, &action, nil)
         }
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        sigaddset(&unblocked, SIGINT)
+        sigaddset(&unblocked, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
     }
 
     /// True once SIGINT or SIGTERM arrived: stop the current phase.
