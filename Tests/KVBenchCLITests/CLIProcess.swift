@@ -13,8 +13,10 @@ struct CLIResult {
 }
 
 enum CLI {
-    /// `kvbench` next to the test bundle (both are built by `swift build --build-tests`).
+    /// `kvbench` next to the test bundle (both are built by `swift build --build-tests`), or the binary
+    /// named by `KVBENCH_CLI_TEST_BINARY` (to run these tests against another build).
     static var executable: String {
+        if let other = ProcessInfo.processInfo.environment["KVBENCH_CLI_TEST_BINARY"], !other.isEmpty { return other }
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let me = String(decoding: buffer[0..<max(count, 0)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
