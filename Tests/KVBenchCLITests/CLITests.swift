@@ -133,10 +133,10 @@ func otherCommandsCheckTheirRangesToo(arguments: [String], message: String) thro
     #expect(result.status == 3, "\(result.standardError)")
     #expect(result.standardOutput.contains("failed operations"))
     #expect(result.standardError.contains("--allow-errors"))
-    let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
-    let phase = ((file["runs"] as! [[String: Any]])[0]["phases"] as! [[String: Any]])[0]
-    let operations = phase["operations"] as! Double, errors = phase["errors"] as! Double
-    let elapsed = phase["elapsed_s"] as! Double, throughput = phase["throughput_ops_s"] as! Double
+    let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+    let phase = ((file?["runs"] as? [[String: Any]])?.first?["phases"] as? [[String: Any]])?.first ?? [:]
+    let operations = phase["operations"] as? Double ?? 0, errors = phase["errors"] as? Double ?? -1
+    let elapsed = phase["elapsed_s"] as? Double ?? 1, throughput = phase["throughput_ops_s"] as? Double ?? 0
     #expect(errors > 0 && errors < operations)
     #expect(abs(throughput - (operations - errors) / elapsed) < 0.01 * throughput)
     let allowed = try CLI.run(arguments + ["--allow-errors"])
@@ -204,11 +204,11 @@ func aSignalStopsTheRunRemovesItsDirectoryAndWritesPartialResults(signal: Int32,
     #expect(!result.signaled, "the handler must catch the signal")
     #expect(result.status == status, "\(result.standardError)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty, "the temporary database directory is removed")
-    let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
-    #expect(file["partial"] as? Bool == true)
-    let run = (file["runs"] as! [[String: Any]])[0]
+    let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+    #expect(file?["partial"] as? Bool == true)
+    let run = (file?["runs"] as? [[String: Any]])?.first ?? [:]
     #expect(run["partial"] as? Bool == true)
-    let load = (run["phases"] as! [[String: Any]])[0]
-    let inserted = load["operations"] as! Double
+    let load = (run["phases"] as? [[String: Any]])?.first ?? [:]
+    let inserted = load["operations"] as? Double ?? 0
     #expect(inserted > 0 && inserted < 100_000_000)
 }
