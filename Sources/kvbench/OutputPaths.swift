@@ -9,8 +9,7 @@ enum OutputPaths {
         if FileSystem.isDirectory(path) {
             throw CommandFailure("\(option) \(path) is a directory; give a file path such as \(path)/results.json", status: .usage)
         }
-        let parent = (path as NSString).deletingLastPathComponent
-        try checkWritableDirectory(parent.isEmpty ? "." : parent, for: path, option: option)
+        try checkWritableDirectory(parent(of: path), for: path, option: option)
         if FileSystem.exists(path) && access(path, W_OK) != 0 {
             throw CommandFailure("\(option) \(path) exists and cannot be written (\(String(cString: strerror(errno)))); give another path", status: .usage)
         }
@@ -19,14 +18,19 @@ enum OutputPaths {
     /// Refuses an `--out` directory that cannot be created or written: a file, or below a file or an unwritable directory.
     static func checkDirectory(_ path: String, option: String) throws {
         var existing = path
-        while !FileSystem.exists(existing) {
-            let parent = (existing as NSString).deletingLastPathComponent
-            existing = parent.isEmpty ? "." : parent
-        }
+        while !FileSystem.exists(existing) { existing = parent(of: existing) }
         guard FileSystem.isDirectory(existing) else {
             throw CommandFailure("\(option) \(path) cannot be a directory: \(existing) is a file; give another directory", status: .usage)
         }
         try checkWritableDirectory(existing, for: path, option: option)
+    }
+
+    /// The directory that holds `path`: "." for a bare name, "/" at the root, trailing slashes ignored.
+    static func parent(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
     }
 
     private static func checkWritableDirectory(_ directory: String, for path: String, option: String) throws {

@@ -38,7 +38,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let results = try ResultsLoader.load(files)
-        let written = (out as NSString).appendingPathComponent("results.json")
+        let written = out + "/results.json"
         for file in files where FileSystem.exists(written) && FileSystem.canonicalPath(file) == FileSystem.canonicalPath(written) {
             throw CommandFailure("\(file) is the results.json this report would write into --out \(out), so rerunning would rewrite its input and duplicate its runs; give another --out directory", status: .usage)
         }

@@ -123,6 +123,12 @@ func otherCommandsCheckTheirRangesToo(arguments: [String], message: String) thro
     #expect(again.status == 64, "\(again.standardError)")
     #expect(again.standardError.contains("would rewrite its input"))
     #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/results.json")) == before)
+    for _ in 0..<2 {
+        let relative = try CLI.run(["report", out + "/results.json", "--out", "Y"])
+        #expect(relative.status == 0, "a relative --out is fine: \(relative.standardError)")
+    }
+    let json = try CLI.run(["run", "--engine", "null", "--records", "100", "--quiet", "--json", "r.json"])
+    #expect(json.status == 0, "a relative --json is fine: \(json.standardError)")
 }
 
 @Test func failedOperationsLeaveThroughputAndExitThree() throws {
