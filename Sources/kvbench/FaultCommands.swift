@@ -56,7 +56,7 @@ struct CrashTestCommand: ParsableCommand {
         let work = workDirectory.path
         var configuration = CrashTestConfiguration(
             engine: engine, durability: durability, mode: mode,
-            method: EngineRegistry.powerLossMethod(engine: engine, durability: durability, mode: mode),
+            method: EngineRegistry.powerLossMethod(engine: engine, mode: mode),
             crashes: crashes, seed: seed, workDirectory: work, executable: FaultSupport.executablePath)
         configuration.keySpace = keySpace
         configuration.maxDelayMilliseconds = maxDelay
