@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine"]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
+        .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench"]),
         .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
     ],
     swiftLanguageModes: [.v6]

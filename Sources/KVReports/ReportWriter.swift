@@ -101,6 +101,13 @@ public enum MarkdownReport {
         }
 
         text += "## Fairness notes\n\n"
+        for run in runs where run.run.errors > 0 {
+            let phases = run.run.phases.filter { $0.errors > 0 }.map { "\($0.errors) in the \($0.name) phase" }.joined(separator: ", ")
+            text += "- **\(run.label): operations failed (\(phases)).** Its throughput counts successful operations only; its latencies include the failed calls.\n"
+        }
+        for run in runs where run.run.partial {
+            text += "- **\(run.label): interrupted; its last phase stopped early and the figures cover only what ran.**\n"
+        }
         let durabilities = Set(results.map(\.parameters.durability))
         let budgets = Set(results.map(\.parameters.memoryBudgetBytes))
         text += "- Durability: \(durabilities.sorted().joined(separator: ", "))"

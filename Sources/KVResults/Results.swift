@@ -4,10 +4,23 @@
 public struct ResultsFile: Codable, Sendable {
     public var manifest: Manifest
     public var runs: [RunResult]
+    /// True when the command was interrupted (SIGINT, SIGTERM): `runs` holds what finished, and the last run is partial.
+    public var partial: Bool
 
-    public init(manifest: Manifest, runs: [RunResult]) {
+    public init(manifest: Manifest, runs: [RunResult], partial: Bool = false) {
         self.manifest = manifest
         self.runs = runs
+        self.partial = partial
+    }
+
+    enum CodingKeys: String, CodingKey { case manifest, runs, partial }
+
+    /// Files written before `partial` existed read as complete.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        manifest = try container.decode(Manifest.self, forKey: .manifest)
+        runs = try container.decode([RunResult].self, forKey: .runs)
+        partial = try container.decodeIfPresent(Bool.self, forKey: .partial) ?? false
     }
 }
 
@@ -58,19 +71,37 @@ public struct RunResult: Codable, Sendable {
     public var engineSettings: [String: String]
     public var parameters: RunParameters
     public var phases: [PhaseResult]
+    /// True when the run was interrupted: its last phase stopped early and later phases are missing.
+    public var partial: Bool
 
-    public init(engine: String, engineVersion: String, engineSettings: [String: String], parameters: RunParameters, phases: [PhaseResult]) {
+    public init(engine: String, engineVersion: String, engineSettings: [String: String], parameters: RunParameters, phases: [PhaseResult],
+                partial: Bool = false) {
         self.engine = engine
         self.engineVersion = engineVersion
         self.engineSettings = engineSettings
         self.parameters = parameters
         self.phases = phases
+        self.partial = partial
     }
 
+    /// Failed operations over every phase.
+    public var errors: UInt64 { phases.reduce(0) { $0 + $1.errors } }
+
     enum CodingKeys: String, CodingKey {
-        case engine, parameters, phases
+        case engine, parameters, phases, partial
         case engineVersion = "engine_version"
         case engineSettings = "engine_settings"
+    }
+
+    /// Files written before `partial` existed read as complete runs.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        engine = try container.decode(String.self, forKey: .engine)
+        engineVersion = try container.decode(String.self, forKey: .engineVersion)
+        engineSettings = try container.decode([String: String].self, forKey: .engineSettings)
+        parameters = try container.decode(RunParameters.self, forKey: .parameters)
+        phases = try container.decode([PhaseResult].self, forKey: .phases)
+        partial = try container.decodeIfPresent(Bool.self, forKey: .partial) ?? false
     }
 }
 
@@ -281,6 +312,9 @@ public struct PhaseResult: Codable, Sendable {
     public var timeseries: [TimeSeriesPoint]
     public var engineCounters: [String: Double]
 
+    /// Failed operations of every kind (the sum of `ops[].errors`); `throughputOpsS` leaves them out.
+    public var errors: UInt64 { ops.values.reduce(0) { $0 + $1.errors } }
+
     public init(name: String, elapsedS: Double, operations: UInt64, throughputOpsS: Double, ops: [String: OperationResult], userBytesWritten: UInt64, engineBytesWritten: UInt64?, osWriteBytes: UInt64?, osReadBytes: UInt64?, wchar: UInt64?, writeAmpEngine: Double?, writeAmpOS: Double?, readAmp: Double?, readAmpBytes: Double?, spaceAmp: Double?, diskBytes: UInt64, liveBytes: UInt64, compaction: CompactionResult?, peakRSSBytes: UInt64?, cpuS: Double?, timeseries: [TimeSeriesPoint], engineCounters: [String: Double]) {
         self.name = name
         self.elapsedS = elapsedS
@@ -326,12 +360,17 @@ public struct PhaseResult: Codable, Sendable {
         case engineCounters = "engine_counters"
     }
 
+    /// Fields written for readers but computed from others (not decoded).
+    enum DerivedKeys: String, CodingKey { case errors }
+
     /// Encodes optionals as explicit `null`, so a reader sees "unknown" rather than a missing field.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
         try container.encode(elapsedS, forKey: .elapsedS)
         try container.encode(operations, forKey: .operations)
+        var derived = encoder.container(keyedBy: DerivedKeys.self)
+        try derived.encode(errors, forKey: .errors)
         try container.encode(throughputOpsS, forKey: .throughputOpsS)
         try container.encode(ops, forKey: .ops)
         try container.encode(userBytesWritten, forKey: .userBytesWritten)

@@ -12,6 +12,7 @@ public enum TextTables {
         row("operations") { String($0.operations) }
         row("elapsed (s)") { format($0.elapsedS, digits: 2) }
         row("throughput (ops/s)") { format($0.throughputOpsS, digits: 0) }
+        row("failed operations") { String($0.errors) }
         let kinds = ["insert", "read", "update", "read_modify_write", "scan", "delete"]
         for kind in kinds where phases.contains(where: { $0?.ops[kind] != nil }) {
             let openLoop = phases.contains { $0?.ops[kind]?.serviceUs != nil }
@@ -46,7 +47,8 @@ public enum TextTables {
     /// The fairness line printed above every table: what every engine ran under.
     public static func conditions(_ runs: [RunResult]) -> String {
         guard let parameters = runs.first?.parameters else { return "" }
-        var text = "workload \(parameters.workload), \(parameters.records) records, "
+        var text = runs.contains(where: \.partial) ? "PARTIAL (interrupted): " : ""
+        text += "workload \(parameters.workload), \(parameters.records) records, "
         if let operations = parameters.operations { text += "\(operations) operations, " }
         if let duration = parameters.durationSeconds { text += "\(format(duration, digits: 0)) s, " }
         text += "\(parameters.threads) thread(s), \(parameters.loop) loop"

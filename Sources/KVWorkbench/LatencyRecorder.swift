@@ -188,10 +188,13 @@ public struct PhaseMeasurements: Sendable {
         if firstError == nil { firstError = recorder.firstError }
     }
 
-    /// Operations recorded across all kinds.
+    /// Operations recorded across all kinds, failed ones included.
     public var totalOperations: UInt64 {
         latency.reduce(0) { $0 + $1.totalCount }
     }
+
+    /// Operations that threw, across all kinds.
+    public var totalErrors: UInt64 { errors.reduce(0, +) }
 
     /// The per-kind results for the report.
     func operationResults() -> [String: OperationResult] {

@@ -132,6 +132,7 @@ struct OperationExecutor<Store: KeyValueStore> {
         if pacer != nil {
             intended = pacer!.nextIntended()
             waitUntil(intended)
+            if Interrupt.isRequested { intended = min(intended, clock.now()) }
         }
         context.keyEncoder.encode(operation.recordID, into: &key)
         switch operation.kind {
@@ -205,7 +206,7 @@ struct OperationExecutor<Store: KeyValueStore> {
                         if sinceReport == 1024 {
                             progress.add(sinceReport)
                             sinceReport = 0
-                            if let deadline, end >= deadline {
+                            if Interrupt.isRequested || deadline.map({ end >= $0 }) == true {
                                 finished = true
                                 break
                             }

@@ -24,7 +24,7 @@ public enum Workbench {
             phases.append(measurePhase("load", store: store, context: context) { thread, recorder, progress in
                 loadLoop(store: store, context: context, thread: thread, recorder: &recorder, progress: progress)
             })
-            if configuration.workload.hasRunPhase {
+            if configuration.workload.hasRunPhase && !Interrupt.isRequested {
                 let streams = Mutex((0..<configuration.threads).map { context.makeStream(thread: $0) })
                 if configuration.warmupOperations > 0 || configuration.warmupSeconds != nil {
                     _ = measurePhase("warmup", store: store, context: context) { thread, recorder, progress in
@@ -34,12 +34,14 @@ public enum Workbench {
                         streams.withLock { $0[thread] = stream }
                     }
                 }
-                phases.append(measurePhase("run", store: store, context: context) { thread, recorder, progress in
-                    var stream = streams.withLock { $0[thread] }
-                    runLoop(store: store, context: context, stream: &stream, thread: thread, recorder: &recorder,
-                            progress: progress, budget: .measured)
-                    streams.withLock { $0[thread] = stream }
-                })
+                if !Interrupt.isRequested {
+                    phases.append(measurePhase("run", store: store, context: context) { thread, recorder, progress in
+                        var stream = streams.withLock { $0[thread] }
+                        runLoop(store: store, context: context, stream: &stream, thread: thread, recorder: &recorder,
+                                progress: progress, budget: .measured)
+                        streams.withLock { $0[thread] = stream }
+                    })
+                }
             }
         } catch {
             try? store.close()
@@ -47,7 +49,7 @@ public enum Workbench {
         }
         try store.close()
         return RunResult(engine: Store.engineName, engineVersion: Store.engineVersion, engineSettings: store.settingsReport,
-                         parameters: configuration.parameters, phases: phases)
+                         parameters: configuration.parameters, phases: phases, partial: Interrupt.isRequested)
     }
 
     /// How many operations a run loop may issue.
@@ -112,7 +114,7 @@ public enum Workbench {
         let diskBytes = FileSystem.allocatedBytes(configuration.directory)
         var result = PhaseResult(
             name: name, elapsedS: elapsed, operations: merged.totalOperations,
-            throughputOpsS: elapsed > 0 ? Double(merged.totalOperations) / elapsed : 0,
+            throughputOpsS: elapsed > 0 ? Double(merged.totalOperations - merged.totalErrors) / elapsed : 0,
             ops: merged.operationResults(), userBytesWritten: userBytes,
             engineBytesWritten: nil, osWriteBytes: nil, osReadBytes: nil, wchar: nil,
             writeAmpEngine: nil, writeAmpOS: nil, readAmp: nil, readAmpBytes: nil,
@@ -176,6 +178,9 @@ public enum Workbench {
             if sinceReport == 1024 {
                 progress.add(sinceReport)
                 sinceReport = 0
+                if Interrupt.isRequested { break }
+            } else if pacer != nil && Interrupt.isRequested {
+                break
             }
         }
         progress.add(sinceReport)
@@ -229,6 +234,9 @@ public enum Workbench {
             if sinceReport == 1024 {
                 progress.add(sinceReport)
                 sinceReport = 0
+                if Interrupt.isRequested { break }
+            } else if pacer != nil && Interrupt.isRequested {
+                break
             }
         }
         progress.add(sinceReport)

@@ -15,11 +15,15 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard EngineRegistry.names.contains(engine) else { throw ValidationError(EngineRegistry.unknown(engine)) }
+        if let reason = EngineRegistry.unsupported(engine: engine, durability: options.durability) { throw ValidationError(reason) }
     }
 
     func run() throws {
+        try options.preflight(out: nil)
+        Interrupt.install()
         let results = try Comparison.run(engines: [engine], options: options, command: CommandLine.arguments.joined(separator: " "))
         try options.writeJSON(results)
+        try RunOutcome.check(results, allowErrors: options.allowErrors)
     }
 }
 
@@ -39,15 +43,18 @@ struct CompareCommand: ParsableCommand {
         for name in engineList where !EngineRegistry.names.contains(name) { throw ValidationError(EngineRegistry.unknown(name)) }
         guard !engineList.isEmpty else { throw ValidationError("--engines needs at least one engine") }
         guard Set(engineList).count == engineList.count else { throw ValidationError("--engines names an engine twice") }
+        for name in engineList {
+            if let reason = EngineRegistry.unsupported(engine: name, durability: options.durability) { throw ValidationError(reason) }
+        }
     }
 
     func run() throws {
+        try options.preflight(out: out)
+        Interrupt.install()
         let results = try Comparison.run(engines: engineList, options: options, command: CommandLine.arguments.joined(separator: " "))
         try options.writeJSON(results)
-        if let out {
-            let written = try ReportWriter.write([results], to: out)
-            print("report: \(out)/\(written.markdown), \(written.charts.count) charts, results in \(out)/results.json")
-        }
+        if let out { try RunOutcome.writeReport(results, to: out) }
+        try RunOutcome.check(results, allowErrors: options.allowErrors)
     }
 }
 
@@ -57,9 +64,13 @@ enum Comparison {
         var runs: [RunResult] = []
         var manifest: Manifest?
         for engine in engines {
+            if Interrupt.isRequested { break }
             let directory = try options.prepareDirectory(engine: engine, shared: engines.count > 1)
-            defer { if directory.temporary { try? FileSystem.removeTree(directory.path) } }
-            let configuration = try options.configuration(directory: directory.path)
+            defer {
+                if directory.temporary { try? FileSystem.removeTree(directory.path) }
+                directory.claim?.release()
+            }
+            let configuration = try options.checkedConfiguration(directory: directory.path)
             if manifest == nil {
                 var versions: [String: String] = [:]
                 for name in engines { versions[name] = EngineRegistry.version(of: name) }
@@ -68,6 +79,7 @@ enum Comparison {
             if !options.quiet { writeStandardError("running \(engine)...\n") }
             runs.append(try EngineRegistry.run(engine, configuration))
         }
+        guard let manifest else { throw RunOutcome.interruptedBeforeAnyRun() }
         print(TextTables.conditions(runs))
         for phase in ["load", "run"] {
             let table = TextTables.phaseTable(phase, runs: runs)
@@ -79,6 +91,6 @@ enum Comparison {
         if runs.contains(where: { $0.engine == "lmdb" }) {
             print("note: LMDB reads through the OS page cache and cannot be bounded by the memory budget; see its peak RSS.")
         }
-        return ResultsFile(manifest: manifest!, runs: runs)
+        return ResultsFile(manifest: manifest, runs: runs, partial: Interrupt.isRequested)
     }
 }
