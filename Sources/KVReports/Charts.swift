@@ -135,21 +135,27 @@ public enum Charts {
         var note: String = ""
     }
 
-    /// Write amplification per engine: engine view beside OS view, for the load and run phases.
+    /// Write amplification per engine in every view (engine, issued, OS, device), for the load and run phases.
     public static func writeAmplification(_ runs: [LabeledRun]) -> String? {
         var groups: [(String, [Bar])] = []
         for run in runs {
             var bars: [Bar] = []
             for phase in ["load", "run"] {
                 guard let result = run.phase(phase), result.userBytesWritten > 0 else { continue }
-                bars.append(Bar(series: "\(phase): engine view", value: result.writeAmpEngine))
+                bars.append(Bar(series: "\(phase): engine view", value: result.writeAmpEngine,
+                                note: result.engineWriteSource == "wchar" ? " (wchar)" : ""))
+                bars.append(Bar(series: "\(phase): issued view", value: result.writeAmpIssued))
                 bars.append(Bar(series: "\(phase): OS view", value: result.writeAmpOS))
+                bars.append(Bar(series: "\(phase): device view", value: result.writeAmpDevice))
             }
             if !bars.isEmpty { groups.append((run.label, bars)) }
         }
         guard !groups.isEmpty else { return nil }
-        let colors = ["load: engine view": "#1f77b4", "load: OS view": "#aec7e8", "run: engine view": "#ff7f0e", "run: OS view": "#ffbb78"]
-        return groupedBars(title: "Write amplification (bytes written ÷ user bytes)", yLabel: "write amplification (×)", groups: groups, colors: colors)
+        let colors = ["load: engine view": "#1f77b4", "load: issued view": "#17becf", "load: OS view": "#aec7e8", "load: device view": "#7f7f7f",
+                      "run: engine view": "#ff7f0e", "run: issued view": "#d62728", "run: OS view": "#ffbb78", "run: device view": "#bcbd22"]
+        return groupedBars(title: "Write amplification (bytes written ÷ user bytes)", yLabel: "write amplification (×)", groups: groups, colors: colors,
+                           footnote: ["engine: own counters, (wchar) where it has none; issued: bytes passed to write calls; OS: write-back charged",
+                                      "device: sectors written on the data disk, machine-wide; n/a: not available"])
     }
 
     /// The RUM trade-off: read amplification from the phase that read, write

@@ -280,6 +280,16 @@ public struct PhaseResult: Codable, Sendable {
     public var cpuS: Double?
     public var timeseries: [TimeSeriesPoint]
     public var engineCounters: [String: Double]
+    /// Where the engine view came from: `engine` (its own counters), `wchar` (no counter: the issued view), or nil.
+    public var engineWriteSource: String?
+    /// `wchar / user_bytes_written`: the issued view.
+    public var writeAmpIssued: Double?
+    /// Sectors written on the data directory's block device × 512 over the phase (machine-wide), or nil.
+    public var deviceWriteBytes: UInt64?
+    /// `device_write_bytes / user_bytes_written`: the device view.
+    public var writeAmpDevice: Double?
+    /// The block device `device_write_bytes` was read from, or nil.
+    public var deviceName: String?
 
     public init(name: String, elapsedS: Double, operations: UInt64, throughputOpsS: Double, ops: [String: OperationResult], userBytesWritten: UInt64, engineBytesWritten: UInt64?, osWriteBytes: UInt64?, osReadBytes: UInt64?, wchar: UInt64?, writeAmpEngine: Double?, writeAmpOS: Double?, readAmp: Double?, readAmpBytes: Double?, spaceAmp: Double?, diskBytes: UInt64, liveBytes: UInt64, compaction: CompactionResult?, peakRSSBytes: UInt64?, cpuS: Double?, timeseries: [TimeSeriesPoint], engineCounters: [String: Double]) {
         self.name = name
@@ -324,6 +334,11 @@ public struct PhaseResult: Codable, Sendable {
         case peakRSSBytes = "peak_rss_bytes"
         case cpuS = "cpu_s"
         case engineCounters = "engine_counters"
+        case engineWriteSource = "engine_write_source"
+        case writeAmpIssued = "write_amp_issued"
+        case deviceWriteBytes = "device_write_bytes"
+        case writeAmpDevice = "write_amp_device"
+        case deviceName = "device_name"
     }
 
     /// Encodes optionals as explicit `null`, so a reader sees "unknown" rather than a missing field.
@@ -351,5 +366,10 @@ public struct PhaseResult: Codable, Sendable {
         try container.encode(cpuS, forKey: .cpuS)
         try container.encode(timeseries, forKey: .timeseries)
         try container.encode(engineCounters, forKey: .engineCounters)
+        try container.encode(engineWriteSource, forKey: .engineWriteSource)
+        try container.encode(writeAmpIssued, forKey: .writeAmpIssued)
+        try container.encode(deviceWriteBytes, forKey: .deviceWriteBytes)
+        try container.encode(writeAmpDevice, forKey: .writeAmpDevice)
+        try container.encode(deviceName, forKey: .deviceName)
     }
 }
