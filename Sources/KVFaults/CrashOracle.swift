@@ -1,4 +1,4 @@
-/// The crash-test oracle (see FAULTS.md): a model of every intended and
+/// The crash-test oracle (`docs/faults.md`): a model of every intended and
 /// acknowledged write since the last recovery, checked against what a fresh
 /// process reads back after the crash.
 ///

@@ -1,5 +1,5 @@
 /// What an acknowledged write survives. Every engine maps these the same way
-/// (see `shared/reference/MEASUREMENT.md`), and every report states the mode used.
+/// (`docs/measurement.md`), and every report states the mode used.
 public enum Durability: String, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
     /// No write-ahead log: a process crash may lose recent writes.
     case none

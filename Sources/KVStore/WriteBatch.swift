@@ -29,7 +29,7 @@ public struct WriteBatch: Sendable, Hashable {
 
     public var count: Int { operations.count }
 
-    /// User bytes as MEASUREMENT.md counts them: key + value per put, key per delete.
+    /// User bytes as `docs/measurement.md` defines them: key + value per put, key per delete.
     public var userBytes: UInt64 {
         operations.reduce(0) { total, operation in
             switch operation {
