@@ -123,6 +123,30 @@ func rankCounts(itemCount: UInt64, theta: Double, samples: Int, seed: UInt64) ->
 
 /// The alias-table head (ranks below `ZipfSampler.headRanks`) draws the same law as rejection-inversion.
 @Suite struct ZipfHeadTests {
+    /// Each outcome's probability in the table is its strip's share of the head's range: h(k) for rank k,
+    /// the strips' rejected parts for "reject".
+    @Test(arguments: [0.5, 0.99, 1.0, 1.5])
+    func aliasTableHoldsEachStripsShare(theta: Double) {
+        let sampler = ZipfSampler(itemCount: 1_000_000, theta: theta)
+        let table = sampler.headTable
+        let columns = Double(table.count)
+        var implied = [Double](repeating: 0, count: table.count)
+        for (index, entry) in table.enumerated() {
+            let keep = entry.keep == .max ? 1 : Double(entry.keep) * 0x1p-64
+            implied[index] += keep / columns
+            implied[Int(entry.alias)] += (1 - keep) / columns
+        }
+        let length = ZipfSampler.integral(Double(ZipfSampler.headRanks) + 0.5, 1 - theta) - sampler.integralLow
+        var accepted = 0.0
+        for k in 1...ZipfSampler.headRanks {
+            let share = ZipfSampler.hat(Double(k), theta) / length
+            accepted += share
+            #expect(abs(implied[k - 1] - share) <= 1e-12, "theta \(theta) rank \(k)")
+        }
+        #expect(abs(implied[ZipfSampler.headRanks] - (1 - accepted)) <= 1e-12, "theta \(theta) reject")
+        #expect(1 - accepted > 0, "rejected strips have mass")
+    }
+
     @Test func ranksAcrossTheHeadBoundaryFollowTheLaw() {
         let items: UInt64 = 200_000
         let samples = 3_000_000
