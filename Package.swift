@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine",
                                                    .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
-        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine"]),
+        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -170,8 +170,11 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
                                 freelistPages: freelistPages, checkpointPages: dirtyLimit,
                                 checkpointLogBytes: checkpointLogBytes, oldestSnapshot: { registry.oldest() })
         let replayed = try replay(walFiles, into: writer, after: meta.txn, path: directory)
+        // The logs are the only copy of the replayed commits until this checkpoint is synced:
+        // truncate them only afterwards, so that a recovery that cannot write (a full disk)
+        // fails and leaves every file as it was.
         if replayed > 0 {
-            try writer.checkpoint()
+            try writer.checkpoint(forceSync: true, restartLog: false)
         }
         if options.durability != .none {
             try wal.restart(in: Int(writer.newestMeta.seq % 2))

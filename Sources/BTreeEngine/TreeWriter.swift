@@ -613,7 +613,8 @@ final class TreeWriter: @unchecked Sendable {
     /// the pages to hold it, routes later frees as if the checkpoint were already on disk,
     /// and restarts the log. Writing it (`CheckpointJob.write`) needs no writer state, so it
     /// can run on another thread while commits go on; `finishCheckpoint` then adopts the meta page.
-    func beginCheckpoint(forceSync: Bool) throws(StoreError) -> CheckpointJob? {
+    /// Without `restartLog` the log is left as it is (recovery truncates it once the checkpoint is synced).
+    func beginCheckpoint(forceSync: Bool, restartLog: Bool = true) throws(StoreError) -> CheckpointJob? {
         guard !checkpointInProgress, lastTxn > newestMeta.txn else { return nil }
         let commitTxn = lastTxn
         for pgno in freelistPages { free.pendingDisk.append(PendingPage(pgno: pgno, freedAt: commitTxn)) }
@@ -633,7 +634,7 @@ final class TreeWriter: @unchecked Sendable {
         routingCheckpointTxn = commitTxn
         liveDirty = 0
         checkpointInProgress = true
-        try wal?.restart(in: Int(meta.seq % 2))
+        if restartLog { try wal?.restart(in: Int(meta.seq % 2)) }
         return CheckpointJob(meta: meta, listPages: listPages, listed: listed,
                              syncFiles: forceSync || durability == .fsync)
     }
@@ -650,8 +651,8 @@ final class TreeWriter: @unchecked Sendable {
 
     /// Writes every dirty page, the free list and a new meta page on this thread.
     /// Afterwards the page file alone holds every commit up to `lastTxn`.
-    func checkpoint(forceSync: Bool = false) throws(StoreError) {
-        guard let job = try beginCheckpoint(forceSync: forceSync) else { return }
+    func checkpoint(forceSync: Bool = false, restartLog: Bool = true) throws(StoreError) {
+        guard let job = try beginCheckpoint(forceSync: forceSync, restartLog: restartLog) else { return }
         try job.write(pool: pool, file: file)
         finishCheckpoint(job)
     }

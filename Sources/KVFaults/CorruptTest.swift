@@ -188,8 +188,9 @@ public enum CorruptTest {
     /// seventh deleted one at a time (left in the log). Returns the history. With `abandon`, the
     /// process kills itself (SIGKILL) instead of closing the store, so the log keeps the last
     /// writes (an engine that checkpoints at close would otherwise leave an empty log).
+    /// `beforeClose` sees the store after the last write (a test can abandon it there, in process).
     public static func build<Store: KeyValueStore>(_ type: Store.Type, directory: String, keySpace: Int, memoryBudget: Int,
-                                                   abandon: Bool = false) throws(StoreError) -> Expectation {
+                                                   abandon: Bool = false, beforeClose: (Store) -> Void = { _ in }) throws(StoreError) -> Expectation {
         try FileSystem.removeTree(directory)
         let store = try Store.open(StoreOptions(directory: directory, durability: .fsync, memoryBudget: memoryBudget))
         var expectation = Expectation(keySpace: keySpace)
@@ -215,6 +216,7 @@ public enum CorruptTest {
             try store.delete(CrashValues.key(key))
             expectation.append([(key, false)])
         }
+        beforeClose(store)
         if abandon { kill(getpid(), SIGKILL) }
         try store.close()
         return expectation

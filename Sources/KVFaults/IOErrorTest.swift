@@ -55,6 +55,54 @@ public enum IOErrorTest {
             FaultInjection.simulatePowerLoss()
         }
         FaultInjection.disable()
+        check(type, directory: directory, lines: lines, keySpace: keySpace, into: &outcome)
+        return outcome
+    }
+
+    /// A disk that stays full: `operations` steps of the crash mix with every write matching
+    /// `fault` failing (ENOSPC) after its first `skip` calls, the store closed (which may fail),
+    /// then an open while the disk is still full, which may fail but must not destroy anything
+    /// (the open that truncated a log it could not rewrite lost acknowledged commits), and last
+    /// an open after space is freed, which must find every acknowledged write. No power loss:
+    /// the process lives on, so a file changed or truncated by the failed open stays changed.
+    public static func fullDisk<Store: KeyValueStore>(_ type: Store.Type, directory: String, fault: FaultInjection.Fault,
+                                                      settings: [String: String] = [:], operations: Int = 600,
+                                                      keySpace: Int = 200, seed: UInt64 = 9) throws(StoreError) -> Outcome {
+        var outcome = Outcome(fault: "disk full: \(fault.operation) errno \(fault.errno) after \(fault.skip) calls" + (fault.pathContains.map { " on \($0)" } ?? ""))
+        try FileSystem.removeTree(directory)
+        let options = StoreOptions(directory: directory, durability: .fsync, memoryBudget: 1 << 20, settings: settings)
+        try Store.open(options).close()
+        try FaultInjection.enable(root: directory, graveyard: directory + ".graveyard")
+        FaultInjection.inject(fault)
+        var lines: [String] = []
+        var mix = CrashMix(seed: seed, startSequence: 1, keySpace: keySpace)
+        do {
+            let store = try Store.open(options)
+            for _ in 0..<operations {
+                do throws(StoreError) { try mix.step(store, emit: { lines.append($0) }) } catch { outcome.failedOperations += 1 }
+            }
+            do { try store.close() } catch { outcome.notes.append("close on the full disk failed") }
+        } catch {
+            outcome.notes.append("open with the disk full failed: \(error)")
+            outcome.failedOperations += 1
+        }
+        do {
+            let store = try Store.open(options)
+            try? store.close()
+            outcome.notes.append("reopened while the disk was full")
+        } catch {
+            outcome.notes.append("reopen while the disk was full failed (allowed)")
+        }
+        outcome.injected = FaultInjection.injectedFailures
+        FaultInjection.disable()
+        try FileSystem.removeTree(directory + ".graveyard")
+        check(type, directory: directory, lines: lines, keySpace: keySpace, into: &outcome)
+        return outcome
+    }
+
+    /// Reopens `directory` without faults and checks what it holds against the operations in `lines`.
+    private static func check<Store: KeyValueStore>(_ type: Store.Type, directory: String, lines: [String], keySpace: Int,
+                                                    into outcome: inout Outcome) {
         var oracle = CrashOracle()
         _ = oracle.apply(workerLines: lines.joined().split(separator: "\n"))
         outcome.acknowledged = oracle.operations.filter(\.acknowledged).count
@@ -64,7 +112,7 @@ public enum IOErrorTest {
         let verification = CrashTest.parseVerification(output.joined().split(separator: "\n"), crashSignal: nil)
         guard verification.openKind == "ok" else {
             outcome.notes.append("reopen failed: \(verification.openMessage)")
-            return outcome
+            return
         }
         outcome.reopened = true
         let findings = oracle.check(present: verification.present, wrongKeys: verification.wrongKeys,
@@ -72,6 +120,5 @@ public enum IOErrorTest {
         outcome.lost = findings.lost
         outcome.wrongValues = findings.wrongValues + verification.unexpectedEntries + findings.tornBatches
         outcome.notes += findings.details.prefix(3)
-        return outcome
     }
 }

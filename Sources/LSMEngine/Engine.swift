@@ -420,14 +420,24 @@ final class Engine: Sendable {
         edit.nextFileNumber = nextFile
         if let logNumber = edit.logNumber { manifest.logNumber = logNumber }
         let next = base.applying(edit, opened: opened)
-        let written = try manifest.writer.append(type: VersionEdit.recordType) { edit.encode(into: &$0) }
-        try manifest.writer.sync()
-        counters.manifestBytes.add(UInt64(written), ordering: .relaxed)
-        if manifest.writer.offset > 4 << 20 {
-            let (writer, bytes) = try Manifest.rewrite(directory: directory,
-                                                       edit: next.snapshotEdit(logNumber: manifest.logNumber, nextFileNumber: nextFile))
-            manifest.writer = writer
-            counters.manifestBytes.add(UInt64(bytes), ordering: .relaxed)
+        // A failed append or sync may leave the edit on disk but not in memory (or half of it):
+        // the store stops taking writes rather than append later edits after it.
+        do throws(StoreError) {
+            let written = try manifest.writer.append(type: VersionEdit.recordType) { edit.encode(into: &$0) }
+            try manifest.writer.sync()
+            counters.manifestBytes.add(UInt64(written), ordering: .relaxed)
+            if manifest.writer.offset > 4 << 20 {
+                let (writer, bytes) = try Manifest.rewrite(directory: directory,
+                                                           edit: next.snapshotEdit(logNumber: manifest.logNumber, nextFileNumber: nextFile))
+                manifest.writer = writer
+                counters.manifestBytes.add(UInt64(bytes), ordering: .relaxed)
+            }
+        } catch {
+            monitor.withLock {
+                if control.backgroundError == nil { control.backgroundError = error }
+                monitor.broadcast()
+            }
+            throw error
         }
         monitor.withLock {
             control.version = next

@@ -9,10 +9,20 @@ enum Recovery {
         var state = Manifest.State()
         if !isNew { state = try Manifest.load(directory: directory) }
 
+        // Checked before anything is removed: a manifest that lost edits must leave every file as it was.
+        let names = try FileSystem.list(directory)
+        try checkManifestIsComplete(state, names: names, directory: directory)
+        let present = Set(names)
+
         var opened: [UInt64: TableFile] = [:]
         var levels: [[TableFile]] = Array(repeating: [], count: Version.levelCount)
         for (level, metas) in state.tables.enumerated() {
             for meta in metas {
+                let name = TableFormat.fileName(meta.number)
+                guard present.contains(name) else {
+                    throw .corruption(path: directory + "/" + Manifest.fileName,
+                                      reason: "the manifest names table \(name), which is missing (the manifest lost the edit that removed it, or the table was deleted)")
+                }
                 let table = try TableFile(directory: directory, meta: meta)
                 opened[meta.number] = table
                 levels[level].append(table)
@@ -23,7 +33,7 @@ enum Recovery {
 
         // Remove leftovers: tables no version lists, logs already flushed, a half-written manifest.
         var liveLogs: [UInt64] = []
-        for name in try FileSystem.list(directory) {
+        for name in names {
             let path = directory + "/" + name
             if name == Manifest.temporaryName {
                 try FileSystem.removeFile(path)
@@ -90,6 +100,24 @@ enum Recovery {
                                    lastSequence: lastSequence, nextFileNumber: nextFile)
         return Engine(directory: directory, durability: durability, config: config, control: control,
                       manifest: ManifestState(writer: writer, logNumber: logNumber))
+    }
+
+    /// Refuses a manifest that lost synced edits (cut short, or an older copy put back).
+    ///
+    /// The engine removes a log only after a synced manifest edit names a newer log as the
+    /// first live one (flush), so the manifest's first live log missing while a newer log
+    /// exists proves that edit was lost: replaying the newer log over the older tables would
+    /// serve stale values, and the tables the lost edits added would be removed as leftovers.
+    /// Leftovers of a crash never look like this: a table written by an interrupted flush or
+    /// compaction is simply not named yet (its data is still in a live log or in the tables it
+    /// was merged from), and a log created after the last edit is newer than the first live
+    /// one, which is still there. Log number 0 means no log (durability `none`).
+    static func checkManifestIsComplete(_ state: Manifest.State, names: [String], directory: String) throws(StoreError) {
+        guard state.logNumber > 0 else { return }
+        let logs = names.compactMap { $0.hasSuffix(".log") ? UInt64($0.dropLast(4)) : nil }
+        guard !logs.contains(state.logNumber), let newer = logs.filter({ $0 > state.logNumber }).min() else { return }
+        throw .corruption(path: directory + "/" + Manifest.fileName,
+                          reason: "the manifest names log \(Engine.logName(state.logNumber)) as the first live one, but it is gone while the newer log \(Engine.logName(newer)) exists: the manifest lost edits")
     }
 
     /// Writes a recovered memtable as a table; nil when it is empty.

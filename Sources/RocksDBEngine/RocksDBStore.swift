@@ -39,6 +39,10 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     private let writeOptions: RocksDBWriteOptionsHandle
     private let isClosed = Atomic<Bool>(false)
     private let userBytes = Atomic<UInt64>(0)
+    /// The first error a write returned (a full disk, say). RocksDB's WAL writer has then seen an
+    /// error, and Debian's build (assertions on) aborts when that writer is synced again
+    /// (`rocksdb_flush_wal`), so `sync` and `close` report this error instead of syncing.
+    private let writeFailure = Mutex<StoreError?>(nil)
 
     private init(options: StoreOptions, database: OpaquePointer, lock: DirectoryLock,
                  dbOptions: RocksDBOptionsHandle, tableOptions: RocksDBTableOptionsHandle,
@@ -77,6 +81,10 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         rocksdb_options_set_write_buffer_size(dbOptions.pointer, writeBufferBytes)
         rocksdb_options_set_max_write_buffer_number(dbOptions.pointer, 2)
         rocksdb_options_enable_statistics(dbOptions.pointer)
+        // The informational LOG is on the database's disk. Debian's build (assertions on) aborts
+        // when the LOG is appended to after one of its writes failed: on a full disk, as soon as
+        // RocksDB logs the failed write. Logging fatal messages only keeps a full disk an error.
+        rocksdb_options_set_info_log_level(dbOptions.pointer, Self.fatalLogLevel)
         rocksdb_block_based_options_set_block_cache(tableOptions.pointer, cache.pointer)
         rocksdb_block_based_options_set_filter_policy(tableOptions.pointer, rocksdb_filterpolicy_create_bloom_full(10))
         rocksdb_block_based_options_set_index_type(tableOptions.pointer, Int32(rocksdb_block_based_table_index_type_two_level_index_search))
@@ -98,14 +106,20 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
             "index_and_filter_blocks": "partitioned, in the block cache (high priority), top level and L0 pinned",
             "wal": options.durability == .none ? "disabled" : (options.durability == .fsync ? "sync" : "no sync"),
             "build": "Debian librocksdb \(engineVersion), assertions enabled",
+            "info_log_level": "fatal (the LOG holds its header and fatal errors only)",
         ]
         return RocksDBStore(options: options, database: database, lock: lock, dbOptions: dbOptions,
                             tableOptions: tableOptions, cache: cache, settings: settings)
     }
 
-    /// Turns a RocksDB status message into the matching `StoreError`.
+    /// `rocksdb::InfoLogLevel::FATAL_LEVEL`.
+    static let fatalLogLevel: Int32 = 4
+
+    /// Turns a RocksDB status message into the matching `StoreError`; a full disk is
+    /// `.io` with `ENOSPC`, as for every engine, with RocksDB's message as the operation.
     static func classify(message: String, path: String) -> StoreError {
         if message.hasPrefix("Corruption") { return .corruption(path: path, reason: message) }
+        if message.contains("No space left on device") { return .io(operation: "RocksDB (\(message))", path: path, errno: ENOSPC) }
         if message.contains("lock") && message.contains("IO error") { return .alreadyOpen(path: path) }
         if message.contains("does not exist (create_if_missing is false)") { return .notFound(path: path) }
         return .engine(name: engineName, message: message)
@@ -116,12 +130,23 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         if isClosed.load(ordering: .relaxed) { throw .closed }
     }
 
+    /// Runs a RocksDB write call; remembers its error in `writeFailure`.
+    @inline(__always)
+    private func writing(_ call: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Void) throws(StoreError) {
+        do throws(StoreError) {
+            try withRocksDBError(path: options.directory, call)
+        } catch {
+            writeFailure.withLock { if $0 == nil { $0 = error } }
+            throw error
+        }
+    }
+
     public func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count, value: value.count)
         try key.withBorrowedBytes { (k) throws(StoreError) in
             try value.withBorrowedBytes { (v) throws(StoreError) in
-                try withRocksDBError(path: options.directory) {
+                try writing {
                     rocksdb_put(database, writeOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
                                 v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count, $0)
                 }
@@ -153,7 +178,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         try ensureOpen()
         try limits.validate(key: key.count)
         try key.withBorrowedBytes { (k) throws(StoreError) in
-            try withRocksDBError(path: options.directory) {
+            try writing {
                 rocksdb_delete(database, writeOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, $0)
             }
         }
@@ -180,7 +205,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
                 }
             }
         }
-        try withRocksDBError(path: options.directory) { rocksdb_write(database, writeOptions.pointer, handle, $0) }
+        try writing { rocksdb_write(database, writeOptions.pointer, handle, $0) }
         userBytes.add(batch.userBytes, ordering: .relaxed)
     }
 
@@ -202,6 +227,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
             rocksdb_flushoptions_set_wait(flushOptions, 1)
             try withRocksDBError(path: options.directory) { rocksdb_flush(database, flushOptions, $0) }
         } else {
+            if let failure = writeFailure.withLock({ $0 }) { throw failure }
             try withRocksDBError(path: options.directory) { rocksdb_flush_wal(database, 1, $0) }
         }
     }
@@ -264,8 +290,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     public func close() throws(StoreError) {
         let (exchanged, _) = isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
         guard exchanged else { return }
-        var failure: StoreError?
-        if options.durability != .none {
+        var failure = writeFailure.withLock { $0 }
+        if options.durability != .none && failure == nil {
             do { try withRocksDBError(path: options.directory) { rocksdb_flush_wal(database, 1, $0) } } catch { failure = error }
         }
         rocksdb_close(database)

@@ -31,6 +31,33 @@ extension FaultLayerTests {
         try finish()
     }
 
+    /// Full disks that stay full through a reopen: every write failing, and only the page file or
+    /// the tables failing (the logs still take commits, as when a truncated log freed some space).
+    static let fullDisks = [
+        FaultInjection.Fault(operation: .write, errno: ENOSPC, skip: 60, count: 1_000_000),
+        FaultInjection.Fault(operation: .write, errno: ENOSPC, skip: 0, count: 1_000_000, pathContains: "btree.db"),
+        FaultInjection.Fault(operation: .write, errno: ENOSPC, skip: 0, count: 1_000_000, pathContains: ".sst"),
+        FaultInjection.Fault(operation: .write, errno: ENOSPC, skip: 2, count: 1_000_000, pathContains: "MANIFEST"),
+    ]
+
+    @Test(arguments: fullDisks)
+    func lsmOpenOnAFullDiskLosesNothingAcknowledged(fault: FaultInjection.Fault) throws {
+        let outcome = try IOErrorTest.fullDisk(LSMStore.self, directory: directory + "/lsm", fault: fault, operations: 1500, keySpace: 1000)
+        #expect(outcome.reopened && outcome.lost == 0 && outcome.wrongValues == 0, "\(outcome)")
+        #expect(outcome.acknowledged > 0, "\(outcome)")
+        try finish()
+    }
+
+    /// The failed open used to truncate the redo log that held the commits after the last meta page.
+    @Test(arguments: fullDisks)
+    func btreeOpenOnAFullDiskLosesNothingAcknowledged(fault: FaultInjection.Fault) throws {
+        let outcome = try IOErrorTest.fullDisk(BTreeStore.self, directory: directory + "/btree", fault: fault,
+                                               settings: ["btree.checkpoint_pages": "16"], operations: 1500, keySpace: 1000)
+        #expect(outcome.reopened && outcome.lost == 0 && outcome.wrongValues == 0, "\(outcome)")
+        #expect(outcome.acknowledged > 0, "\(outcome)")
+        try finish()
+    }
+
     @Test func btreePowerLossWithFsyncLosesNothing() throws {
         let report = try CrashTest.runInProcess(BTreeStore.self, directory: directory + "/btree", durability: .fsync,
                                                 rounds: 4, operationsPerRound: 300, seed: 22)
