@@ -159,7 +159,7 @@ public enum Charts {
     }
 
     /// The RUM trade-off: read amplification from the phase that read, write
-    /// amplification from the phase that wrote most (engine view, else OS view),
+    /// amplification from the phase that wrote most (engine view, from wchar where the engine has no counter, else OS view),
     /// and space amplification at the end of the last phase.
     public static func rumTradeOff(_ runs: [LabeledRun]) -> String? {
         var groups: [(String, [Bar])] = []
@@ -171,7 +171,7 @@ public enum Charts {
             groups.append((run.label, [
                 Bar(series: "read amp (probes per get)", value: reading.readAmp),
                 Bar(series: "write amp", value: writing.userBytesWritten > 0 ? (writing.writeAmpEngine ?? writing.writeAmpOS) : nil,
-                    note: writing.writeAmpEngine == nil && writing.writeAmpOS != nil ? " (OS)" : ""),
+                    note: writing.engineWriteSource == "wchar" ? " (wchar)" : (writing.writeAmpEngine == nil && writing.writeAmpOS != nil ? " (OS)" : "")),
                 Bar(series: "space amp", value: last.spaceAmp),
             ]))
         }
@@ -179,7 +179,7 @@ public enum Charts {
         let colors = ["read amp (probes per get)": "#2ca02c", "write amp": "#1f77b4", "space amp": "#9467bd"]
         return groupedBars(title: "Read, write and space amplification (RUM trade-off)", yLabel: "amplification (×)", groups: groups, colors: colors,
                            footnote: ["read: tables, blocks or pages touched per get; space: disk ÷ live bytes at the end; n/a: not reported",
-                                      "write: engine view of the phase that wrote most, or the OS view where the engine has no counter (marked OS)"])
+                                      "write: engine view of the phase that wrote most; (wchar): the engine has no counter, the issued view stands in"])
     }
 
     static func groupedBars(title: String, yLabel: String, groups: [(String, [Bar])], colors: [String: String],
