@@ -311,6 +311,16 @@ public struct PhaseResult: Codable, Sendable {
     public var cpuS: Double?
     public var timeseries: [TimeSeriesPoint]
     public var engineCounters: [String: Double]
+    /// Where the engine view came from: `engine` (its own counters), `wchar` (no counter: the issued view), or nil.
+    public var engineWriteSource: String?
+    /// `wchar / user_bytes_written`: the issued view.
+    public var writeAmpIssued: Double?
+    /// Sectors written on the data directory's block device × 512 over the phase (machine-wide), or nil.
+    public var deviceWriteBytes: UInt64?
+    /// `device_write_bytes / user_bytes_written`: the device view.
+    public var writeAmpDevice: Double?
+    /// The block device `device_write_bytes` was read from, or nil.
+    public var deviceName: String?
 
     /// Failed operations of every kind (the sum of `ops[].errors`); `throughputOpsS` leaves them out.
     public var errors: UInt64 { ops.values.reduce(0) { $0 + $1.errors } }
@@ -358,6 +368,11 @@ public struct PhaseResult: Codable, Sendable {
         case peakRSSBytes = "peak_rss_bytes"
         case cpuS = "cpu_s"
         case engineCounters = "engine_counters"
+        case engineWriteSource = "engine_write_source"
+        case writeAmpIssued = "write_amp_issued"
+        case deviceWriteBytes = "device_write_bytes"
+        case writeAmpDevice = "write_amp_device"
+        case deviceName = "device_name"
     }
 
     /// Fields written for readers but computed from others (not decoded).
@@ -390,5 +405,10 @@ public struct PhaseResult: Codable, Sendable {
         try container.encode(cpuS, forKey: .cpuS)
         try container.encode(timeseries, forKey: .timeseries)
         try container.encode(engineCounters, forKey: .engineCounters)
+        try container.encode(engineWriteSource, forKey: .engineWriteSource)
+        try container.encode(writeAmpIssued, forKey: .writeAmpIssued)
+        try container.encode(deviceWriteBytes, forKey: .deviceWriteBytes)
+        try container.encode(writeAmpDevice, forKey: .writeAmpDevice)
+        try container.encode(deviceName, forKey: .deviceName)
     }
 }

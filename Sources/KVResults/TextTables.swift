@@ -32,8 +32,12 @@ public enum TextTables {
                 row("\(kind) not found") { $0.ops[kind].map { String($0.notFound) } }
             }
         }
-        row("write amp (engine)") { $0.writeAmpEngine.map { format($0, digits: 2) } }
+        row("write amp (engine)") { phase in
+            phase.writeAmpEngine.map { format($0, digits: 2) + (phase.engineWriteSource == "wchar" ? " (wchar)" : "") }
+        }
+        row("write amp (issued)") { $0.writeAmpIssued.map { format($0, digits: 2) } }
         row("write amp (OS)") { $0.writeAmpOS.map { format($0, digits: 2) } }
+        row("write amp (device)") { $0.writeAmpDevice.map { format($0, digits: 2) } }
         row("read amp (probes/get)") { $0.readAmp.map { format($0, digits: 2) } }
         row("space amp") { $0.spaceAmp.map { format($0, digits: 2) } }
         row("disk (MiB)") { format(Double($0.diskBytes) / 1_048_576, digits: 1) }
@@ -41,8 +45,14 @@ public enum TextTables {
         row("compaction written (MiB)") { $0.compaction.map { format(Double($0.bytesWritten) / 1_048_576, digits: 1) } }
         row("write stall (s)") { $0.compaction.map { format($0.stallS, digits: 2) } }
         row("peak RSS (MiB)") { $0.peakRSSBytes.map { format(Double($0) / 1_048_576, digits: 1) } }
-        return render(rows)
+        return render(rows) + writeViewsLegend + "\n"
     }
+
+    /// What each write-amplification view counts, printed under every table that shows them.
+    public static let writeViewsLegend = "write amp = bytes written / user bytes; engine: the engine's own counters "
+        + "((wchar): it has none, the issued view stands in); issued: bytes passed to write calls (wchar); "
+        + "OS: bytes charged for write-back (write_bytes); device: sectors written on the data disk x 512, "
+        + "synced at phase start and end, machine-wide (every process, journal included)."
 
     /// The fairness line printed above every table: what every engine ran under.
     public static func conditions(_ runs: [RunResult]) -> String {

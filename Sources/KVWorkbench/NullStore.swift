@@ -3,7 +3,8 @@ import Synchronization
 
 /// An engine that stores nothing: every write is accepted and dropped, every
 /// read misses. Running a workload against it measures the harness itself
-/// (clock reads, histograms, key generation).
+/// (clock reads, histograms, key generation). Its point operations are
+/// `@inlinable`, so the harness's specialized loop sees them whole.
 public final class NullStore: KeyValueStore {
     public static let engineName = "null"
     public static let engineVersion = SystemManifest.toolVersion
@@ -11,18 +12,19 @@ public final class NullStore: KeyValueStore {
     public let options: StoreOptions
     public let limits = StoreLimits(maxKeySize: 1 << 20, maxValueSize: 1 << 30)
     public let settingsReport: [String: String] = ["stores": "nothing (measures the harness)"]
-    private let userBytes = Atomic<UInt64>(0)
-    private let isClosed = Atomic<Bool>(false)
+    @usableFromInline let userBytes = Atomic<UInt64>(0)
+    @usableFromInline let isClosed = Atomic<Bool>(false)
 
     private init(options: StoreOptions) { self.options = options }
 
     public static func open(_ options: StoreOptions) throws(StoreError) -> NullStore { NullStore(options: options) }
 
-    @inline(__always)
-    private func ensureOpen() throws(StoreError) {
+    @inlinable @inline(__always)
+    func ensureOpen() throws(StoreError) {
         if isClosed.load(ordering: .relaxed) { throw .closed }
     }
 
+    @inlinable
     public func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count, value: value.count)
@@ -35,12 +37,14 @@ public final class NullStore: KeyValueStore {
         return nil
     }
 
+    @inlinable
     public func withValue<Result>(forKey key: Bytes, _ body: (UnsafeRawBufferPointer) -> Result) throws(StoreError) -> Result? {
         try ensureOpen()
         try limits.validate(key: key.count)
         return nil
     }
 
+    @inlinable
     public func delete(_ key: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count)

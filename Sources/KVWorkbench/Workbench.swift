@@ -70,6 +70,9 @@ public enum Workbench {
         let expected: UInt64? = name == "load" ? UInt64(configuration.records) : (configuration.durationSeconds == nil ? UInt64(configuration.operations) : nil)
         let progress = PhaseProgress(phase: name, expectedOperations: expected, deadlineSeconds: name == "load" ? nil : configuration.durationSeconds,
                                      visible: configuration.showProgress)
+        let device = BlockDevice.containing(configuration.directory)
+        if device != nil { BlockDevice.syncAll() }
+        let deviceBefore = device?.sectorsWritten()
         ProcessUsage.resetPeakResident()
         let statisticsBefore = store.statistics()
         let ioBefore = ProcessIOCounters.current()
@@ -99,6 +102,8 @@ public enum Workbench {
         let statisticsAfter = store.statistics()
         let ioAfter = ProcessIOCounters.current()
         let cpuAfter = ProcessUsage.cpuSeconds()
+        if device != nil { BlockDevice.syncAll() }
+        let deviceAfter = device?.sectorsWritten()
 
         var merged = PhaseMeasurements(openLoop: openLoop)
         for recorder in recorders.withLock({ $0 }) { merged.merge(recorder) }
@@ -123,19 +128,25 @@ public enum Workbench {
             peakRSSBytes: ProcessUsage.peakResidentBytes(), cpuS: cpuAfter - cpuBefore,
             timeseries: [], engineCounters: statisticsAfter.counters
         )
-        if let after = statisticsAfter.engineBytesWritten, let before = statisticsBefore.engineBytesWritten {
-            result.engineBytesWritten = after &- before
-            if userBytes > 0 { result.writeAmpEngine = Double(after &- before) / Double(userBytes) }
-        }
         if let ioBefore, let ioAfter {
             let written = (ioAfter.writeBytes &- ioAfter.cancelledWriteBytes) &- (ioBefore.writeBytes &- ioBefore.cancelledWriteBytes)
-            let osWritten = Int64(bitPattern: written) < 0 ? 0 : written
-            result.osWriteBytes = osWritten
+            result.osWriteBytes = Int64(bitPattern: written) < 0 ? 0 : written
             result.osReadBytes = ioAfter.readBytes &- ioBefore.readBytes
             result.wchar = ioAfter.wchar &- ioBefore.wchar
-            if userBytes > 0 { result.writeAmpOS = Double(osWritten) / Double(userBytes) }
             if merged.bytesReturned > 0 { result.readAmpBytes = Double(ioAfter.readBytes &- ioBefore.readBytes) / Double(merged.bytesReturned) }
         }
+        let views = WriteViews(userBytes: userBytes,
+                               engineBytes: WriteViews.delta(statisticsBefore.engineBytesWritten, statisticsAfter.engineBytesWritten),
+                               issuedBytes: result.wchar, osBytes: result.osWriteBytes,
+                               deviceSectors: WriteViews.delta(deviceBefore, deviceAfter))
+        result.engineBytesWritten = views.engineBytes
+        result.engineWriteSource = views.engineSource
+        result.writeAmpEngine = views.engine
+        result.writeAmpIssued = views.issued
+        result.writeAmpOS = views.os
+        result.deviceWriteBytes = views.deviceBytes
+        result.writeAmpDevice = views.device
+        result.deviceName = views.deviceBytes == nil ? nil : device?.name
         if let lookupsAfter = statisticsAfter.pointLookups, let lookupsBefore = statisticsBefore.pointLookups,
            let probesAfter = statisticsAfter.lookupProbes, let probesBefore = statisticsBefore.lookupProbes,
            lookupsAfter > lookupsBefore {

@@ -71,7 +71,11 @@ func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
         #expect(run.liveBytes == 2_000 * 116)
         #expect(run.diskBytes > 0)
         #expect((run.spaceAmp ?? 0) > 1)
-        #expect(result.phases[0].writeAmpEngine == nil, "LMDB has no write counter: n/a, never a guess")
+        let load = result.phases[0]
+        #expect(load.engineWriteSource == "wchar", "LMDB has no write counter: its engine view is the issued view")
+        #expect(load.writeAmpEngine != nil && load.writeAmpEngine == load.writeAmpIssued)
+        #expect((load.writeAmpIssued ?? 0) > 1, "LMDB writes whole pages through pwrite")
+        #expect(load.engineBytesWritten == load.wchar)
     }
 }
 
