@@ -72,9 +72,10 @@ let package = Package(
         .testTarget(name: "BTreeEngineTests", dependencies: ["BTreeEngine", "KVConformance", "StorageIO", "KVStore"]),
         .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
-        .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine"]),
+        .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine",
+                                                   .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
-        .testTarget(name: "KVBenchCLITests", dependencies: ["KVResults"]),
+        .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench", "KVResults"]),
         .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
     ],
     swiftLanguageModes: [.v6]

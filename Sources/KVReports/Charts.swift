@@ -166,25 +166,31 @@ public enum Charts {
         var note: String = ""
     }
 
-    /// Write amplification per engine: engine view beside OS view, for the load and run phases.
+    /// Write amplification per engine in every view (engine, issued, OS, device), for the load and run phases.
     public static func writeAmplification(_ runs: [LabeledRun]) -> String? {
         var groups: [(String, [Bar])] = []
         for run in runs {
             var bars: [Bar] = []
             for phase in ["load", "run"] {
                 guard let result = run.phase(phase), result.userBytesWritten > 0 else { continue }
-                bars.append(Bar(series: "\(phase): engine view", value: result.writeAmpEngine, spread: run.spread(phase) { $0.writeAmpEngine }))
+                bars.append(Bar(series: "\(phase): engine view", value: result.writeAmpEngine, spread: run.spread(phase) { $0.writeAmpEngine },
+                                note: result.engineWriteSource == "wchar" ? " (wchar)" : ""))
+                bars.append(Bar(series: "\(phase): issued view", value: result.writeAmpIssued, spread: run.spread(phase) { $0.writeAmpIssued }))
                 bars.append(Bar(series: "\(phase): OS view", value: result.writeAmpOS, spread: run.spread(phase) { $0.writeAmpOS }))
+                bars.append(Bar(series: "\(phase): device view", value: result.writeAmpDevice, spread: run.spread(phase) { $0.writeAmpDevice }))
             }
             if !bars.isEmpty { groups.append((run.label, bars)) }
         }
         guard !groups.isEmpty else { return nil }
-        let colors = ["load: engine view": "#1f77b4", "load: OS view": "#aec7e8", "run: engine view": "#ff7f0e", "run: OS view": "#ffbb78"]
-        return groupedBars(title: "Write amplification (bytes written ÷ user bytes)", yLabel: "write amplification (×)", groups: groups, colors: colors)
+        let colors = ["load: engine view": "#1f77b4", "load: issued view": "#17becf", "load: OS view": "#aec7e8", "load: device view": "#7f7f7f",
+                      "run: engine view": "#ff7f0e", "run: issued view": "#d62728", "run: OS view": "#ffbb78", "run: device view": "#bcbd22"]
+        return groupedBars(title: "Write amplification (bytes written ÷ user bytes)", yLabel: "write amplification (×)", groups: groups, colors: colors,
+                           footnote: ["engine: own counters, (wchar) where it has none; issued: bytes passed to write calls; OS: write-back charged",
+                                      "device: sectors written on the data disk, machine-wide; n/a: not available"])
     }
 
     /// The RUM trade-off: read amplification from the phase that read, write
-    /// amplification from the phase that wrote most (engine view, else OS view),
+    /// amplification from the phase that wrote most (engine view, from wchar where the engine has no counter, else OS view),
     /// and space amplification at the end of the last phase.
     public static func rumTradeOff(_ runs: [LabeledRun]) -> String? {
         var groups: [(String, [Bar])] = []
@@ -196,7 +202,7 @@ public enum Charts {
             groups.append((run.label, [
                 Bar(series: "read amp (probes per get)", value: reading.readAmp),
                 Bar(series: "write amp", value: writing.userBytesWritten > 0 ? (writing.writeAmpEngine ?? writing.writeAmpOS) : nil,
-                    note: writing.writeAmpEngine == nil && writing.writeAmpOS != nil ? " (OS)" : ""),
+                    note: writing.engineWriteSource == "wchar" ? " (wchar)" : (writing.writeAmpEngine == nil && writing.writeAmpOS != nil ? " (OS)" : "")),
                 Bar(series: "space amp", value: last.spaceAmp),
             ]))
         }
@@ -204,7 +210,7 @@ public enum Charts {
         let colors = ["read amp (probes per get)": "#2ca02c", "write amp": "#1f77b4", "space amp": "#9467bd"]
         return groupedBars(title: "Read, write and space amplification (RUM trade-off)", yLabel: "amplification (×)", groups: groups, colors: colors,
                            footnote: ["read: tables, blocks or pages touched per get; space: disk ÷ live bytes at the end; n/a: not reported",
-                                      "write: engine view of the phase that wrote most, or the OS view where the engine has no counter (marked OS)"])
+                                      "write: engine view of the phase that wrote most; (wchar): the engine has no counter, the issued view stands in"])
     }
 
     static func groupedBars(title: String, yLabel: String, groups: [(String, [Bar])], colors: [String: String],

@@ -56,7 +56,7 @@ public enum ReportWriter {
             }
             try save(Charts.throughputOverTime(runs, phase: phase), "throughput-\(phase).svg", "\(phase) phase: throughput over time")
         }
-        try save(Charts.writeAmplification(runs), "write-amplification.svg", "Write amplification, engine view and OS view")
+        try save(Charts.writeAmplification(runs), "write-amplification.svg", "Write amplification: engine, issued, OS and device views")
         try save(Charts.rumTradeOff(runs), "rum.svg", "Read, write and space amplification")
 
         let markdown = MarkdownReport.render(files: files, runs: runs, charts: charts)
@@ -123,6 +123,13 @@ public enum MarkdownReport {
         }
 
         text += "## Fairness notes\n\n"
+        for run in runs where run.run.errors > 0 {
+            let phases = run.run.phases.filter { $0.errors > 0 }.map { "\($0.errors) in the \($0.name) phase" }.joined(separator: ", ")
+            text += "- **\(run.label): operations failed (\(phases)).** Its throughput counts successful operations only; its latencies include the failed calls.\n"
+        }
+        for run in runs where run.run.partial {
+            text += "- **\(run.label): interrupted; its last phase stopped early and the figures cover only what ran.**\n"
+        }
         let durabilities = Set(results.map(\.parameters.durability))
         let budgets = Set(results.map(\.parameters.memoryBudgetBytes))
         text += "- Durability: \(durabilities.sorted().joined(separator: ", "))"
@@ -138,7 +145,7 @@ public enum MarkdownReport {
             text += "- RocksDB is Debian's shared library, compiled with assertions on; this slows it.\n"
         }
         if results.contains(where: { $0.engine == "lmdb" }) {
-            text += "- LMDB reads through the OS page cache and cannot be bounded by the memory budget: compare its peak RSS. It has no mode without durability and no write counter (engine-view write amplification n/a).\n"
+            text += "- LMDB reads through the OS page cache and cannot be bounded by the memory budget: compare its peak RSS. It has no mode without durability and no write counter: its engine-view write amplification is the issued view (`wchar`, marked (wchar)).\n"
         }
         text += "- `n/a`: the engine does not report that figure (never a guess). Read amplification is the probe view: tables, blocks or pages touched per point lookup.\n"
         text += "- Figures come from one run on one machine; compare engines within a report, not across machines.\n"

@@ -67,7 +67,9 @@ public enum ResultsDiff {
                     for (operation, result) in phase.ops where result.count > 0 {
                         add(run, "\(phase.name) \(operation) p99 (us)", .lowerIsBetter, result.latencyUs.p99)
                     }
-                    add(run, "\(phase.name) write amp", .lowerIsBetter, phase.writeAmpEngine ?? phase.writeAmpOS)
+                    // Named by the view it comes from, so an engine view taken from wchar is never set against an OS view.
+                    let view = phase.writeAmpEngine == nil ? "OS" : (phase.engineWriteSource == "wchar" ? "issued" : "engine")
+                    add(run, "\(phase.name) write amp (\(view))", .lowerIsBetter, phase.writeAmpEngine ?? phase.writeAmpOS)
                     add(run, "\(phase.name) space amp", .lowerIsBetter, phase.spaceAmp)
                 }
             }

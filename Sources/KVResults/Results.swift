@@ -9,17 +9,30 @@ public struct ResultsFile: Codable, Sendable {
     public var summary: [EngineSummary]?
     /// Runs whose child process crashed or failed: no figures, only how they ended.
     public var failedRuns: [FailedRun]?
+    /// True when the command was interrupted (SIGINT, SIGTERM): `runs` holds what finished, and the last run is partial.
+    public var partial: Bool
 
-    public init(manifest: Manifest, runs: [RunResult], summary: [EngineSummary]? = nil, failedRuns: [FailedRun]? = nil) {
+    public init(manifest: Manifest, runs: [RunResult], summary: [EngineSummary]? = nil, failedRuns: [FailedRun]? = nil, partial: Bool = false) {
         self.manifest = manifest
         self.runs = runs
         self.summary = summary
         self.failedRuns = failedRuns
+        self.partial = partial
     }
 
     enum CodingKeys: String, CodingKey {
-        case manifest, runs, summary
+        case manifest, runs, summary, partial
         case failedRuns = "failed_runs"
+    }
+
+    /// Files written before `partial`, `summary` or `failed_runs` existed read as complete, without them.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        manifest = try container.decode(Manifest.self, forKey: .manifest)
+        runs = try container.decode([RunResult].self, forKey: .runs)
+        summary = try container.decodeIfPresent([EngineSummary].self, forKey: .summary)
+        failedRuns = try container.decodeIfPresent([FailedRun].self, forKey: .failedRuns)
+        partial = try container.decodeIfPresent(Bool.self, forKey: .partial) ?? false
     }
 }
 
@@ -80,8 +93,11 @@ public struct RunResult: Codable, Sendable {
     /// Peak resident set of the run's own process over its whole life (`wait4` `ru_maxrss`).
     public var processPeakRSSBytes: UInt64?
 
+    /// True when the run was interrupted: its last phase stopped early and later phases are missing.
+    public var partial: Bool
+
     public init(engine: String, engineVersion: String, engineSettings: [String: String], parameters: RunParameters, phases: [PhaseResult],
-                repetition: Int? = nil, memoryLimit: MemoryLimitResult? = nil, processPeakRSSBytes: UInt64? = nil) {
+                partial: Bool = false, repetition: Int? = nil, memoryLimit: MemoryLimitResult? = nil, processPeakRSSBytes: UInt64? = nil) {
         self.engine = engine
         self.engineVersion = engineVersion
         self.engineSettings = engineSettings
@@ -90,14 +106,32 @@ public struct RunResult: Codable, Sendable {
         self.repetition = repetition
         self.memoryLimit = memoryLimit
         self.processPeakRSSBytes = processPeakRSSBytes
+        self.partial = partial
     }
 
+    /// Failed operations over every phase.
+    public var errors: UInt64 { phases.reduce(0) { $0 + $1.errors } }
+
     enum CodingKeys: String, CodingKey {
-        case engine, parameters, phases, repetition
+        case engine, parameters, phases, partial, repetition
         case engineVersion = "engine_version"
         case engineSettings = "engine_settings"
         case memoryLimit = "memory_limit"
         case processPeakRSSBytes = "process_peak_rss_bytes"
+    }
+
+    /// Files written before `partial` existed read as complete runs.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        engine = try container.decode(String.self, forKey: .engine)
+        engineVersion = try container.decode(String.self, forKey: .engineVersion)
+        engineSettings = try container.decode([String: String].self, forKey: .engineSettings)
+        parameters = try container.decode(RunParameters.self, forKey: .parameters)
+        phases = try container.decode([PhaseResult].self, forKey: .phases)
+        partial = try container.decodeIfPresent(Bool.self, forKey: .partial) ?? false
+        repetition = try container.decodeIfPresent(Int.self, forKey: .repetition)
+        memoryLimit = try container.decodeIfPresent(MemoryLimitResult.self, forKey: .memoryLimit)
+        processPeakRSSBytes = try container.decodeIfPresent(UInt64.self, forKey: .processPeakRSSBytes)
     }
 }
 
@@ -309,6 +343,19 @@ public struct PhaseResult: Codable, Sendable {
     public var engineCounters: [String: Double]
     /// "cold" when the phase started with none of its files in the OS page cache, "warm" when it follows a phase that left them there.
     public var pageCache: String?
+    /// Where the engine view came from: `engine` (its own counters), `wchar` (no counter: the issued view), or nil.
+    public var engineWriteSource: String?
+    /// `wchar / user_bytes_written`: the issued view.
+    public var writeAmpIssued: Double?
+    /// Sectors written on the data directory's block device × 512 over the phase (machine-wide), or nil.
+    public var deviceWriteBytes: UInt64?
+    /// `device_write_bytes / user_bytes_written`: the device view.
+    public var writeAmpDevice: Double?
+    /// The block device `device_write_bytes` was read from, or nil.
+    public var deviceName: String?
+
+    /// Failed operations of every kind (the sum of `ops[].errors`); `throughputOpsS` leaves them out.
+    public var errors: UInt64 { ops.values.reduce(0) { $0 + $1.errors } }
 
     public init(name: String, elapsedS: Double, operations: UInt64, throughputOpsS: Double, ops: [String: OperationResult], userBytesWritten: UInt64, engineBytesWritten: UInt64?, osWriteBytes: UInt64?, osReadBytes: UInt64?, wchar: UInt64?, writeAmpEngine: Double?, writeAmpOS: Double?, readAmp: Double?, readAmpBytes: Double?, spaceAmp: Double?, diskBytes: UInt64, liveBytes: UInt64, compaction: CompactionResult?, peakRSSBytes: UInt64?, cpuS: Double?, timeseries: [TimeSeriesPoint], engineCounters: [String: Double]) {
         self.name = name
@@ -355,7 +402,15 @@ public struct PhaseResult: Codable, Sendable {
         case cpuS = "cpu_s"
         case engineCounters = "engine_counters"
         case pageCache = "page_cache"
+        case engineWriteSource = "engine_write_source"
+        case writeAmpIssued = "write_amp_issued"
+        case deviceWriteBytes = "device_write_bytes"
+        case writeAmpDevice = "write_amp_device"
+        case deviceName = "device_name"
     }
+
+    /// Fields written for readers but computed from others (not decoded).
+    enum DerivedKeys: String, CodingKey { case errors }
 
     /// Encodes optionals as explicit `null`, so a reader sees "unknown" rather than a missing field.
     public func encode(to encoder: any Encoder) throws {
@@ -363,6 +418,8 @@ public struct PhaseResult: Codable, Sendable {
         try container.encode(name, forKey: .name)
         try container.encode(elapsedS, forKey: .elapsedS)
         try container.encode(operations, forKey: .operations)
+        var derived = encoder.container(keyedBy: DerivedKeys.self)
+        try derived.encode(errors, forKey: .errors)
         try container.encode(throughputOpsS, forKey: .throughputOpsS)
         try container.encode(ops, forKey: .ops)
         try container.encode(userBytesWritten, forKey: .userBytesWritten)
@@ -383,5 +440,10 @@ public struct PhaseResult: Codable, Sendable {
         try container.encode(timeseries, forKey: .timeseries)
         try container.encode(engineCounters, forKey: .engineCounters)
         try container.encode(pageCache, forKey: .pageCache)
+        try container.encode(engineWriteSource, forKey: .engineWriteSource)
+        try container.encode(writeAmpIssued, forKey: .writeAmpIssued)
+        try container.encode(deviceWriteBytes, forKey: .deviceWriteBytes)
+        try container.encode(writeAmpDevice, forKey: .writeAmpDevice)
+        try container.encode(deviceName, forKey: .deviceName)
     }
 }

@@ -22,6 +22,7 @@ public enum TextTables {
         row("operations", digits: 0) { Double($0.operations) }
         row("elapsed (s)", digits: 2) { $0.elapsedS }
         row("throughput (ops/s)", digits: 0) { $0.throughputOpsS }
+        row("failed operations", digits: 0) { Double($0.errors) }
         let kinds = ["insert", "read", "update", "read_modify_write", "scan", "delete"]
         let all = phases.flatMap { $0 }
         for kind in kinds where all.contains(where: { $0.ops[kind] != nil }) {
@@ -42,8 +43,13 @@ public enum TextTables {
                 row("\(kind) not found", digits: 0) { $0.ops[kind].map { Double($0.notFound) } }
             }
         }
-        row("write amp (engine)", digits: 2) { $0.writeAmpEngine }
+        rows.append(["write amp (engine)"] + phases.map { group in
+            let cell = spreadCell(group.compactMap(\.writeAmpEngine), digits: 2)
+            return cell != "n/a" && group.contains { $0.engineWriteSource == "wchar" } ? cell + " (wchar)" : cell
+        })
+        row("write amp (issued)", digits: 2) { $0.writeAmpIssued }
         row("write amp (OS)", digits: 2) { $0.writeAmpOS }
+        row("write amp (device)", digits: 2) { $0.writeAmpDevice }
         row("read amp (probes/get)", digits: 2) { $0.readAmp }
         row("space amp", digits: 2) { $0.spaceAmp }
         row("disk (MiB)", digits: 1) { Double($0.diskBytes) / 1_048_576 }
@@ -64,8 +70,14 @@ public enum TextTables {
             rows.append(["  anon at peak (MiB)"] + limited.map { limits in spreadCell(limits.compactMap { $0.anonymousBytesAtPeak.map { Double($0) / 1_048_576 } }, digits: 1) })
             rows.append(["  file at peak (MiB)"] + limited.map { limits in spreadCell(limits.compactMap { $0.fileBytesAtPeak.map { Double($0) / 1_048_576 } }, digits: 1) })
         }
-        return render(rows)
+        return render(rows) + writeViewsLegend + "\n"
     }
+
+    /// What each write-amplification view counts, printed under every table that shows them.
+    public static let writeViewsLegend = "write amp = bytes written / user bytes; engine: the engine's own counters "
+        + "((wchar): it has none, the issued view stands in); issued: bytes passed to write calls (wchar); "
+        + "OS: bytes charged for write-back (write_bytes); device: sectors written on the data disk x 512, "
+        + "synced at phase start and end, machine-wide (every process, journal included)."
 
     /// One cell: the value, or over repetitions `median ±half-width` (95 % interval) or `median [min–max]`; "n/a" when none.
     public static func spreadCell(_ values: [Double], digits: Int) -> String {
@@ -81,7 +93,8 @@ public enum TextTables {
     /// The fairness line printed above every table: what every engine ran under.
     public static func conditions(_ runs: [RunResult]) -> String {
         guard let parameters = runs.first?.parameters else { return "" }
-        var text = "workload \(parameters.workload), \(parameters.records) records, "
+        var text = runs.contains(where: \.partial) ? "PARTIAL (interrupted): " : ""
+        text += "workload \(parameters.workload), \(parameters.records) records, "
         if let operations = parameters.operations { text += "\(operations) operations, " }
         if let duration = parameters.durationSeconds { text += "\(format(duration, digits: 0)) s, " }
         text += "\(parameters.threads) thread(s), \(parameters.loop) loop"

@@ -50,15 +50,19 @@ public enum ByteOrder {
 
 extension Array where Element == UInt8 {
     /// `withUnsafeBytes` that keeps the closure's typed error (the standard
-    /// library's version only rethrows `any Error`).
+    /// library's version only rethrows `any Error`). Nothing is built around
+    /// the result on the way out (no `Swift.Result`), so a caller that is
+    /// itself generic over the result instantiates no generic type per call.
     @inlinable
     public func withBorrowedBytes<Result, Failure: Error>(
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        let outcome: Swift.Result<Result, Failure> = withUnsafeBytes { buffer in
-            Swift.Result { () throws(Failure) -> Result in try body(buffer) }
+        do {
+            return try withUnsafeBytes { buffer in try body(buffer) }
+        } catch {
+            // `body` throws only `Failure`, so this cast cannot fail.
+            throw error as! Failure
         }
-        return try outcome.get()
     }
 
     /// `withUnsafeMutableBytes` that keeps the closure's typed error.
@@ -66,9 +70,11 @@ extension Array where Element == UInt8 {
     public mutating func withMutableBorrowedBytes<Result, Failure: Error>(
         _ body: (UnsafeMutableRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        let outcome: Swift.Result<Result, Failure> = withUnsafeMutableBytes { buffer in
-            Swift.Result { () throws(Failure) -> Result in try body(buffer) }
+        do {
+            return try withUnsafeMutableBytes { buffer in try body(buffer) }
+        } catch {
+            // `body` throws only `Failure`, so this cast cannot fail.
+            throw error as! Failure
         }
-        return try outcome.get()
     }
 }

@@ -82,17 +82,27 @@ public struct BenchmarkConfiguration: Sendable {
         )
     }
 
-    /// Checks the combination before anything is opened; the message says what to change.
+    /// Checks every parameter against its range (`ParameterRanges`) and the combination, before anything is opened;
+    /// the message names the value, the rule and what to change.
     public func validate() throws(WorkloadError) {
-        if records < 1 { throw WorkloadError("--records must be at least 1") }
-        if threads < 1 || threads > 1024 { throw WorkloadError("--threads must be between 1 and 1024") }
+        try ParameterRanges.records.check(records)
+        if durationSeconds == nil && workload.hasRunPhase { try ParameterRanges.operations.check(operations) }
+        if let durationSeconds { try ParameterRanges.durationSeconds.check(durationSeconds) }
+        try ParameterRanges.warmupOperations.check(warmupOperations)
+        if let warmupSeconds { try ParameterRanges.warmupSeconds.check(warmupSeconds) }
+        try ParameterRanges.threads.check(threads)
         if workload.special == .readWhileWriting && threads < 2 {
             throw WorkloadError("readwhilewriting needs --threads 2 or more (one writer, the rest readers)")
         }
-        if let targetRate, !(targetRate > 0) { throw WorkloadError("--target-rate must be a positive number of operations per second") }
-        if let durationSeconds, !(durationSeconds > 0) { throw WorkloadError("--duration must be a positive number of seconds") }
-        if valueSize < 0 { throw WorkloadError("--value-size must not be negative") }
-        if scanLength < 1 { throw WorkloadError("--scan-length must be at least 1") }
-        if memoryBudget < 1 << 20 { throw WorkloadError("--memory-budget must be at least 1 MiB") }
+        if let targetRate { try ParameterRanges.targetRate.check(targetRate) }
+        try ParameterRanges.keySize.check(keySize)
+        try ParameterRanges.valueSize.check(valueSize)
+        try ParameterRanges.scanLength.check(scanLength)
+        try ParameterRanges.zipfTheta.check(zipfTheta)
+        try ParameterRanges.hotFraction.check(hotFraction)
+        try ParameterRanges.hotOperationFraction.check(hotOperationFraction)
+        if workload.special == .readWhileWriting { try ParameterRanges.writerRate.check(writerRate) }
+        try ParameterRanges.checkMemoryBudget(memoryBudget, physical: SystemManifest.memoryBytes())
+        try ParameterRanges.checkDataset(records: records, keySize: keySize, valueSize: valueSize)
     }
 }

@@ -8,7 +8,7 @@ import Glibc
 /// Where the kernel itself keeps time with the CPU's invariant time-stamp
 /// counter (clocksource `tsc`, flags `constant_tsc` and `nonstop_tsc`), the
 /// counter is read directly (`rdtsc`, a few nanoseconds) and scaled by a
-/// factor calibrated against `CLOCK_MONOTONIC` once per process. Elsewhere it is
+/// fixed-point factor calibrated against `CLOCK_MONOTONIC` once per process. Elsewhere it is
 /// `clock_gettime(CLOCK_MONOTONIC)`. `LatencyClock.source` says which, and every
 /// phase checks the scaled clock against `CLOCK_MONOTONIC` at its end.
 public enum LatencyClock {
@@ -30,7 +30,7 @@ public enum LatencyClock {
 
     /// Chooses and calibrates the clock now (it takes about 0.2 s), rather than on first use inside a measured phase.
     public static func calibrate() {
-        _ = nanosecondsPerTick
+        _ = tickMultiplier
     }
 
     @usableFromInline
@@ -39,38 +39,45 @@ public enum LatencyClock {
         return 0
     }()
 
+    /// Nanoseconds per tick as a 32.32 fixed-point factor (0 on `CLOCK_MONOTONIC`):
+    /// a tick count converts with one 64×64-bit multiply, no floating point.
     @usableFromInline
-    static let usesCycleCounter: Bool = nanosecondsPerTick > 0
+    static let tickMultiplier: UInt64 = UInt64((nanosecondsPerTick * 0x1p32).rounded())
 
     /// A reader of this clock whose scale is held in the value itself, for hot
     /// loops (no lazy-global check per read).
-    public static var reader: Reader { Reader(nanosecondsPerTick: nanosecondsPerTick) }
+    public static var reader: Reader { Reader(tickMultiplier: tickMultiplier) }
 
     /// Reads `LatencyClock` with its calibration copied in.
     public struct Reader: Sendable {
-        @usableFromInline let nanosecondsPerTick: Double
+        @usableFromInline let tickMultiplier: UInt64
 
         @usableFromInline
-        init(nanosecondsPerTick: Double) { self.nanosecondsPerTick = nanosecondsPerTick }
+        init(tickMultiplier: UInt64) { self.tickMultiplier = tickMultiplier }
 
         /// Now, in nanoseconds on `LatencyClock`'s scale.
         @inlinable
         @inline(__always)
         public func now() -> UInt64 {
-            if nanosecondsPerTick > 0 {
-                return UInt64(Double(kvbench_read_cycle_counter()) * nanosecondsPerTick)
-            }
+            if tickMultiplier > 0 { return LatencyClock.scale(kvbench_read_cycle_counter(), tickMultiplier) }
             return monotonicNanoseconds()
         }
+    }
+
+    /// `ticks` in nanoseconds: ticks × multiplier / 2^32.
+    @inlinable
+    @inline(__always)
+    static func scale(_ ticks: UInt64, _ multiplier: UInt64) -> UInt64 {
+        let product = ticks.multipliedFullWidth(by: multiplier)
+        return product.high &<< 32 | product.low &>> 32
     }
 
     /// Now, in nanoseconds on this clock's own monotonic scale.
     @inlinable
     @inline(__always)
     public static func now() -> UInt64 {
-        if usesCycleCounter {
-            return UInt64(Double(kvbench_read_cycle_counter()) * nanosecondsPerTick)
-        }
+        let multiplier = tickMultiplier
+        if multiplier > 0 { return scale(kvbench_read_cycle_counter(), multiplier) }
         return monotonicNanoseconds()
     }
 

@@ -52,13 +52,14 @@ public struct IntervalRecord: Sendable {
 /// operation type (latency, and in open loop service time), error counts and
 /// per-second intervals. Merged across threads at the end of the phase.
 ///
-/// Each operation is recorded once, into the current second's full-precision
-/// histogram of its type; when the second ends, those are added into the
-/// phase histograms (bucket by bucket, lossless) and condensed into the
-/// second's compact histogram. This keeps the hot path to one histogram record.
+/// Each operation is counted once, into the current second's `LatencyBuckets`
+/// (HdrHistogram's layout, in memory the thread owns); when the second ends,
+/// those counts are added into the phase histograms (bucket by bucket, exact)
+/// and condensed into the second's compact histogram. This keeps the hot path
+/// to an index computation and one increment.
 public struct ThreadRecorder: Sendable {
     @usableFromInline var latency: [Histogram<UInt64>]
-    @usableFromInline var currentSecond: [Histogram<UInt64>]
+    @usableFromInline let currentSecond: LatencyBuckets
     @usableFromInline var service: [Histogram<UInt64>]
     @usableFromInline var errors: [UInt64]
     @usableFromInline var notFound: [UInt64]
@@ -77,7 +78,7 @@ public struct ThreadRecorder: Sendable {
     public init(openLoop: Bool, phaseStart: UInt64) {
         let kinds = OperationKind.bySlot.count
         latency = (0..<kinds).map { _ in HistogramLimits.makeLatency() }
-        currentSecond = (0..<kinds).map { _ in HistogramLimits.makeLatency() }
+        currentSecond = LatencyBuckets(kinds: kinds)
         service = openLoop ? (0..<kinds).map { _ in HistogramLimits.makeLatency() } : []
         errors = Array(repeating: 0, count: kinds)
         notFound = Array(repeating: 0, count: kinds)
@@ -91,12 +92,8 @@ public struct ThreadRecorder: Sendable {
     mutating func closeSecond() {
         var record = IntervalRecord()
         record.operations = currentOperations
-        for slot in 0..<currentSecond.count where kindsInCurrentSecond & (1 << slot) != 0 {
-            latency[slot].add(currentSecond[slot])
-            for bucket in currentSecond[slot].recordedValues() {
-                record.latencies.record(min(bucket.value, HistogramLimits.highestIntervalNanoseconds), count: UInt32(clamping: bucket.count))
-            }
-            currentSecond[slot].reset()
+        for slot in 0..<latency.count where kindsInCurrentSecond & (1 << slot) != 0 {
+            currentSecond.fold(slot: slot, into: &latency[slot], interval: &record.latencies)
         }
         intervals.append(record)
         currentOperations = 0
@@ -126,7 +123,7 @@ public struct ThreadRecorder: Sendable {
         } else {
             clampedValue = value
         }
-        currentSecond[kind.slot].record(clampedValue)
+        currentSecond.record(clampedValue, slot: kind.slot)
         currentOperations &+= 1
         kindsInCurrentSecond |= UInt8(1) << UInt8(kind.slot)
     }
@@ -188,10 +185,13 @@ public struct PhaseMeasurements: Sendable {
         if firstError == nil { firstError = recorder.firstError }
     }
 
-    /// Operations recorded across all kinds.
+    /// Operations recorded across all kinds, failed ones included.
     public var totalOperations: UInt64 {
         latency.reduce(0) { $0 + $1.totalCount }
     }
+
+    /// Operations that threw, across all kinds.
+    public var totalErrors: UInt64 { errors.reduce(0, +) }
 
     /// The per-kind results for the report.
     func operationResults() -> [String: OperationResult] {

@@ -6,7 +6,8 @@ import Synchronization
 
 /// An engine that stores nothing: every write is accepted and dropped, every
 /// read misses. Running a workload against it measures the harness itself
-/// (clock reads, histograms, key generation).
+/// (clock reads, histograms, key generation). Its point operations are
+/// `@inlinable`, so the harness's specialized loop sees them whole.
 ///
 /// Test hook: the setting `null.abort=open` or `null.abort=close` makes the
 /// process abort (SIGABRT) when the store is opened or closed, to test how
@@ -18,8 +19,8 @@ public final class NullStore: KeyValueStore {
     public let options: StoreOptions
     public let limits = StoreLimits(maxKeySize: 1 << 20, maxValueSize: 1 << 30)
     public let settingsReport: [String: String]
-    private let userBytes = Atomic<UInt64>(0)
-    private let isClosed = Atomic<Bool>(false)
+    @usableFromInline let userBytes = Atomic<UInt64>(0)
+    @usableFromInline let isClosed = Atomic<Bool>(false)
 
     private let abortOnClose: Bool
 
@@ -41,11 +42,12 @@ public final class NullStore: KeyValueStore {
         return NullStore(options: options, abortOnClose: options.settings["null.abort"] == "close")
     }
 
-    @inline(__always)
-    private func ensureOpen() throws(StoreError) {
+    @inlinable @inline(__always)
+    func ensureOpen() throws(StoreError) {
         if isClosed.load(ordering: .relaxed) { throw .closed }
     }
 
+    @inlinable
     public func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count, value: value.count)
@@ -58,12 +60,14 @@ public final class NullStore: KeyValueStore {
         return nil
     }
 
+    @inlinable
     public func withValue<Result>(forKey key: Bytes, _ body: (UnsafeRawBufferPointer) -> Result) throws(StoreError) -> Result? {
         try ensureOpen()
         try limits.validate(key: key.count)
         return nil
     }
 
+    @inlinable
     public func delete(_ key: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count)

@@ -108,6 +108,8 @@ struct OperationExecutor<Store: KeyValueStore> {
     @usableFromInline let store: Store
     @usableFromInline let context: RunContext
     @usableFromInline let loadedRecords: UInt64
+    @usableFromInline let keyEncoder: KeyEncoder
+    @usableFromInline let valueGenerator: ValueGenerator
     @usableFromInline var key: Bytes
     @usableFromInline var value: Bytes
     @usableFromInline var random: WorkloadRandom
@@ -120,7 +122,9 @@ struct OperationExecutor<Store: KeyValueStore> {
         self.store = store
         self.context = context
         loadedRecords = UInt64(context.configuration.records)
-        key = Bytes(repeating: 0, count: context.configuration.keySize)
+        keyEncoder = context.keyEncoder
+        valueGenerator = context.valueGenerator
+        key = context.keyEncoder.key(0)
         value = Bytes(repeating: 0, count: context.configuration.valueSize)
         random = WorkloadRandom(seed: context.configuration.seed ^ 0x5752_4954_4552)
     }
@@ -132,11 +136,12 @@ struct OperationExecutor<Store: KeyValueStore> {
         if pacer != nil {
             intended = pacer!.nextIntended()
             waitUntil(intended)
+            if Interrupt.isRequested { intended = min(intended, clock.now()) }
         }
-        context.keyEncoder.encode(operation.recordID, into: &key)
+        keyEncoder.replaceID(operation.recordID, in: &key)
         switch operation.kind {
         case .update, .insert, .readModifyWrite:
-            context.valueGenerator.fill(&value, recordID: operation.recordID, version: version)
+            valueGenerator.fill(&value, recordID: operation.recordID, version: version)
             version &+= 1
         case .read, .delete, .scan:
             break
@@ -205,7 +210,7 @@ struct OperationExecutor<Store: KeyValueStore> {
                         if sinceReport == 1024 {
                             progress.add(sinceReport)
                             sinceReport = 0
-                            if let deadline, end >= deadline {
+                            if Interrupt.isRequested || deadline.map({ end >= $0 }) == true {
                                 finished = true
                                 break
                             }

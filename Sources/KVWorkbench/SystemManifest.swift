@@ -59,7 +59,8 @@ public enum SystemManifest {
         return "unknown"
     }
 
-    static func memoryBytes() -> UInt64 {
+    /// Physical memory of the machine (`MemTotal` in `/proc/meminfo`), or 0 when unknown.
+    public static func memoryBytes() -> UInt64 {
         guard let text = readProcFile("/proc/meminfo") else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
             if let kibibytes = UInt64(line.filter { $0.isNumber }) { return kibibytes * 1024 }

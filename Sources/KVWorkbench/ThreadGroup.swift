@@ -50,6 +50,7 @@ public func waitUntil(_ deadline: UInt64) {
         if now >= deadline { return }
         let remaining = deadline - now
         if remaining > 200_000 {
+            if Interrupt.isRequested { return }
             var pause = timespec(tv_sec: 0, tv_nsec: Int(remaining - 100_000))
             if remaining > 1_000_000_000 { pause = timespec(tv_sec: 0, tv_nsec: 900_000_000) }
             nanosleep(&pause, nil)

@@ -24,7 +24,7 @@ public enum Workbench {
             phases.append(measurePhase("load", store: store, context: context) { thread, recorder, progress in
                 loadLoop(store: store, context: context, thread: thread, recorder: &recorder, progress: progress)
             })
-            if configuration.workload.hasRunPhase {
+            if configuration.workload.hasRunPhase && !Interrupt.isRequested {
                 let streams = Mutex((0..<configuration.threads).map { context.makeStream(thread: $0) })
                 if configuration.warmupOperations > 0 || configuration.warmupSeconds != nil {
                     _ = measurePhase("warmup", store: store, context: context) { thread, recorder, progress in
@@ -34,12 +34,14 @@ public enum Workbench {
                         streams.withLock { $0[thread] = stream }
                     }
                 }
-                phases.append(measurePhase("run", store: store, context: context) { thread, recorder, progress in
-                    var stream = streams.withLock { $0[thread] }
-                    runLoop(store: store, context: context, stream: &stream, thread: thread, recorder: &recorder,
-                            progress: progress, budget: .measured)
-                    streams.withLock { $0[thread] = stream }
-                })
+                if !Interrupt.isRequested {
+                    phases.append(measurePhase("run", store: store, context: context) { thread, recorder, progress in
+                        var stream = streams.withLock { $0[thread] }
+                        runLoop(store: store, context: context, stream: &stream, thread: thread, recorder: &recorder,
+                                progress: progress, budget: .measured)
+                        streams.withLock { $0[thread] = stream }
+                    })
+                }
             }
         } catch {
             try? store.close()
@@ -47,7 +49,7 @@ public enum Workbench {
         }
         try store.close()
         return RunResult(engine: Store.engineName, engineVersion: Store.engineVersion, engineSettings: store.settingsReport,
-                         parameters: configuration.parameters, phases: phases)
+                         parameters: configuration.parameters, phases: phases, partial: Interrupt.isRequested)
     }
 
     /// How many operations a run loop may issue.
@@ -68,6 +70,9 @@ public enum Workbench {
         let expected: UInt64? = name == "load" ? UInt64(configuration.records) : (configuration.durationSeconds == nil ? UInt64(configuration.operations) : nil)
         let progress = PhaseProgress(phase: name, expectedOperations: expected, deadlineSeconds: name == "load" ? nil : configuration.durationSeconds,
                                      visible: configuration.showProgress)
+        let device = BlockDevice.containing(configuration.directory)
+        if device != nil { BlockDevice.syncAll() }
+        let deviceBefore = device?.sectorsWritten()
         ProcessUsage.resetPeakResident()
         let statisticsBefore = store.statistics()
         let ioBefore = ProcessIOCounters.current()
@@ -97,6 +102,8 @@ public enum Workbench {
         let statisticsAfter = store.statistics()
         let ioAfter = ProcessIOCounters.current()
         let cpuAfter = ProcessUsage.cpuSeconds()
+        if device != nil { BlockDevice.syncAll() }
+        let deviceAfter = device?.sectorsWritten()
 
         var merged = PhaseMeasurements(openLoop: openLoop)
         for recorder in recorders.withLock({ $0 }) { merged.merge(recorder) }
@@ -112,7 +119,7 @@ public enum Workbench {
         let diskBytes = FileSystem.allocatedBytes(configuration.directory)
         var result = PhaseResult(
             name: name, elapsedS: elapsed, operations: merged.totalOperations,
-            throughputOpsS: elapsed > 0 ? Double(merged.totalOperations) / elapsed : 0,
+            throughputOpsS: elapsed > 0 ? Double(merged.totalOperations - merged.totalErrors) / elapsed : 0,
             ops: merged.operationResults(), userBytesWritten: userBytes,
             engineBytesWritten: nil, osWriteBytes: nil, osReadBytes: nil, wchar: nil,
             writeAmpEngine: nil, writeAmpOS: nil, readAmp: nil, readAmpBytes: nil,
@@ -121,19 +128,25 @@ public enum Workbench {
             peakRSSBytes: ProcessUsage.peakResidentBytes(), cpuS: cpuAfter - cpuBefore,
             timeseries: [], engineCounters: statisticsAfter.counters
         )
-        if let after = statisticsAfter.engineBytesWritten, let before = statisticsBefore.engineBytesWritten {
-            result.engineBytesWritten = after &- before
-            if userBytes > 0 { result.writeAmpEngine = Double(after &- before) / Double(userBytes) }
-        }
         if let ioBefore, let ioAfter {
             let written = (ioAfter.writeBytes &- ioAfter.cancelledWriteBytes) &- (ioBefore.writeBytes &- ioBefore.cancelledWriteBytes)
-            let osWritten = Int64(bitPattern: written) < 0 ? 0 : written
-            result.osWriteBytes = osWritten
+            result.osWriteBytes = Int64(bitPattern: written) < 0 ? 0 : written
             result.osReadBytes = ioAfter.readBytes &- ioBefore.readBytes
             result.wchar = ioAfter.wchar &- ioBefore.wchar
-            if userBytes > 0 { result.writeAmpOS = Double(osWritten) / Double(userBytes) }
             if merged.bytesReturned > 0 { result.readAmpBytes = Double(ioAfter.readBytes &- ioBefore.readBytes) / Double(merged.bytesReturned) }
         }
+        let views = WriteViews(userBytes: userBytes,
+                               engineBytes: WriteViews.delta(statisticsBefore.engineBytesWritten, statisticsAfter.engineBytesWritten),
+                               issuedBytes: result.wchar, osBytes: result.osWriteBytes,
+                               deviceSectors: WriteViews.delta(deviceBefore, deviceAfter))
+        result.engineBytesWritten = views.engineBytes
+        result.engineWriteSource = views.engineSource
+        result.writeAmpEngine = views.engine
+        result.writeAmpIssued = views.issued
+        result.writeAmpOS = views.os
+        result.deviceWriteBytes = views.deviceBytes
+        result.writeAmpDevice = views.device
+        result.deviceName = views.deviceBytes == nil ? nil : device?.name
         if let lookupsAfter = statisticsAfter.pointLookups, let lookupsBefore = statisticsBefore.pointLookups,
            let probesAfter = statisticsAfter.lookupProbes, let probesBefore = statisticsBefore.lookupProbes,
            lookupsAfter > lookupsBefore {
@@ -176,6 +189,9 @@ public enum Workbench {
             if sinceReport == 1024 {
                 progress.add(sinceReport)
                 sinceReport = 0
+                if Interrupt.isRequested { break }
+            } else if pacer != nil && Interrupt.isRequested {
+                break
             }
         }
         progress.add(sinceReport)
@@ -216,7 +232,8 @@ public enum Workbench {
         }
         while true {
             if isWriter {
-                if context.readersFinished.load(ordering: .relaxed) { break }
+                // At least one write, even when the readers finish before this thread is scheduled.
+                if issued > 0 && context.readersFinished.load(ordering: .relaxed) { break }
             } else if let deadline {
                 if LatencyClock.now() >= deadline { break }
             } else if issued >= share {
@@ -229,6 +246,9 @@ public enum Workbench {
             if sinceReport == 1024 {
                 progress.add(sinceReport)
                 sinceReport = 0
+                if Interrupt.isRequested { break }
+            } else if pacer != nil && Interrupt.isRequested {
+                break
             }
         }
         progress.add(sinceReport)

@@ -36,7 +36,7 @@ public struct IDPermutation: Sendable, Hashable {
     public var itemCount: UInt64 { count }
 
     /// The image of `value` (which must be below `itemCount`).
-    @inlinable
+    @inlinable @inline(__always)
     public func apply(_ value: UInt64) -> UInt64 {
         var x = value
         repeat {

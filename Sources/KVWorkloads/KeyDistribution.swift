@@ -96,7 +96,7 @@ public struct KeyChooser: Sendable {
 
     /// Next record id in `0..<itemCount` (for latest: counted back from `itemCount - 1`).
     /// Returns 0 when the space is empty.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next(random: inout WorkloadRandom) -> UInt64 {
         switch mode {
         case .uniform:

@@ -48,6 +48,16 @@ public struct KeyEncoder: Sendable {
         }
     }
 
+    /// Turns `key`, a key this encoder made, into the key of `recordID`: only the 8 id bytes are
+    /// written, since every key of this encoder has the same padding (for hot loops that own their buffer).
+    @inlinable
+    public func replaceID(_ recordID: UInt64, in key: inout Bytes) {
+        precondition(key.count == size, "replaceID needs a key made by this encoder")
+        key.withUnsafeMutableBytes { buffer in
+            buffer.baseAddress.unsafelyUnwrapped.storeBytes(of: recordID.bigEndian, as: UInt64.self)
+        }
+    }
+
     /// The key of `recordID` as a new array (allocates; for tests and tools).
     public func key(_ recordID: UInt64) -> Bytes {
         var key = Bytes()
@@ -120,16 +130,7 @@ public struct ValueGenerator: Sendable {
         value.withUnsafeMutableBytes { destination in
             pool.withUnsafeBytes { source in
                 guard let target = destination.baseAddress, let origin = source.baseAddress else { return }
-                let start = origin + from
-                var offset = 0
-                while offset &+ 8 <= size {
-                    target.storeBytes(of: start.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
-                    offset &+= 8
-                }
-                while offset < size {
-                    target.storeBytes(of: start.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: offset, as: UInt8.self)
-                    offset &+= 1
-                }
+                target.copyMemory(from: origin + from, byteCount: size)
             }
         }
     }

@@ -64,7 +64,7 @@ public struct OperationStream: Sendable {
     }
 
     /// The next operation of this thread's stream.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next() -> Operation {
         let kind: OperationKind
         if let onlyKind {

@@ -18,7 +18,7 @@ public struct WorkloadRandom: Sendable {
     }
 
     /// The next 64 uniformly distributed bits.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next() -> UInt64 {
         let result = rotateLeft(s1 &* 5, 7) &* 9
         let shifted = s1 << 17

@@ -241,14 +241,17 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
         guard let transaction = reader.transaction else { throw .closed }
         try checkLMDB(mdb_txn_renew(transaction), "mdb_txn_renew", path: options.directory)
         defer { mdb_txn_reset(transaction) }
-        return try key.withBorrowedBytes { (k) throws(StoreError) -> Result? in
+        // The lookup returns concrete values and `body` runs outside the key's closure, so this
+        // function, generic over `Result` and not specialized across modules, instantiates no
+        // generic type (such as `Optional<Result>`) per read. The value stays valid until the reset.
+        var dataValue = MDB_val(mv_size: 0, mv_data: nil)
+        let code = key.withUnsafeBytes { k in
             var keyValue = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
-            var dataValue = MDB_val(mv_size: 0, mv_data: nil)
-            let code = mdb_get(transaction, database, &keyValue, &dataValue)
-            if code == MDB_NOTFOUND { return nil }
-            try checkLMDB(code, "mdb_get", path: options.directory)
-            return body(UnsafeRawBufferPointer(start: dataValue.mv_data, count: dataValue.mv_size))
+            return mdb_get(transaction, database, &keyValue, &dataValue)
         }
+        if code == MDB_NOTFOUND { return nil }
+        try checkLMDB(code, "mdb_get", path: options.directory)
+        return body(UnsafeRawBufferPointer(start: dataValue.mv_data, count: dataValue.mv_size))
     }
 
     public func withCursor<Result>(_ body: (inout LMDBCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {

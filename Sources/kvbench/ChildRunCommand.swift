@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KVProcess
 import KVResults
+import KVWorkbench
 
 /// `kvbench child-run` (hidden): one engine run in a process of its own, started by
 /// `run` and `compare`. Joins the given memory cgroup first, runs, and writes the
@@ -19,7 +20,8 @@ struct ChildRunCommand: ParsableCommand {
         if let cgroup, !MemoryCgroup.join(path: cgroup, pid: getpid()) {
             throw CommandFailure("cannot join memory cgroup \(cgroup): \(String(cString: strerror(errno)))")
         }
-        let configuration = try options.configuration(directory: runDirectory)
+        Interrupt.install()
+        let configuration = try options.checkedConfiguration(directory: runDirectory)
         let outcome = try EngineRegistry.run(engine, configuration)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -17,6 +17,12 @@ enum EngineRegistry {
         "unknown engine '\(name)'; choose one of: \(names.joined(separator: ", "))"
     }
 
+    /// Why `engine` cannot run under `durability`, or nil when it can; checked before anything runs.
+    static func unsupported(engine: String, durability: Durability) -> String? {
+        guard engine == "lmdb" && durability == .none else { return nil }
+        return "--durability none is not available for lmdb: LMDB has no mode without durability (every commit goes through its data file); use --durability os or fsync"
+    }
+
     static func version(of name: String) -> String? {
         switch name {
         case "rocksdb": return RocksDBStore.engineVersion
@@ -47,13 +53,7 @@ enum EngineRegistry {
         case "lsm": return try Workbench.run(LSMStore.self, configuration)
         case "btree": return try Workbench.run(BTreeStore.self, configuration)
         case "null": return try Workbench.run(NullStore.self, configuration)
-        default: throw CommandFailure(unknown(name))
+        default: throw CommandFailure(unknown(name), status: .usage)
         }
     }
-}
-
-/// A failure reported to the user as one line, with a non-zero exit.
-struct CommandFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -18,17 +18,17 @@ struct CrashTestCommand: ParsableCommand {
     var engine: String
     @Option(help: "Durability of acknowledged writes: none, os, fsync.")
     var durability: Durability = .fsync
-    @Option(help: "Crashes (rounds) to run on the same database.")
+    @Option(parsing: .unconditional, help: "Crashes (rounds) to run on the same database (1 to 100000).")
     var crashes: Int = 10
     @Option(help: "process: SIGKILL (the page cache survives); power: simulated power loss (unsynced data dropped).")
     var mode: CrashMode = .process
-    @Option(help: "Random seed (kill delays, operation mix).")
+    @Option(parsing: .unconditional, help: "Random seed (kill delays, operation mix).")
     var seed: UInt64 = 1
-    @Option(name: .customLong("key-space"), help: "Distinct keys written by the mix.")
+    @Option(name: .customLong("key-space"), parsing: .unconditional, help: "Distinct keys written by the mix (10 to 10000000).")
     var keySpace: Int = 2000
-    @Option(name: .customLong("max-delay-ms"), help: "Longest time the child writes before it is killed.")
+    @Option(name: .customLong("max-delay-ms"), parsing: .unconditional, help: "Longest time the child writes before it is killed (0 to 3600000).")
     var maxDelay: Int = 700
-    @Option(help: "Working directory (database, traces); default: a temporary directory, removed at the end.")
+    @Option(help: "Working directory (database, traces): new, empty, or made by an earlier crash-test (marked by KVBENCH-WORKDIR); default: a temporary directory, removed at the end.")
     var dir: String?
     @Option(help: "Write the report as JSON to this file.")
     var json: String?
@@ -39,24 +39,31 @@ struct CrashTestCommand: ParsableCommand {
         guard EngineRegistry.crashEngines.contains(engine) else {
             throw ValidationError("unknown engine '\(engine)' for crash-test; choose one of: \(EngineRegistry.crashEngines.joined(separator: ", "))")
         }
-        guard crashes >= 1 else { throw ValidationError("--crashes must be at least 1") }
-        guard keySpace >= 10 else { throw ValidationError("--key-space must be at least 10") }
-        guard maxDelay >= 0 else { throw ValidationError("--max-delay-ms must not be negative") }
+        if let reason = EngineRegistry.unsupported(engine: engine, durability: durability) { throw ValidationError(reason) }
+        do {
+            try FaultRanges.crashes.check(crashes)
+            try FaultRanges.crashKeySpace.check(keySpace)
+            try FaultRanges.maxDelayMilliseconds.check(maxDelay)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {
-        let work = try dir ?? FileSystem.makeTemporaryDirectory(prefix: "kvbench-crash-\(engine)")
-        defer { if dir == nil { try? FileSystem.removeTree(work) } }
+        if let json { try OutputPaths.checkFile(json, option: "--json") }
+        let workDirectory = try WorkDirectory.prepare(dir: dir, command: "crash-test", temporaryPrefix: "kvbench-crash-\(engine)")
+        defer { workDirectory.finish() }
+        let work = workDirectory.path
         var configuration = CrashTestConfiguration(
             engine: engine, durability: durability, mode: mode,
-            method: EngineRegistry.powerLossMethod(engine: engine, durability: durability, mode: mode),
+            method: EngineRegistry.powerLossMethod(engine: engine, mode: mode),
             crashes: crashes, seed: seed, workDirectory: work, executable: FaultSupport.executablePath)
         configuration.keySpace = keySpace
         configuration.maxDelayMilliseconds = maxDelay
         if verbose { configuration.progress = { line in writeStandardError(line + "\n") } }
         let report = try CrashTest.run(configuration)
         print(report.text)
-        if let json { try FaultSupport.writeJSON(report, to: json) }
+        if let json { try OutputPaths.writeJSON(report, to: json) }
         if report.status == "FAIL" { throw ExitCode(1) }
     }
 }
@@ -117,6 +124,14 @@ struct CorruptBuildCommand: ParsableCommand {
     }
 }
 
+/// The valid ranges of the fault commands' numeric options.
+enum FaultRanges {
+    static let crashes = ParameterRange<Int>("--crashes", 1...100_000, unit: "crashes")
+    static let crashKeySpace = ParameterRange<Int>("--key-space", 10...10_000_000, unit: "keys")
+    static let maxDelayMilliseconds = ParameterRange<Int>("--max-delay-ms", 0...3_600_000, unit: "milliseconds")
+    static let corruptKeySpace = ParameterRange<Int>("--key-space", 100...10_000_000, unit: "keys")
+}
+
 /// Helpers shared by the fault commands.
 enum FaultSupport {
     /// The absolute path of this executable (the children are started from it).
@@ -134,12 +149,6 @@ enum FaultSupport {
         let path = directory + "/libCFaultPreload.so"
         return FileSystem.exists(path) ? path : nil
     }
-
-    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(value).write(to: URL(fileURLWithPath: path))
-    }
 }
 
 /// `kvbench corrupt-test`: damage copies of a closed database one way at a time and read them back.
@@ -151,9 +160,9 @@ struct CorruptTestCommand: ParsableCommand {
 
     @Option(help: "Engine: \(EngineRegistry.crashEngines.joined(separator: ", ")).")
     var engine: String
-    @Option(name: .customLong("key-space"), help: "Keys in the test database.")
+    @Option(name: .customLong("key-space"), parsing: .unconditional, help: "Keys in the test database (100 to 10000000).")
     var keySpace: Int = 3000
-    @Option(help: "Working directory; default: a temporary directory, removed at the end.")
+    @Option(help: "Working directory: new, empty, or made by an earlier corrupt-test (marked by KVBENCH-WORKDIR); default: a temporary directory, removed at the end.")
     var dir: String?
     @Option(help: "Write the report as JSON to this file.")
     var json: String?
@@ -162,13 +171,18 @@ struct CorruptTestCommand: ParsableCommand {
         guard EngineRegistry.crashEngines.contains(engine) else {
             throw ValidationError("unknown engine '\(engine)' for corrupt-test; choose one of: \(EngineRegistry.crashEngines.joined(separator: ", "))")
         }
-        guard keySpace >= 100 else { throw ValidationError("--key-space must be at least 100") }
+        do {
+            try FaultRanges.corruptKeySpace.check(keySpace)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {
-        let work = try dir ?? FileSystem.makeTemporaryDirectory(prefix: "kvbench-corrupt-\(engine)")
-        defer { if dir == nil { try? FileSystem.removeTree(work) } }
-        try FileSystem.createDirectory(work)
+        if let json { try OutputPaths.checkFile(json, option: "--json") }
+        let workDirectory = try WorkDirectory.prepare(dir: dir, command: "corrupt-test", temporaryPrefix: "kvbench-corrupt-\(engine)")
+        defer { workDirectory.finish() }
+        let work = workDirectory.path
         var configuration = CorruptTest.Configuration(engine: engine, workDirectory: work, executable: FaultSupport.executablePath)
         configuration.keySpace = keySpace
         configuration.hasChecksums = engine != "lmdb"
@@ -188,7 +202,7 @@ struct CorruptTestCommand: ParsableCommand {
         report.notes += notes
         if engine == "lmdb" { report.notes.append("LMDB 0.9 has no page checksums: damage that still parses is returned as data (reported as undetected)") }
         print(report.text)
-        if let json { try FaultSupport.writeJSON(report, to: json) }
+        if let json { try OutputPaths.writeJSON(report, to: json) }
         if report.status == "FAIL" { throw ExitCode(1) }
     }
 }

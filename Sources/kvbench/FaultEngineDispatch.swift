@@ -10,10 +10,7 @@ extension EngineRegistry {
     static let crashEngines = ["rocksdb", "lmdb", "lsm", "btree"]
 
     /// How `--mode` is carried out for an engine.
-    static func powerLossMethod(engine: String, durability: Durability, mode: CrashMode) -> PowerLossMethod {
-        if engine == "lmdb" && durability == .none {
-            return .notCovered(reason: "LMDB has no durability mode none (every commit goes through its data file)")
-        }
+    static func powerLossMethod(engine: String, mode: CrashMode) -> PowerLossMethod {
         guard mode == .power else { return .none }
         switch engine {
         case "rocksdb", "lmdb":

@@ -5,7 +5,7 @@ import Foundation
 import KVProcess
 import KVResults
 import StorageIO
-import Synchronization
+import KVWorkbench
 
 /// One engine repetition in a child process (`kvbench child-run`), inside its memory
 /// cgroup when a limit is enforced. The child's output is forwarded to standard error
@@ -47,8 +47,8 @@ enum IsolatedRun {
         // The Swift backtracer's register dump would push the child's own last words out of the kept tail.
         let environment = ProcessInfo.processInfo.environment["SWIFT_BACKTRACE"] == nil ? ["SWIFT_BACKTRACE": "enable=no"] : [:]
         let child = try ChildProcess(arguments: arguments, environment: environment, standardError: nil, ownProcessGroup: true)
-        SignalForwarding.child.store(child.pid, ordering: .sequentiallyConsistent)
-        if SignalForwarding.received.load(ordering: .sequentiallyConsistent) != 0 { kill(child.pid, SIGTERM) }
+        Interrupt.forwardTo.store(child.pid, ordering: .sequentiallyConsistent)
+        if let signal = Interrupt.signal { kill(child.pid, signal) }
         var forwarded = 0
         var highest: MemoryCgroup.Usage?
         func sample() {
@@ -63,7 +63,7 @@ enum IsolatedRun {
             sample()
         }
         let termination = child.wait()
-        SignalForwarding.child.store(0, ordering: .sequentiallyConsistent)
+        Interrupt.forwardTo.store(0, ordering: .sequentiallyConsistent)
         if let cgroup {
             limit.peakBytes = cgroup.peakBytes
             limit.anonymousBytesAtPeak = highest?.anonymousBytes
@@ -89,7 +89,7 @@ enum IsolatedRun {
         case .exited(let code): status = code
         }
         var description = termination.description
-        if case .signaled(let number) = termination, number == SignalForwarding.received.load(ordering: .sequentiallyConsistent) {
+        if case .signaled(let number) = termination, number == Interrupt.signal {
             description = "interrupted (\(ChildProcess.Termination.signalName(number)) forwarded to it)"
         }
         if termination == .exited(0) { description += " without a readable result" }
@@ -108,30 +108,6 @@ enum IsolatedRun {
             fdatasync(fd)
             posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
             close(fd)
-        }
-    }
-}
-
-/// Forwards SIGINT and SIGTERM from `run`/`compare` to the running child process
-/// (which is in its own process group, so Ctrl-C reaches it only through here),
-/// and remembers the signal so that no further run starts.
-enum SignalForwarding {
-    static let child = Atomic<Int32>(0)
-    static let received = Atomic<Int32>(0)
-
-    /// Installs the handlers and unblocks both signals (a parent such as Foundation's `Process` may start us with them blocked).
-    static func install() {
-        var unblocked = sigset_t()
-        sigemptyset(&unblocked)
-        sigaddset(&unblocked, SIGINT)
-        sigaddset(&unblocked, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
-        for number in [SIGINT, SIGTERM] {
-            signal(number) { number in
-                SignalForwarding.received.store(number, ordering: .sequentiallyConsistent)
-                let pid = SignalForwarding.child.load(ordering: .sequentiallyConsistent)
-                if pid > 0 { kill(pid, number) }
-            }
         }
     }
 }

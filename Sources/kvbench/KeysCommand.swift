@@ -1,4 +1,5 @@
 import ArgumentParser
+import KVWorkbench
 import KVWorkloads
 
 /// `kvbench keys`: shows the skew of a key distribution as `rank,count` CSV.
@@ -10,18 +11,26 @@ struct KeysCommand: ParsableCommand {
 
     @Option(help: "Distribution: \(KeyDistribution.names.joined(separator: ", ")).")
     var distribution: String = "zipfian"
-    @Option(help: "Number of distinct items (records).")
+    @Option(parsing: .unconditional, help: "Number of distinct items (records), 1 to 2^40.")
     var items: UInt64 = 1000
-    @Option(help: "Number of samples to draw.")
+    @Option(parsing: .unconditional, help: "Number of samples to draw, 1 to 1000000000.")
     var samples: Int = 100_000
-    @Option(help: "Random seed.")
+    @Option(parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 1
     @OptionGroup var skew: SkewOptions
 
     func validate() throws {
         _ = try skew.distribution(named: distribution)
-        guard items > 0, samples > 0 else { throw ValidationError("--items and --samples must be at least 1") }
+        do {
+            try Self.items.check(items)
+            try Self.samples.check(samples)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
+
+    static let items = ParameterRange<UInt64>("--items", 1...(1 << 40), unit: "items")
+    static let samples = ParameterRange<Int>("--samples", 1...1_000_000_000, unit: "samples")
 
     func run() throws {
         let parsed = try skew.distribution(named: distribution)

@@ -3,18 +3,19 @@ import Foundation
 import KVReports
 import KVResults
 import KVWorkbench
+import StorageIO
 
 /// Reads result files written by `run`, `compare` or `report`.
 enum ResultsLoader {
     static func load(_ paths: [String]) throws -> [ResultsFile] {
         try paths.map { path in
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw CommandFailure("cannot read \(path); give the path of a results.json written by kvbench")
+                throw CommandFailure("cannot read \(path); give the path of a results.json written by kvbench", status: .badInput)
             }
             do {
                 return try JSONDecoder().decode(ResultsFile.self, from: data)
             } catch {
-                throw CommandFailure("\(path) is not a kvbench results file (\(error)); give a results.json written by kvbench")
+                throw CommandFailure("\(path) is not a kvbench results file (\(error)); give a results.json written by kvbench", status: .badInput)
             }
         }
     }
@@ -38,8 +39,17 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let results = try ResultsLoader.load(files)
-        let written = try ReportWriter.write(results, to: out)
-        print("report: \(out)/\(written.markdown) (\(written.charts.count) charts)")
+        let written = out + "/results.json"
+        for file in files where FileSystem.exists(written) && FileSystem.canonicalPath(file) == FileSystem.canonicalPath(written) {
+            throw CommandFailure("\(file) is the results.json this report would write into --out \(out), so rerunning would rewrite its input and duplicate its runs; give another --out directory", status: .usage)
+        }
+        try OutputPaths.checkDirectory(out, option: "--out")
+        do {
+            let report = try ReportWriter.write(results, to: out)
+            print("report: \(out)/\(report.markdown) (\(report.charts.count) charts)")
+        } catch {
+            throw CommandFailure("cannot write the report into \(out): \(OutputPaths.describe(error))")
+        }
     }
 }
 
@@ -61,7 +71,7 @@ struct DiffCommand: ParsableCommand {
     var base: [String] = []
     @Option(name: .customLong("new"), parsing: .upToNextOption, help: "New result files (their median is compared).")
     var candidate: [String] = []
-    @Option(help: "Regression threshold in percent.")
+    @Option(parsing: .unconditional, help: "Regression threshold in percent.")
     var threshold: Double = 10
     @Flag(name: .customLong("allow-different-parameters"), help: "Compare results even when their run parameters differ.")
     var allowDifferentParameters = false
@@ -74,7 +84,9 @@ struct DiffCommand: ParsableCommand {
                 throw ValidationError("give exactly two files (BASE.json NEW.json), or use --base and --new")
             }
         }
-        guard threshold >= 0 else { throw ValidationError("--threshold must not be negative") }
+        guard threshold >= 0 && threshold <= 10_000 else {
+            throw ValidationError("--threshold \(threshold) is out of range: it must be from 0 to 10000 percent; give a value in that range")
+        }
     }
 
     /// Prints `message` and exits 2 (bad input or nothing comparable).

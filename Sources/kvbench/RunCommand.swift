@@ -15,12 +15,15 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard EngineRegistry.names.contains(engine) else { throw ValidationError(EngineRegistry.unknown(engine)) }
+        if let reason = EngineRegistry.unsupported(engine: engine, durability: options.durability) { throw ValidationError(reason) }
     }
 
     func run() throws {
+        try options.preflight(out: nil)
+        Interrupt.install()
         let results = try Comparison.run(engines: [engine], options: options, command: CommandLine.arguments.joined(separator: " "))
         try options.writeJSON(results)
-        try Comparison.finish(results)
+        try Comparison.finish(results, allowErrors: options.allowErrors)
     }
 }
 
@@ -40,16 +43,18 @@ struct CompareCommand: ParsableCommand {
         for name in engineList where !EngineRegistry.names.contains(name) { throw ValidationError(EngineRegistry.unknown(name)) }
         guard !engineList.isEmpty else { throw ValidationError("--engines needs at least one engine") }
         guard Set(engineList).count == engineList.count else { throw ValidationError("--engines names an engine twice") }
+        for name in engineList {
+            if let reason = EngineRegistry.unsupported(engine: name, durability: options.durability) { throw ValidationError(reason) }
+        }
     }
 
     func run() throws {
+        try options.preflight(out: out)
+        Interrupt.install()
         let results = try Comparison.run(engines: engineList, options: options, command: CommandLine.arguments.joined(separator: " "))
         try options.writeJSON(results)
-        if let out {
-            let written = try ReportWriter.write([results], to: out)
-            print("report: \(out)/\(written.markdown), \(written.charts.count) charts, results in \(out)/results.json")
-        }
-        try Comparison.finish(results)
+        if let out { try RunOutcome.writeReport(results, to: out) }
+        try Comparison.finish(results, allowErrors: options.allowErrors)
     }
 }
 
@@ -57,9 +62,8 @@ struct CompareCommand: ParsableCommand {
 /// order rotated each round), each on a fresh directory with the same seed, and prints the tables.
 enum Comparison {
     static func run(engines: [String], options: BenchmarkOptions, command: String) throws -> ResultsFile {
-        _ = try options.configuration(directory: "/")
+        _ = try options.checkedConfiguration(directory: "/")
         let plan = try MemoryLimitPlan.resolve(options.memoryLimit, memoryBudget: BenchmarkOptions.parseBytes(options.memoryBudget)!)
-        SignalForwarding.install()
         let work = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-results")
         defer { try? FileSystem.removeTree(work) }
         var runs: [RunResult] = []
@@ -69,11 +73,12 @@ enum Comparison {
         rounds: for round in 0..<repetitions {
             for offset in engines.indices {
                 let engine = engines[(round + offset) % engines.count]
-                if SignalForwarding.received.load(ordering: .sequentiallyConsistent) != 0 { break rounds }
+                if Interrupt.isRequested { break rounds }
                 let directory = try options.prepareDirectory(engine: repetitions > 1 ? "\(engine)-\(round + 1)" : engine,
                                                              shared: engines.count > 1 || repetitions > 1)
                 defer {
                     if directory.temporary { try? FileSystem.removeTree(directory.path) } else { IsolatedRun.dropPages(of: directory.path) }
+                    directory.claim?.release()
                 }
                 if manifest == nil {
                     var versions: [String: String] = [:]
@@ -91,7 +96,9 @@ enum Comparison {
                 }
             }
         }
-        let results = ResultsFile(manifest: manifest ?? SystemManifest.make(engineVersions: [:], dataDirectory: work, command: command), runs: runs, summary: EngineSummary.summarize(runs), failedRuns: failed)
+        guard let manifest else { throw RunOutcome.interruptedBeforeAnyRun() }
+        let results = ResultsFile(manifest: manifest, runs: runs, summary: EngineSummary.summarize(runs), failedRuns: failed,
+                                  partial: Interrupt.isRequested)
         printTables(results, engines: engines)
         return results
     }
@@ -123,13 +130,13 @@ enum Comparison {
         }
     }
 
-    /// Exits 128 + the signal after an interrupt, 1 when a run failed.
-    static func finish(_ results: ResultsFile) throws {
-        let signal = SignalForwarding.received.load(ordering: .sequentiallyConsistent)
-        if signal != 0 { throw ExitCode(128 + signal) }
-        if let failed = results.failedRuns, !failed.isEmpty {
+    /// Exits 1 when a run failed (and the command was not interrupted); else as `RunOutcome.check`
+    /// (130/143 after an interrupt, 3 on failed operations unless `allowErrors`).
+    static func finish(_ results: ResultsFile, allowErrors: Bool) throws {
+        if Interrupt.signal == nil, let failed = results.failedRuns, !failed.isEmpty {
             writeStandardError("\(failed.count) run(s) failed; the other runs are reported above\n")
             throw ExitCode(1)
         }
+        try RunOutcome.check(results, allowErrors: allowErrors)
     }
 }

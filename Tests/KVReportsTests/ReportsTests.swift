@@ -134,3 +134,14 @@ func sampleResults(engine: String = "rocksdb", throughput: Double = 100_000, rea
     #expect(differences.contains { $0.hasPrefix("durability:") })
     #expect(ResultsDiff.parameterDifferences(base: [sampleResults()], new: [sampleResults()]).isEmpty)
 }
+
+@Test func writeAmplificationIsComparedOnlyWithinOneView() {
+    var old = sampleResults(engine: "lmdb", writeAmp: nil)
+    var new = sampleResults(engine: "lmdb", writeAmp: 143)
+    new.runs[0].phases[0].engineWriteSource = "wchar"
+    old.runs[0].phases[0].engineWriteSource = nil
+    let rows = ResultsDiff.compare(base: [old], new: [new], thresholdPercent: 10)
+    #expect(!rows.contains { $0.metric.contains("write amp") }, "an OS view is never set against the issued view")
+    let same = ResultsDiff.compare(base: [new], new: [new], thresholdPercent: 10)
+    #expect(same.contains { $0.metric == "\(new.runs[0].phases[0].name) write amp (issued)" })
+}

@@ -115,3 +115,22 @@ import Testing
     #expect(throws: StoreError.self) { _ = try StorageFile(path: scratch + "/data", mode: .createNew) }
     #expect(FileSystem.allocatedBytes(scratch) > 0)
 }
+
+@Test func aDirectoryClaimExcludesASecondClaimButNotTheEngineLock() throws {
+    let base = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-claim-test")
+    defer { try? FileSystem.removeTree(base) }
+    let directory = base + "/new/db"
+    let claim = try DirectoryClaim(directory: directory)
+    #expect(FileSystem.isDirectory(directory))
+    #expect(try FileSystem.list(directory).isEmpty, "a claim creates no file in the directory")
+    #expect(throws: StoreError.alreadyOpen(path: directory)) { try DirectoryClaim(directory: directory) }
+    #expect(DirectoryClaim.isHeldElsewhere(directory))
+    let lock = try DirectoryLock(directory: directory)
+    lock.release()
+    claim.release()
+    #expect(!DirectoryClaim.isHeldElsewhere(directory))
+    let held = try DirectoryLock(directory: directory)
+    #expect(DirectoryClaim.isHeldElsewhere(directory), "a store open in the directory counts as held")
+    held.release()
+    _ = try DirectoryClaim(directory: directory)
+}

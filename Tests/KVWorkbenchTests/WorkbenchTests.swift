@@ -1,3 +1,4 @@
+import Foundation
 import KVResults
 import KVStore
 import KVWorkbench
@@ -70,7 +71,11 @@ func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
         #expect(run.liveBytes == 2_000 * 116)
         #expect(run.diskBytes > 0)
         #expect((run.spaceAmp ?? 0) > 1)
-        #expect(result.phases[0].writeAmpEngine == nil, "LMDB has no write counter: n/a, never a guess")
+        let load = result.phases[0]
+        #expect(load.engineWriteSource == "wchar", "LMDB has no write counter: its engine view is the issued view")
+        #expect(load.writeAmpEngine != nil && load.writeAmpEngine == load.writeAmpIssued)
+        #expect((load.writeAmpIssued ?? 0) > 1, "LMDB writes whole pages through pwrite")
+        #expect(load.engineBytesWritten == load.wchar)
     }
 }
 
@@ -135,4 +140,46 @@ final class SlowStore: KeyValueStore {
 @Test func invalidCombinationsAreRejectedBeforeOpening() {
     #expect(throws: WorkloadError.self) { try Workbench.run(NullStore.self, configuration("readwhilewriting") { $0.threads = 1 }) }
     #expect(throws: WorkloadError.self) { try Workbench.run(NullStore.self, configuration("readrandom") { $0.targetRate = 0 }) }
+}
+
+@Test func everyParameterOutOfRangeIsRefusedBeforeARun() {
+    let refused: [(String, (inout BenchmarkConfiguration) -> Void)] = [
+        ("--zipf-theta -1.0", { $0.zipfTheta = -1 }),
+        ("--zipf-theta nan", { $0.zipfTheta = .nan }),
+        ("--zipf-theta inf", { $0.zipfTheta = .infinity }),
+        ("--target-rate inf", { $0.targetRate = .infinity }),
+        ("--records 9223372036854775807", { $0.records = .max }),
+        ("--operations 0", { $0.operations = 0 }),
+        ("--value-size -1", { $0.valueSize = -1 }),
+        ("--hot-fraction nan", { $0.hotFraction = .nan }),
+        ("more than this machine's memory", { $0.memoryBudget = 1 << 61 }),
+        ("above 1 PiB", { $0.records = 1_000_000_000_000; $0.valueSize = 1 << 20 }),
+    ]
+    for (message, adjust) in refused {
+        let candidate = configuration("ycsb-a", adjust: adjust)
+        #expect(throws: WorkloadError.self, "\(message)") { try candidate.validate() }
+        do {
+            try candidate.validate()
+        } catch {
+            #expect(error.description.contains(message), "\(error.description)")
+        }
+    }
+    #expect(throws: Never.self) { try configuration("ycsb-a").validate() }
+}
+
+@Test func throughputCountsSuccessfulOperationsOnlyAndErrorsAreInTheJSON() throws {
+    try withTemporaryDirectory { directory in
+        let result = try Workbench.run(LMDBStore.self, configuration("fillrandom", records: 20_000, directory: directory) {
+            $0.engineSettings = ["lmdb.map_size": "1048576"]
+        })
+        let load = result.phases[0]
+        #expect(load.errors > 0 && load.errors < load.operations, "a 1 MiB map cannot hold 20,000 records: \(load.errors)")
+        #expect(abs(load.throughputOpsS - Double(load.operations - load.errors) / load.elapsedS) < 1e-6 * load.throughputOpsS)
+        let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(load)) as! [String: Any]
+        #expect(encoded["errors"] as? Int == Int(load.errors))
+        let file = try JSONDecoder().decode(ResultsFile.self, from: JSONEncoder().encode(ResultsFile(
+            manifest: SystemManifest.make(engineVersions: [:], dataDirectory: "/", command: "test"), runs: [result])))
+        #expect(file.runs[0].phases[0].errors == load.errors)
+        #expect(!file.partial && !file.runs[0].partial)
+    }
 }

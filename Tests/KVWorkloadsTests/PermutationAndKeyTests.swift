@@ -79,6 +79,17 @@ import Testing
         #expect(throws: WorkloadError.self) { try KeyEncoder(keySize: 1025) }
     }
 
+    @Test func replacingTheIDGivesTheEncodedKey() throws {
+        for size in [8, 9, 16, 24, 100] {
+            let encoder = try KeyEncoder(keySize: size)
+            var key = encoder.key(0)
+            for id: UInt64 in [1, 255, 1 << 40, .max] {
+                encoder.replaceID(id, in: &key)
+                #expect(key == encoder.key(id), "key size \(size), id \(id)")
+            }
+        }
+    }
+
     @Test func valuesAreDeterministicAndDistinct() {
         for size in [0, 1, 7, 8, 100, 4_097] {
             let generator = ValueGenerator(valueSize: size, seed: 1)

@@ -108,13 +108,59 @@ func rankCounts(itemCount: UInt64, theta: Double, samples: Int, seed: UInt64) ->
         }
     }
 
-    @Test func growingTheSpaceEqualsAFreshSampler() {
-        var grown = ZipfSampler(itemCount: 100, theta: 0.99)
-        grown.setItemCount(5_000)
-        var fresh = ZipfSampler(itemCount: 5_000, theta: 0.99)
+    /// Within the head's range, and across it (the alias table is used from `ZipfSampler.headRanks` up).
+    @Test(arguments: [(UInt64(100), UInt64(5_000)), (1_000, 100_000)])
+    func growingTheSpaceEqualsAFreshSampler(from: UInt64, to: UInt64) {
+        var grown = ZipfSampler(itemCount: from, theta: 0.99)
+        grown.setItemCount(to)
+        var fresh = ZipfSampler(itemCount: to, theta: 0.99)
         var a = WorkloadRandom(seed: 11)
         var b = WorkloadRandom(seed: 11)
-        for _ in 0..<1_000 { #expect(grown.next(random: &a) == fresh.next(random: &b)) }
-        #expect(grown.itemCount == 5_000)
+        for _ in 0..<5_000 { #expect(grown.next(random: &a) == fresh.next(random: &b)) }
+        #expect(grown.itemCount == to)
+    }
+}
+
+/// The alias-table head (ranks below `ZipfSampler.headRanks`) draws the same law as rejection-inversion.
+@Suite struct ZipfHeadTests {
+    /// Each outcome's probability in the table is its strip's share of the head's range: h(k) for rank k,
+    /// the strips' rejected parts for "reject".
+    @Test(arguments: [0.5, 0.99, 1.0, 1.5])
+    func aliasTableHoldsEachStripsShare(theta: Double) {
+        let sampler = ZipfSampler(itemCount: 1_000_000, theta: theta)
+        let table = sampler.headTable
+        let columns = Double(table.count)
+        var implied = [Double](repeating: 0, count: table.count)
+        for (index, entry) in table.enumerated() {
+            let keep = entry.keep == .max ? 1 : Double(entry.keep) * 0x1p-64
+            implied[index] += keep / columns
+            implied[Int(entry.alias)] += (1 - keep) / columns
+        }
+        let length = ZipfSampler.integral(Double(ZipfSampler.headRanks) + 0.5, 1 - theta) - sampler.integralLow
+        var accepted = 0.0
+        for k in 1...ZipfSampler.headRanks {
+            let share = ZipfSampler.hat(Double(k), theta) / length
+            accepted += share
+            #expect(abs(implied[k - 1] - share) <= 1e-12, "theta \(theta) rank \(k)")
+        }
+        #expect(abs(implied[ZipfSampler.headRanks] - (1 - accepted)) <= 1e-12, "theta \(theta) reject")
+        #expect(1 - accepted > 0, "rejected strips have mass")
+    }
+
+    @Test func ranksAcrossTheHeadBoundaryFollowTheLaw() {
+        let items: UInt64 = 200_000
+        let samples = 3_000_000
+        let counts = rankCounts(itemCount: items, theta: 0.99, samples: samples, seed: 17)
+        let sampler = ZipfSampler(itemCount: items, theta: 0.99)
+        let head = ZipfSampler.headRanks
+        for rank in [0, 1, 2, 9, 100] {
+            let p = sampler.probability(ofRank: UInt64(rank))
+            #expect(abs(Double(counts[rank]) - p * Double(samples)) <= 4 * standardError(samples: samples, probability: p), "rank \(rank)")
+        }
+        for band in [(head - 2_000)..<head, head..<(head + 2_000), (head - 1)..<(head + 1), 100_000..<120_000] {
+            let p = band.reduce(0.0) { $0 + sampler.probability(ofRank: UInt64($1)) }
+            let observed = Double(band.reduce(0) { $0 + counts[$1] })
+            #expect(abs(observed - p * Double(samples)) <= 4 * standardError(samples: samples, probability: p), "ranks \(band)")
+        }
     }
 }
