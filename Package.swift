@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "KVReports", targets: ["KVReports"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
         .library(name: "KVFaults", targets: ["KVFaults"]),
+        .library(name: "KVProcess", targets: ["KVProcess"]),
         .library(name: "CFaultPreload", type: .dynamic, targets: ["CFaultPreload"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
@@ -45,7 +46,8 @@ let package = Package(
         .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"]),
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
-        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "KVProcess", dependencies: ["KVStore"]),
+        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO", "KVProcess"]),
         .target(name: "CFaultPreload", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCycleCounter"),
         .target(name: "KVReports", dependencies: ["KVResults"]),
@@ -59,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults", "KVProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,7 +75,7 @@ let package = Package(
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine",
                                                    .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
-        .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench"]),
+        .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench", "KVResults"]),
         .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
     ],
     swiftLanguageModes: [.v6]
