@@ -149,9 +149,10 @@ public enum Charts {
         for tick in xAxis.ticks {
             canvas.text(Axis.label(tick), xAxis.pixel(tick), lastBottom + 16, size: 11, anchor: .middle)
         }
-        let legend = "time (s); grey bar: compactions finished in that second; red shade: write stall"
-            + (series.contains { !$0.3.isEmpty } ? "; line: median repetition, band: min–max over repetitions" : "")
-        canvas.text(legend, (plotLeft + plotRight) / 2, lastBottom + 38, size: 12, anchor: .middle)
+        canvas.text("time (s); grey bar: compactions finished in that second; red shade: write stall", (plotLeft + plotRight) / 2, lastBottom + 38, size: 12, anchor: .middle)
+        if series.contains(where: { !$0.3.isEmpty }) {
+            canvas.text("line: median repetition; band: min–max over repetitions", plotLeft, margin.top - 8, size: 11, color: "#666666")
+        }
         canvas.text("operations per second", 20, (margin.top + lastBottom) / 2, size: 12, anchor: .middle, rotate: -90)
         return canvas.document
     }
