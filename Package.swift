@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"]),
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
-        .target(name: "KVProcess", dependencies: ["KVStore"]),
+        .target(name: "KVProcess", dependencies: ["KVStore", "StorageIO"]),
         .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO", "KVProcess"]),
         .target(name: "CFaultPreload", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCycleCounter"),

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import KVStore
+import StorageIO
 
 /// A child process whose standard output is a pipe read by this process.
 ///
@@ -164,14 +165,5 @@ public final class ChildProcess {
         var result = text.split(separator: "\n", omittingEmptySubsequences: false)
         result.removeLast()
         return result
-    }
-}
-
-/// The monotonic clock.
-public enum Monotonic {
-    public static func nanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

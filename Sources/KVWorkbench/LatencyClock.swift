@@ -1,3 +1,4 @@
+import StorageIO
 import CCycleCounter
 #if canImport(Glibc)
 import Glibc
@@ -60,7 +61,7 @@ public enum LatencyClock {
         @inline(__always)
         public func now() -> UInt64 {
             if tickMultiplier > 0 { return LatencyClock.scale(kvbench_read_cycle_counter(), tickMultiplier) }
-            return monotonicNanoseconds()
+            return Monotonic.nanoseconds()
         }
     }
 
@@ -78,7 +79,7 @@ public enum LatencyClock {
     public static func now() -> UInt64 {
         let multiplier = tickMultiplier
         if multiplier > 0 { return scale(kvbench_read_cycle_counter(), multiplier) }
-        return monotonicNanoseconds()
+        return Monotonic.nanoseconds()
     }
 
     /// A (CLOCK_MONOTONIC, TSC) reading taken as close together as possible: the
@@ -87,9 +88,9 @@ public enum LatencyClock {
     private static func tightestPair() -> (nanoseconds: UInt64, ticks: UInt64)? {
         var best: (gap: UInt64, nanoseconds: UInt64, ticks: UInt64)?
         for _ in 0..<16 {
-            let before = monotonicNanoseconds()
+            let before = Monotonic.nanoseconds()
             let ticks = kvbench_read_cycle_counter()
-            let after = monotonicNanoseconds()
+            let after = Monotonic.nanoseconds()
             let gap = after &- before
             if best == nil || gap < best!.gap { best = (gap, before + gap / 2, ticks) }
         }

@@ -2,15 +2,6 @@
 import Glibc
 #endif
 
-/// The monotonic clock every latency is measured with (`CLOCK_MONOTONIC`, nanoseconds).
-@inlinable
-@inline(__always)
-public func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
-}
-
 /// The I/O counters of this process from `/proc/self/io` (Linux). They cover
 /// every thread of the process, background compaction threads included.
 public struct ProcessIOCounters: Sendable, Hashable {

@@ -77,7 +77,7 @@ public enum Workbench {
         let statisticsBefore = store.statistics()
         let ioBefore = ProcessIOCounters.current()
         let cpuBefore = ProcessUsage.cpuSeconds()
-        let monotonicStart = monotonicNanoseconds()
+        let monotonicStart = Monotonic.nanoseconds()
         let start = LatencyClock.now()
         progress.start(at: start)
         let sampler = StatisticsSampler(store: store, phaseStart: start)
@@ -90,7 +90,7 @@ public enum Workbench {
             recorders.withLock { $0.append(recorder) }
         }
         let end = LatencyClock.now()
-        let monotonicElapsed = monotonicNanoseconds() - monotonicStart
+        let monotonicElapsed = Monotonic.nanoseconds() - monotonicStart
         if monotonicElapsed > 100_000_000 {
             let drift = abs(Double(end - start) - Double(monotonicElapsed)) / Double(monotonicElapsed)
             if drift > 0.005 {
