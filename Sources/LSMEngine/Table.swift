@@ -19,12 +19,6 @@ enum TableFormat {
     static let version: UInt32 = 1
     static let footerSize = 56
 
-    static func fileName(_ number: UInt64) -> String { pad(number) + ".sst" }
-
-    static func pad(_ number: UInt64) -> String {
-        let digits = String(number)
-        return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
-    }
 }
 
 /// Writes one table: blocks are buffered and written sequentially, then the
@@ -47,7 +41,7 @@ final class TableBuilder {
 
     init(directory: String, number: UInt64, blockSize: Int, bitsPerKey: Int) throws(StoreError) {
         self.number = number
-        self.path = directory + "/" + TableFormat.fileName(number)
+        self.path = LSMFileName.table(number).path(in: directory)
         self.file = try StorageFile(path: path, mode: .createNew)
         self.blockSize = blockSize
         self.bitsPerKey = bitsPerKey
@@ -150,7 +144,7 @@ final class TableFile: Sendable {
 
     /// Opens `directory/NNNNNN.sst`, verifying footer, index and filter.
     init(directory: String, meta: TableMeta) throws(StoreError) {
-        let path = directory + "/" + TableFormat.fileName(meta.number)
+        let path = LSMFileName.table(meta.number).path(in: directory)
         self.path = path
         self.meta = meta
         let file = try StorageFile(path: path, mode: .readOnly)
