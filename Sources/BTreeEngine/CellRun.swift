@@ -4,7 +4,8 @@ import KVStore
 /// the single split step of the B+tree. A leaf split, an append split, a branch
 /// split, a merge and a redistribution all gather a run (copying the pages to the
 /// writer's run buffer, so the pages can be rewritten in place), choose a split
-/// point by bytes, and rebuild the pages from the run (`TreeWriter.rebuild`).
+/// point by bytes, and rebuild the pages from the run (`TreeWriter.rebuild`). Builds with
+/// `KVBENCH_INTERNAL_CHECKS` (debug builds) check that rebuilt pages keep their keys in order.
 struct CellRun {
     /// The cells, pointing into the run buffer (or at the added cell).
     private(set) var cells: [UnsafeRawBufferPointer] = []
@@ -82,14 +83,23 @@ extension TreeWriter {
         } else {
             right = try newPage(type)
         }
+        let split: Split
         if run.isLeaf {
             for index in middle..<run.cells.count { right.page.appendCell(run.cells[index]) }
-            return Split(separator: Bytes(right.page.key(0)), right: right.pgno)
+            split = Split(separator: Bytes(right.page.key(0)), right: right.pgno)
+        } else {
+            let up = run.cells[middle]
+            right.page.link = UInt32(littleEndian: up.loadUnaligned(as: UInt32.self))
+            for index in (middle + 1)..<run.cells.count { right.page.appendCell(run.cells[index]) }
+            split = Split(separator: Bytes(UnsafeRawBufferPointer(rebasing: up[PageLayout.branchCellHeader...])), right: right.pgno)
         }
-        let up = run.cells[middle]
-        right.page.link = UInt32(littleEndian: up.loadUnaligned(as: UInt32.self))
-        for index in (middle + 1)..<run.cells.count { right.page.appendCell(run.cells[index]) }
-        return Split(separator: Bytes(UnsafeRawBufferPointer(rebasing: up[PageLayout.branchCellHeader...])), right: right.pgno)
+        #if KVBENCH_INTERNAL_CHECKS
+        checkOrder(left.page)
+        checkOrder(right.page)
+        precondition(split.separator.withUnsafeBytes { ByteOrder.compare(left.page.key(left.page.count - 1), $0) } < 0,
+                     "a split separator must sort after every key of the left page")
+        #endif
+        return split
     }
 
     /// Rewrites `target` with the run's `cells` (all of them: a merge into one page).
@@ -97,5 +107,18 @@ extension TreeWriter {
         target.page.initialize(type: run.isLeaf ? .leaf : .branch, pgno: target.pgno, txn: txn)
         if !run.isLeaf { target.page.link = run.link }
         for index in cells ?? run.cells.indices { target.page.appendCell(run.cells[index]) }
+        #if KVBENCH_INTERNAL_CHECKS
+        checkOrder(target.page)
+        #endif
     }
+
+    #if KVBENCH_INTERNAL_CHECKS
+    /// Stops the process when the keys of `page` do not strictly increase.
+    private func checkOrder(_ page: PageView) {
+        for index in 1..<max(page.count, 1) {
+            precondition(ByteOrder.compare(page.key(index - 1), page.key(index)) < 0,
+                         "keys of page \(page.pgno) must strictly increase")
+        }
+    }
+    #endif
 }

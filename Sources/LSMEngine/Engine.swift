@@ -103,8 +103,9 @@ final class Engine: Sendable {
         for thread in running { thread.join() }
     }
 
-    /// Must hold the monitor. Publishes the current memtables and version to readers.
+    /// With the monitor held: publishes the current memtables and version to readers.
     func publishReadState() {
+        monitor.assertHeld()
         let state = ReadState(memory: control.memory, immutable: control.immutable, version: control.version)
         readState.withLock { $0 = state }
     }
@@ -156,9 +157,10 @@ final class Engine: Sendable {
         counters.userBytes.add(userBytes, ordering: .relaxed)
     }
 
-    /// Must hold the monitor. Waits or rotates the memtable until a write fits;
+    /// With the monitor held: waits or rotates the memtable until a write fits;
     /// time spent waiting counts as stall time.
     private func makeRoomForWrite() throws(StoreError) {
+        monitor.assertHeld()
         var delayed = false
         while true {
             if let error = control.backgroundError { throw error }
@@ -186,8 +188,9 @@ final class Engine: Sendable {
         }
     }
 
-    /// Must hold the monitor. Freezes the memtable and starts a new log.
+    /// With the monitor held: freezes the memtable and starts a new log.
     func rotateMemtable() throws(StoreError) {
+        monitor.assertHeld()
         var newLog: RecordWriter?
         var logNumber: UInt64 = 0
         if durability != .none {
@@ -215,7 +218,9 @@ final class Engine: Sendable {
         monitor.broadcast()
     }
 
+    /// With the monitor held: records that `log` is synced up to `offset`.
     private func markSynced(log: UInt64, offset: Int) {
+        monitor.assertHeld()
         if log > control.syncedLog || (log == control.syncedLog && offset > control.syncedOffset) {
             control.syncedLog = log
             control.syncedOffset = offset

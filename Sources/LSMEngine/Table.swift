@@ -38,6 +38,9 @@ final class TableBuilder {
     private var smallest: Bytes = []
     private var largestKey: Bytes = []
     private(set) var entries = 0
+    #if KVBENCH_INTERNAL_CHECKS
+    private var previousKey: Bytes?
+    #endif
 
     init(directory: String, number: UInt64, blockSize: Int, bitsPerKey: Int) throws(StoreError) {
         self.number = number
@@ -51,8 +54,14 @@ final class TableBuilder {
     /// Bytes the table would have if finished now (approximately).
     var estimatedSize: Int { written + pending.count + block.estimatedSize }
 
-    /// Adds an entry; keys must arrive in strictly increasing order.
+    /// Adds an entry; keys must arrive in strictly increasing order (checked under `KVBENCH_INTERNAL_CHECKS`).
     func add(key: UnsafeRawBufferPointer, kind: EntryKind, value: UnsafeRawBufferPointer) throws(StoreError) {
+        #if KVBENCH_INTERNAL_CHECKS
+        if let previousKey {
+            precondition(previousKey.withUnsafeBytes { compareKeys($0, key) } < 0, "table keys must arrive in strictly increasing order")
+        }
+        previousKey = Bytes(key)
+        #endif
         if entries == 0 { smallest = Bytes(key) }
         block.add(key: key, kind: kind, value: value)
         hashes.append(KeyHash.hash(key))
