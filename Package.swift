@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "KVReports", targets: ["KVReports"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
         .library(name: "KVFaults", targets: ["KVFaults"]),
+        .library(name: "KVProcess", targets: ["KVProcess"]),
         .library(name: "CFaultPreload", type: .dynamic, targets: ["CFaultPreload"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
@@ -47,7 +48,8 @@ let package = Package(
                 swiftSettings: [.define("KVBENCH_INTERNAL_CHECKS", .when(configuration: .debug))]),
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
-        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "KVProcess", dependencies: ["KVStore"]),
+        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO", "KVProcess"]),
         .target(name: "CFaultPreload", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCycleCounter"),
         .target(name: "KVReports", dependencies: ["KVResults"]),
@@ -61,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults", "KVProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,7 +77,7 @@ let package = Package(
         .testTarget(name: "KVWorkbenchTests", dependencies: ["KVWorkbench", "KVWorkloads", "KVResults", "KVStore", "StorageIO", "LMDBEngine",
                                                    .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
-        .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench"]),
+        .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench", "KVResults"]),
         .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,17 +2,27 @@ import Foundation
 import KVResults
 
 /// A run with the label it carries in charts and tables (the engine name,
-/// made unique when several files hold the same engine).
+/// made unique when several files hold the same engine). With repetitions,
+/// `run` is the repetition with the median throughput of its last phase and
+/// `repetitions` holds them all, for the spread the charts draw.
 public struct LabeledRun: Sendable {
     public var label: String
     public var run: RunResult
+    public var repetitions: [RunResult]
 
-    public init(label: String, run: RunResult) {
+    public init(label: String, run: RunResult, repetitions: [RunResult]? = nil) {
         self.label = label
         self.run = run
+        self.repetitions = repetitions ?? [run]
     }
 
     func phase(_ name: String) -> PhaseResult? { run.phases.first { $0.name == name } }
+
+    /// The spread of `value` over the repetitions' `phase`; nil with fewer than two.
+    func spread(_ name: String, _ value: (PhaseResult) -> Double?) -> Spread? {
+        guard repetitions.count > 1 else { return nil }
+        return Spread(repetitions.compactMap { $0.phases.first { $0.name == name }.flatMap(value) })
+    }
 }
 
 /// The SVG charts of a report. Each function returns a complete SVG document,
@@ -55,6 +65,25 @@ public enum Charts {
         }
         canvas.text("percentile (nines scale)", (plotLeft + plotRight) / 2, height - 15, size: 12, anchor: .middle)
         canvas.text("latency (µs, log scale)", 20, (plotTop + plotBottom) / 2, size: 12, anchor: .middle, rotate: -90)
+        for (index, run) in runs.enumerated() where run.repetitions.count > 1 {
+            guard let points = run.phase(phase)?.ops[operation]?.percentileCurve, !points.isEmpty else { continue }
+            let color = EnginePalette.color(for: run.run.engine, index: index)
+            var low: [(Double, Double)] = [], high: [(Double, Double)] = []
+            for (pointIndex, point) in points.enumerated() {
+                let values = run.repetitions.compactMap { repetition -> Double? in
+                    guard let curve = repetition.phases.first(where: { $0.name == phase })?.ops[operation]?.percentileCurve,
+                          pointIndex < curve.count else { return nil }
+                    return curve[pointIndex].us
+                }
+                let x = xAxis.pixel(position(point.percentile))
+                low.append((x, yAxis.pixel(max(values.min() ?? point.us, yAxis.lower))))
+                high.append((x, yAxis.pixel(max(values.max() ?? point.us, yAxis.lower))))
+            }
+            canvas.polygon(low + high.reversed(), fill: color, opacity: 0.18)
+        }
+        if runs.contains(where: { $0.repetitions.count > 1 }) {
+            canvas.text("line: median repetition; band: min–max over repetitions", plotLeft, plotTop - 8, size: 11, color: "#666666")
+        }
         for (label, color, points) in curves {
             let coordinates = points.map { (xAxis.pixel(position($0.percentile)), yAxis.pixel(max($0.us, yAxis.lower))) }
             canvas.polyline(coordinates, color: color)
@@ -131,6 +160,8 @@ public enum Charts {
     struct Bar {
         var series: String
         var value: Double?
+        /// With repetitions: the median's 95 % interval (or [min, max]), drawn as an error bar.
+        var spread: Spread? = nil
         /// Appended to the value label, e.g. " (OS)" when a figure comes from another view.
         var note: String = ""
     }
@@ -142,11 +173,11 @@ public enum Charts {
             var bars: [Bar] = []
             for phase in ["load", "run"] {
                 guard let result = run.phase(phase), result.userBytesWritten > 0 else { continue }
-                bars.append(Bar(series: "\(phase): engine view", value: result.writeAmpEngine,
+                bars.append(Bar(series: "\(phase): engine view", value: result.writeAmpEngine, spread: run.spread(phase) { $0.writeAmpEngine },
                                 note: result.engineWriteSource == "wchar" ? " (wchar)" : ""))
-                bars.append(Bar(series: "\(phase): issued view", value: result.writeAmpIssued))
-                bars.append(Bar(series: "\(phase): OS view", value: result.writeAmpOS))
-                bars.append(Bar(series: "\(phase): device view", value: result.writeAmpDevice))
+                bars.append(Bar(series: "\(phase): issued view", value: result.writeAmpIssued, spread: run.spread(phase) { $0.writeAmpIssued }))
+                bars.append(Bar(series: "\(phase): OS view", value: result.writeAmpOS, spread: run.spread(phase) { $0.writeAmpOS }))
+                bars.append(Bar(series: "\(phase): device view", value: result.writeAmpDevice, spread: run.spread(phase) { $0.writeAmpDevice }))
             }
             if !bars.isEmpty { groups.append((run.label, bars)) }
         }
@@ -187,7 +218,7 @@ public enum Charts {
         let height = 450.0
         var canvas = SVGCanvas(width: width, height: height)
         let plotLeft = margin.left, plotRight = width - margin.right - 60, plotTop = margin.top, plotBottom = height - margin.bottom - 10
-        let values = groups.flatMap { $0.1.compactMap(\.value) }
+        let values = groups.flatMap { $0.1.flatMap { bar in [bar.value, bar.spread?.ciHigh].compactMap { $0 } } }
         let yAxis = Axis(kind: .linear, dataMin: 0, dataMax: max(values.max() ?? 1, 0.1), pixelStart: plotBottom, pixelEnd: plotTop)
         drawFrame(&canvas, title: title, left: plotLeft, right: plotRight, top: plotTop, bottom: plotBottom)
         for tick in yAxis.ticks {
@@ -205,10 +236,18 @@ public enum Charts {
             let barsLeft = groupLeft + (groupWidth - barWidth * Double(bars.count)) / 2
             for (position, bar) in bars.enumerated() {
                 let x = barsLeft + Double(position) * barWidth
-                if let value = bar.value {
+                if let value = bar.spread?.median ?? bar.value {
                     let top = yAxis.pixel(value)
                     canvas.rect(x + 2, top, barWidth - 4, plotBottom - top, fill: colors[bar.series] ?? "#888888")
-                    canvas.text(Axis.label((value * 100).rounded() / 100) + bar.note, x + barWidth / 2, top - 4, size: 10, anchor: .middle)
+                    var labelY = top - 4
+                    if let spread = bar.spread, spread.ciHigh > spread.ciLow {
+                        let center = x + barWidth / 2, low = yAxis.pixel(spread.ciLow), high = yAxis.pixel(spread.ciHigh)
+                        canvas.line(center, low, center, high, color: "#333333", width: 1.5)
+                        canvas.line(center - 5, low, center + 5, low, color: "#333333", width: 1.5)
+                        canvas.line(center - 5, high, center + 5, high, color: "#333333", width: 1.5)
+                        labelY = min(labelY, high - 4)
+                    }
+                    canvas.text(Axis.label((value * 100).rounded() / 100) + bar.note, x + barWidth / 2, labelY, size: 10, anchor: .middle)
                 } else {
                     canvas.text("n/a", x + barWidth / 2, plotBottom - 6, size: 10, anchor: .middle, color: "#888888")
                 }

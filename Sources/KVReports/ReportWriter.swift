@@ -3,13 +3,25 @@ import KVResults
 
 /// Writes a report directory: `results.json`, `report.md` and the SVG charts.
 public enum ReportWriter {
-    /// Labels runs by engine, adding the file's position when an engine appears more than once.
+    /// Labels runs by engine, adding the file's position when an engine appears in more than one file.
+    /// The repetitions of an engine within one file become one labelled run (see `LabeledRun`).
     public static func label(_ files: [ResultsFile]) -> [LabeledRun] {
-        let all = files.enumerated().flatMap { fileIndex, file in file.runs.map { (fileIndex, $0) } }
+        var groups: [(fileIndex: Int, engine: String, runs: [RunResult])] = []
+        for (fileIndex, file) in files.enumerated() {
+            for run in file.runs {
+                if let index = groups.firstIndex(where: { $0.fileIndex == fileIndex && $0.engine == run.engine && run.repetition != nil }) {
+                    groups[index].runs.append(run)
+                } else {
+                    groups.append((fileIndex, run.engine, [run]))
+                }
+            }
+        }
         var seen: [String: Int] = [:]
-        for (_, run) in all { seen[run.engine, default: 0] += 1 }
-        return all.map { fileIndex, run in
-            LabeledRun(label: seen[run.engine]! > 1 ? "\(run.engine) #\(fileIndex + 1)" : run.engine, run: run)
+        for group in groups { seen[group.engine, default: 0] += 1 }
+        return groups.map { group in
+            let ordered = group.runs.sorted { ($0.phases.last?.throughputOpsS ?? 0) < ($1.phases.last?.throughputOpsS ?? 0) }
+            return LabeledRun(label: seen[group.engine]! > 1 ? "\(group.engine) #\(group.fileIndex + 1)" : group.engine,
+                              run: ordered[(ordered.count - 1) / 2], repetitions: group.runs)
         }
     }
 
@@ -24,7 +36,8 @@ public enum ReportWriter {
     public static func write(_ files: [ResultsFile], to directory: String) throws -> Written {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let runs = label(files)
-        let merged = ResultsFile(manifest: files[0].manifest, runs: files.flatMap(\.runs))
+        let allRuns = files.flatMap(\.runs)
+        let merged = ResultsFile(manifest: files[0].manifest, runs: allRuns, summary: EngineSummary.summarize(allRuns), failedRuns: files.flatMap { $0.failedRuns ?? [] })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(merged).write(to: URL(fileURLWithPath: directory + "/results.json"))
@@ -66,7 +79,7 @@ public enum MarkdownReport {
             ("engines", { $0.engineVersions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }),
             ("CPU", { "\($0.cpuModel), \($0.cores) cores" }), ("memory", { "\($0.memoryBytes / 1_048_576) MiB" }),
             ("kernel", { $0.kernel }), ("data filesystem", { $0.dataFilesystem }), ("started", { $0.startTime }),
-            ("command", { "`\($0.command)`" }),
+            ("command", { "`\($0.command)`" }), ("memory limit", { $0.memoryLimit ?? "not recorded (file from before memory limits)" }),
         ]
         for (label, value) in manifestRows {
             text += "| \(label) | " + files.map { value($0.manifest) }.joined(separator: " | ") + " |\n"
@@ -89,10 +102,19 @@ public enum MarkdownReport {
         }
 
         for phase in ["load", "run"] {
-            var relabeled = results
-            for index in relabeled.indices { relabeled[index].engine = runs[index].label }
-            let table = TextTables.phaseTable(phase, runs: relabeled)
+            let table = TextTables.phaseTable(phase, columns: runs.map { (label: $0.label, runs: $0.repetitions) })
             if !table.isEmpty { text += "\n## \(phase.capitalized) phase\n\n```\n" + table + "```\n" }
+        }
+        if runs.contains(where: { $0.repetitions.count > 1 }) {
+            text += "\nWith repetitions each figure is `median ±h` (h: the larger distance from the median to an end of its 95 % order-statistics interval) or, below six repetitions, `median [min–max]` (the range covers the median with probability 1 − 2^(1−n)). See docs/results.md.\n"
+        }
+        let failures = files.flatMap { $0.failedRuns ?? [] }
+        if !failures.isEmpty {
+            text += "\n## Failed runs\n\n"
+            for failure in failures {
+                text += "- **\(failure.engine)**, repetition \(failure.repetition): \(failure.termination). Last output:\n\n```\n"
+                text += failure.stderrTail.joined(separator: "\n") + "\n```\n"
+            }
         }
 
         if !charts.isEmpty {

@@ -16,8 +16,14 @@ public enum ResultsDiff {
         public var new: Double
         /// Percent change from base to new (positive = larger).
         public var changePercent: Double
-        /// True when the change is worse than the threshold in the metric's bad direction.
+        /// Whether the 95 % intervals of the two medians are disjoint (`Spread.disjoint`); nil when either side has a single run.
+        public var significant: Bool?
+        /// True when the change is worse than the threshold in the metric's bad direction and,
+        /// with repetitions on both sides, significant.
         public var regressed: Bool
+        /// Runs on each side.
+        public var baseRuns: Int
+        public var newRuns: Int
     }
 
     /// Median of each metric per (engine, workload) on each side, compared.
@@ -26,11 +32,14 @@ public enum ResultsDiff {
         var rows: [Row] = []
         for key in baseMetrics.keys.sorted() {
             guard let newValues = newMetrics[key], let baseValues = baseMetrics[key] else { continue }
-            let baseMedian = median(baseValues.values), newMedian = median(newValues.values)
+            guard let baseSpread = Spread(baseValues.values), let newSpread = Spread(newValues.values) else { continue }
+            let baseMedian = baseSpread.median, newMedian = newSpread.median
             let change = baseMedian == 0 ? (newMedian == 0 ? 0 : 100) : (newMedian - baseMedian) / baseMedian * 100
             let worse = baseValues.direction == .higherIsBetter ? -change : change
+            let significant = baseSpread.n > 1 && newSpread.n > 1 ? baseSpread.disjoint(from: newSpread) : nil
             rows.append(Row(engine: key.engine, workload: key.workload, metric: key.metric, direction: baseValues.direction,
-                            base: baseMedian, new: newMedian, changePercent: change, regressed: worse > thresholdPercent))
+                            base: baseMedian, new: newMedian, changePercent: change, significant: significant,
+                            regressed: worse > thresholdPercent && significant != false, baseRuns: baseSpread.n, newRuns: newSpread.n))
         }
         return rows
     }
@@ -68,11 +77,25 @@ public enum ResultsDiff {
         return metrics
     }
 
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    /// The run parameters `diff` requires to be equal on both sides, by the names it reports.
+    static let comparedParameters: [(String, @Sendable (RunResult) -> String)] = [
+        ("workload", { $0.parameters.workload }), ("records", { String($0.parameters.records) }),
+        ("key_size", { String($0.parameters.keySize) }), ("value_size", { String($0.parameters.valueSize) }),
+        ("distribution", { $0.parameters.distribution }), ("durability", { $0.parameters.durability }),
+        ("memory_budget_bytes", { String($0.parameters.memoryBudgetBytes) }),
+        ("memory_limit", { run in run.memoryLimit?.limitBytes.map(String.init) ?? "none" }),
+        ("threads", { String($0.parameters.threads) }), ("loop", { $0.parameters.loop }),
+        ("target_rate", { $0.parameters.targetRate.map { String($0) } ?? "none" }),
+    ]
+
+    /// The parameters whose values differ between the two sides, as "name: base values vs new values".
+    public static func parameterDifferences(base: [ResultsFile], new: [ResultsFile]) -> [String] {
+        let baseRuns = base.flatMap(\.runs), newRuns = new.flatMap(\.runs)
+        return comparedParameters.compactMap { name, value in
+            let baseValues = Set(baseRuns.map(value)), newValues = Set(newRuns.map(value))
+            guard baseValues != newValues else { return nil }
+            return "\(name): \(baseValues.sorted().joined(separator: ", ")) vs \(newValues.sorted().joined(separator: ", "))"
+        }
     }
 
     /// The comparison as a text table, regressions marked.
@@ -80,11 +103,14 @@ public enum ResultsDiff {
         var lines: [[String]] = [["engine", "workload", "metric", "base", "new", "change", "verdict"]]
         for row in rows {
             let verdict: String
+            let worse = row.direction == .higherIsBetter ? -row.changePercent : row.changePercent
             if row.regressed {
                 verdict = "REGRESSED"
+            } else if worse > thresholdPercent {
+                verdict = "within noise"
             } else {
                 let better = row.direction == .higherIsBetter ? row.changePercent > thresholdPercent : row.changePercent < -thresholdPercent
-                verdict = better ? "improved" : "ok"
+                verdict = !better ? "ok" : row.significant == false ? "within noise" : "improved"
             }
             let sign = row.changePercent >= 0 ? "+" : ""
             lines.append([row.engine, row.workload, row.metric, TextTables.format(row.base, digits: 2),

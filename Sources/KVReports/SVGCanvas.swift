@@ -24,6 +24,13 @@ struct SVGCanvas {
         elements.append("<polyline points=\"\(list)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(n(width))\" stroke-linejoin=\"round\"/>")
     }
 
+    /// A filled closed shape (a band between two curves).
+    mutating func polygon(_ points: [(Double, Double)], fill: String, opacity: Double) {
+        guard !points.isEmpty else { return }
+        let list = points.map { "\(n($0.0)),\(n($0.1))" }.joined(separator: " ")
+        elements.append("<polygon points=\"\(list)\" fill=\"\(fill)\" fill-opacity=\"\(n(opacity))\" stroke=\"none\"/>")
+    }
+
     mutating func rect(_ x: Double, _ y: Double, _ width: Double, _ height: Double, fill: String, opacity: Double = 1, stroke: String? = nil) {
         var attributes = "x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(max(0, width)))\" height=\"\(n(max(0, height)))\" fill=\"\(fill)\""
         if opacity < 1 { attributes += " fill-opacity=\"\(n(opacity))\"" }

@@ -3,23 +3,35 @@
 /// (documented in docs/results.md); a figure that cannot be known is `null`.
 public struct ResultsFile: Codable, Sendable {
     public var manifest: Manifest
+    /// Every repetition of every engine, each with its own figures.
     public var runs: [RunResult]
+    /// Per engine, every figure over its repetitions (median, min, max, CI); absent in files from before repetitions.
+    public var summary: [EngineSummary]?
+    /// Runs whose child process crashed or failed: no figures, only how they ended.
+    public var failedRuns: [FailedRun]?
     /// True when the command was interrupted (SIGINT, SIGTERM): `runs` holds what finished, and the last run is partial.
     public var partial: Bool
 
-    public init(manifest: Manifest, runs: [RunResult], partial: Bool = false) {
+    public init(manifest: Manifest, runs: [RunResult], summary: [EngineSummary]? = nil, failedRuns: [FailedRun]? = nil, partial: Bool = false) {
         self.manifest = manifest
         self.runs = runs
+        self.summary = summary
+        self.failedRuns = failedRuns
         self.partial = partial
     }
 
-    enum CodingKeys: String, CodingKey { case manifest, runs, partial }
+    enum CodingKeys: String, CodingKey {
+        case manifest, runs, summary, partial
+        case failedRuns = "failed_runs"
+    }
 
-    /// Files written before `partial` existed read as complete.
+    /// Files written before `partial`, `summary` or `failed_runs` existed read as complete, without them.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         manifest = try container.decode(Manifest.self, forKey: .manifest)
         runs = try container.decode([RunResult].self, forKey: .runs)
+        summary = try container.decodeIfPresent([EngineSummary].self, forKey: .summary)
+        failedRuns = try container.decodeIfPresent([FailedRun].self, forKey: .failedRuns)
         partial = try container.decodeIfPresent(Bool.self, forKey: .partial) ?? false
     }
 }
@@ -37,6 +49,8 @@ public struct Manifest: Codable, Sendable {
     public var dataFilesystem: String
     public var startTime: String
     public var command: String
+    /// In words: the memory limit the runs ran under, or "memory limit not enforced: <why>".
+    public var memoryLimit: String?
 
     public init(tool: String, toolVersion: String, gitCommit: String, engineVersions: [String: String], cpuModel: String, cores: Int, memoryBytes: UInt64, kernel: String, dataFilesystem: String, startTime: String, command: String) {
         self.tool = tool
@@ -61,6 +75,7 @@ public struct Manifest: Codable, Sendable {
         case memoryBytes = "memory_bytes"
         case dataFilesystem = "data_filesystem"
         case startTime = "start_time"
+        case memoryLimit = "memory_limit"
     }
 }
 
@@ -71,16 +86,26 @@ public struct RunResult: Codable, Sendable {
     public var engineSettings: [String: String]
     public var parameters: RunParameters
     public var phases: [PhaseResult]
+    /// 1-based repetition of this engine (nil in files from before repetitions).
+    public var repetition: Int?
+    /// The memory limit the run's process ran under and its cgroup's figures.
+    public var memoryLimit: MemoryLimitResult?
+    /// Peak resident set of the run's own process over its whole life (`wait4` `ru_maxrss`).
+    public var processPeakRSSBytes: UInt64?
+
     /// True when the run was interrupted: its last phase stopped early and later phases are missing.
     public var partial: Bool
 
     public init(engine: String, engineVersion: String, engineSettings: [String: String], parameters: RunParameters, phases: [PhaseResult],
-                partial: Bool = false) {
+                partial: Bool = false, repetition: Int? = nil, memoryLimit: MemoryLimitResult? = nil, processPeakRSSBytes: UInt64? = nil) {
         self.engine = engine
         self.engineVersion = engineVersion
         self.engineSettings = engineSettings
         self.parameters = parameters
         self.phases = phases
+        self.repetition = repetition
+        self.memoryLimit = memoryLimit
+        self.processPeakRSSBytes = processPeakRSSBytes
         self.partial = partial
     }
 
@@ -88,9 +113,11 @@ public struct RunResult: Codable, Sendable {
     public var errors: UInt64 { phases.reduce(0) { $0 + $1.errors } }
 
     enum CodingKeys: String, CodingKey {
-        case engine, parameters, phases, partial
+        case engine, parameters, phases, partial, repetition
         case engineVersion = "engine_version"
         case engineSettings = "engine_settings"
+        case memoryLimit = "memory_limit"
+        case processPeakRSSBytes = "process_peak_rss_bytes"
     }
 
     /// Files written before `partial` existed read as complete runs.
@@ -102,6 +129,9 @@ public struct RunResult: Codable, Sendable {
         parameters = try container.decode(RunParameters.self, forKey: .parameters)
         phases = try container.decode([PhaseResult].self, forKey: .phases)
         partial = try container.decodeIfPresent(Bool.self, forKey: .partial) ?? false
+        repetition = try container.decodeIfPresent(Int.self, forKey: .repetition)
+        memoryLimit = try container.decodeIfPresent(MemoryLimitResult.self, forKey: .memoryLimit)
+        processPeakRSSBytes = try container.decodeIfPresent(UInt64.self, forKey: .processPeakRSSBytes)
     }
 }
 
@@ -311,6 +341,8 @@ public struct PhaseResult: Codable, Sendable {
     public var cpuS: Double?
     public var timeseries: [TimeSeriesPoint]
     public var engineCounters: [String: Double]
+    /// "cold" when the phase started with none of its files in the OS page cache, "warm" when it follows a phase that left them there.
+    public var pageCache: String?
     /// Where the engine view came from: `engine` (its own counters), `wchar` (no counter: the issued view), or nil.
     public var engineWriteSource: String?
     /// `wchar / user_bytes_written`: the issued view.
@@ -348,6 +380,7 @@ public struct PhaseResult: Codable, Sendable {
         self.cpuS = cpuS
         self.timeseries = timeseries
         self.engineCounters = engineCounters
+        pageCache = nil
     }
 
     enum CodingKeys: String, CodingKey {
@@ -368,6 +401,7 @@ public struct PhaseResult: Codable, Sendable {
         case peakRSSBytes = "peak_rss_bytes"
         case cpuS = "cpu_s"
         case engineCounters = "engine_counters"
+        case pageCache = "page_cache"
         case engineWriteSource = "engine_write_source"
         case writeAmpIssued = "write_amp_issued"
         case deviceWriteBytes = "device_write_bytes"
@@ -405,6 +439,7 @@ public struct PhaseResult: Codable, Sendable {
         try container.encode(cpuS, forKey: .cpuS)
         try container.encode(timeseries, forKey: .timeseries)
         try container.encode(engineCounters, forKey: .engineCounters)
+        try container.encode(pageCache, forKey: .pageCache)
         try container.encode(engineWriteSource, forKey: .engineWriteSource)
         try container.encode(writeAmpIssued, forKey: .writeAmpIssued)
         try container.encode(deviceWriteBytes, forKey: .deviceWriteBytes)

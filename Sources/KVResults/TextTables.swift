@@ -1,50 +1,75 @@
 /// Plain-text tables of results for the terminal: one engine per column,
 /// one metric per row, so engines are read side by side.
 public enum TextTables {
-    /// The side-by-side table of one phase for several runs.
+    /// The side-by-side table of one phase for several runs, one column per run.
     public static func phaseTable(_ phaseName: String, runs: [RunResult]) -> String {
-        let phases = runs.map { run in run.phases.first { $0.name == phaseName } }
-        guard phases.contains(where: { $0 != nil }) else { return "" }
-        var rows: [[String]] = [["\(phaseName) phase"] + runs.map(\.engine)]
-        func row(_ label: String, _ value: (PhaseResult) -> String?) {
-            rows.append([label] + phases.map { phase in phase.flatMap(value) ?? "n/a" })
+        phaseTable(phaseName, columns: runs.map { (label: $0.engine, runs: [$0]) })
+    }
+
+    /// The side-by-side table of one phase, one column per engine; a column with several
+    /// repetitions shows each figure as `median ±half-width` of its 95 % interval, or
+    /// `median [min–max]` when there are too few repetitions for a 95 % interval (see `Spread`).
+    public static func phaseTable(_ phaseName: String, columns: [(label: String, runs: [RunResult])]) -> String {
+        let phases = columns.map { column in column.runs.compactMap { run in run.phases.first { $0.name == phaseName } } }
+        guard phases.contains(where: { !$0.isEmpty }) else { return "" }
+        var rows: [[String]] = [["\(phaseName) phase"] + columns.map(\.label)]
+        func row(_ label: String, digits: Int, _ value: (PhaseResult) -> Double?) {
+            rows.append([label] + phases.map { group in spreadCell(group.compactMap(value), digits: digits) })
         }
-        row("operations") { String($0.operations) }
-        row("elapsed (s)") { format($0.elapsedS, digits: 2) }
-        row("throughput (ops/s)") { format($0.throughputOpsS, digits: 0) }
-        row("failed operations") { String($0.errors) }
+        if columns.contains(where: { $0.runs.count > 1 }) {
+            rows.append(["repetitions"] + phases.map { String($0.count) })
+        }
+        row("operations", digits: 0) { Double($0.operations) }
+        row("elapsed (s)", digits: 2) { $0.elapsedS }
+        row("throughput (ops/s)", digits: 0) { $0.throughputOpsS }
+        row("failed operations", digits: 0) { Double($0.errors) }
         let kinds = ["insert", "read", "update", "read_modify_write", "scan", "delete"]
-        for kind in kinds where phases.contains(where: { $0?.ops[kind] != nil }) {
-            let openLoop = phases.contains { $0?.ops[kind]?.serviceUs != nil }
-            row("\(kind) count") { $0.ops[kind].map { String($0.count) } }
+        let all = phases.flatMap { $0 }
+        for kind in kinds where all.contains(where: { $0.ops[kind] != nil }) {
+            let openLoop = all.contains { $0.ops[kind]?.serviceUs != nil }
+            row("\(kind) count", digits: 0) { $0.ops[kind].map { Double($0.count) } }
             for (label, path) in [("p50", \LatencySummary.p50), ("p90", \.p90), ("p99", \.p99), ("p99.9", \.p999), ("p99.99", \.p9999), ("max", \.max)] {
-                row("\(kind) \(label) (us)") { $0.ops[kind].map { format($0.latencyUs[keyPath: path], digits: 1) } }
+                row("\(kind) \(label) (us)", digits: 1) { $0.ops[kind]?.latencyUs[keyPath: path] }
             }
             if openLoop {
                 for (label, path) in [("p50", \LatencySummary.p50), ("p99", \.p99), ("p99.9", \.p999)] {
-                    row("\(kind) service \(label) (us)") { $0.ops[kind]?.serviceUs.map { format($0[keyPath: path], digits: 1) } }
+                    row("\(kind) service \(label) (us)", digits: 1) { $0.ops[kind]?.serviceUs?[keyPath: path] }
                 }
             }
-            if phases.contains(where: { ($0?.ops[kind]?.errors ?? 0) > 0 }) {
-                row("\(kind) errors") { $0.ops[kind].map { String($0.errors) } }
+            if all.contains(where: { ($0.ops[kind]?.errors ?? 0) > 0 }) {
+                row("\(kind) errors", digits: 0) { $0.ops[kind].map { Double($0.errors) } }
             }
-            if phases.contains(where: { ($0?.ops[kind]?.notFound ?? 0) > 0 }) {
-                row("\(kind) not found") { $0.ops[kind].map { String($0.notFound) } }
+            if all.contains(where: { ($0.ops[kind]?.notFound ?? 0) > 0 }) {
+                row("\(kind) not found", digits: 0) { $0.ops[kind].map { Double($0.notFound) } }
             }
         }
-        row("write amp (engine)") { phase in
-            phase.writeAmpEngine.map { format($0, digits: 2) + (phase.engineWriteSource == "wchar" ? " (wchar)" : "") }
+        rows.append(["write amp (engine)"] + phases.map { group in
+            let cell = spreadCell(group.compactMap(\.writeAmpEngine), digits: 2)
+            return cell != "n/a" && group.contains { $0.engineWriteSource == "wchar" } ? cell + " (wchar)" : cell
+        })
+        row("write amp (issued)", digits: 2) { $0.writeAmpIssued }
+        row("write amp (OS)", digits: 2) { $0.writeAmpOS }
+        row("write amp (device)", digits: 2) { $0.writeAmpDevice }
+        row("read amp (probes/get)", digits: 2) { $0.readAmp }
+        row("space amp", digits: 2) { $0.spaceAmp }
+        row("disk (MiB)", digits: 1) { Double($0.diskBytes) / 1_048_576 }
+        row("compactions", digits: 0) { $0.compaction.map { Double($0.count) } }
+        row("compaction written (MiB)", digits: 1) { $0.compaction.map { Double($0.bytesWritten) / 1_048_576 } }
+        row("write stall (s)", digits: 2) { $0.compaction.map(\.stallS) }
+        row("peak RSS (MiB)", digits: 1) { $0.peakRSSBytes.map { Double($0) / 1_048_576 } }
+        if all.contains(where: { $0.pageCache != nil }) {
+            rows.append(["page cache at start"] + phases.map { group in Set(group.compactMap(\.pageCache)).sorted().joined(separator: "/") })
         }
-        row("write amp (issued)") { $0.writeAmpIssued.map { format($0, digits: 2) } }
-        row("write amp (OS)") { $0.writeAmpOS.map { format($0, digits: 2) } }
-        row("write amp (device)") { $0.writeAmpDevice.map { format($0, digits: 2) } }
-        row("read amp (probes/get)") { $0.readAmp.map { format($0, digits: 2) } }
-        row("space amp") { $0.spaceAmp.map { format($0, digits: 2) } }
-        row("disk (MiB)") { format(Double($0.diskBytes) / 1_048_576, digits: 1) }
-        row("compactions") { $0.compaction.map { String($0.count) } }
-        row("compaction written (MiB)") { $0.compaction.map { format(Double($0.bytesWritten) / 1_048_576, digits: 1) } }
-        row("write stall (s)") { $0.compaction.map { format($0.stallS, digits: 2) } }
-        row("peak RSS (MiB)") { $0.peakRSSBytes.map { format(Double($0) / 1_048_576, digits: 1) } }
+        let limited = columns.map { $0.runs.compactMap(\.memoryLimit) }
+        let lastPhase = columns.flatMap(\.runs).allSatisfy { $0.phases.last?.name == phaseName || !$0.phases.contains { $0.name == phaseName } }
+        if lastPhase, limited.contains(where: { !$0.isEmpty }) {
+            rows.append(["memory limit (MiB)"] + limited.map { limits in
+                limits.isEmpty ? "n/a" : limits.contains { !$0.enforced } ? "not enforced" : spreadCell(limits.compactMap { $0.limitBytes.map { Double($0) / 1_048_576 } }, digits: 1)
+            })
+            rows.append(["cgroup peak (MiB)"] + limited.map { limits in spreadCell(limits.compactMap { $0.peakBytes.map { Double($0) / 1_048_576 } }, digits: 1) })
+            rows.append(["  anon at peak (MiB)"] + limited.map { limits in spreadCell(limits.compactMap { $0.anonymousBytesAtPeak.map { Double($0) / 1_048_576 } }, digits: 1) })
+            rows.append(["  file at peak (MiB)"] + limited.map { limits in spreadCell(limits.compactMap { $0.fileBytesAtPeak.map { Double($0) / 1_048_576 } }, digits: 1) })
+        }
         return render(rows) + writeViewsLegend + "\n"
     }
 
@@ -53,6 +78,17 @@ public enum TextTables {
         + "((wchar): it has none, the issued view stands in); issued: bytes passed to write calls (wchar); "
         + "OS: bytes charged for write-back (write_bytes); device: sectors written on the data disk x 512, "
         + "synced at phase start and end, machine-wide (every process, journal included)."
+
+    /// One cell: the value, or over repetitions `median ±half-width` (95 % interval) or `median [min–max]`; "n/a" when none.
+    public static func spreadCell(_ values: [Double], digits: Int) -> String {
+        guard let spread = Spread(values) else { return "n/a" }
+        if spread.n == 1 || spread.min == spread.max { return format(spread.median, digits: digits) }
+        if spread.ciCoverage >= 0.95 {
+            let halfWidth = Swift.max(spread.ciHigh - spread.median, spread.median - spread.ciLow)
+            return format(spread.median, digits: digits) + " ±" + format(halfWidth, digits: digits)
+        }
+        return format(spread.median, digits: digits) + " [" + format(spread.min, digits: digits) + "–" + format(spread.max, digits: digits) + "]"
+    }
 
     /// The fairness line printed above every table: what every engine ran under.
     public static func conditions(_ runs: [RunResult]) -> String {

@@ -9,6 +9,9 @@ import Glibc
 /// process at once with the default action.
 public enum Interrupt {
     @usableFromInline static let received = Atomic<Int32>(0)
+    /// A child process (`kvbench child-run`) to pass both signals on to, or 0: `run` and `compare`
+    /// start each engine run in its own process group, so a terminal's Ctrl-C reaches it only through here.
+    public static let forwardTo = Atomic<Int32>(0)
 
     /// Installs the handlers for SIGINT and SIGTERM (SA_RESTART, so engine system calls are not cut short)
     /// and unblocks both in the calling thread, whose mask the benchmark threads inherit (a parent may
@@ -16,6 +19,8 @@ public enum Interrupt {
     public static func install() {
         received.store(0, ordering: .relaxed)
         let handler: @convention(c) (Int32) -> Void = { signal in
+            let child = Interrupt.forwardTo.load(ordering: .relaxed)
+            if child > 0 { kill(child, signal) }
             if Interrupt.received.exchange(signal, ordering: .relaxed) != 0 {
                 Glibc.signal(signal, SIG_DFL)
                 raise(signal)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import KVStore
 import Synchronization
 
@@ -5,19 +8,39 @@ import Synchronization
 /// read misses. Running a workload against it measures the harness itself
 /// (clock reads, histograms, key generation). Its point operations are
 /// `@inlinable`, so the harness's specialized loop sees them whole.
+///
+/// Test hook: the setting `null.abort=open` or `null.abort=close` makes the
+/// process abort (SIGABRT) when the store is opened or closed, to test how
+/// `compare` reports a run whose process dies.
 public final class NullStore: KeyValueStore {
     public static let engineName = "null"
     public static let engineVersion = SystemManifest.toolVersion
 
     public let options: StoreOptions
     public let limits = StoreLimits(maxKeySize: 1 << 20, maxValueSize: 1 << 30)
-    public let settingsReport: [String: String] = ["stores": "nothing (measures the harness)"]
+    public let settingsReport: [String: String]
     @usableFromInline let userBytes = Atomic<UInt64>(0)
     @usableFromInline let isClosed = Atomic<Bool>(false)
 
-    private init(options: StoreOptions) { self.options = options }
+    private let abortOnClose: Bool
 
-    public static func open(_ options: StoreOptions) throws(StoreError) -> NullStore { NullStore(options: options) }
+    private init(options: StoreOptions, abortOnClose: Bool) {
+        self.options = options
+        self.abortOnClose = abortOnClose
+        var report = ["stores": "nothing (measures the harness)"]
+        if abortOnClose { report["abort"] = "close (test hook)" }
+        settingsReport = report
+    }
+
+    public static func open(_ options: StoreOptions) throws(StoreError) -> NullStore {
+        for (name, value) in options.settings {
+            guard name == "null.abort", value == "open" || value == "close" else {
+                throw .invalidOption(name: name, reason: "the null engine's only setting is the test hook null.abort=open|close")
+            }
+        }
+        if options.settings["null.abort"] == "open" { abortForTest("open") }
+        return NullStore(options: options, abortOnClose: options.settings["null.abort"] == "close")
+    }
 
     @inlinable @inline(__always)
     func ensureOpen() throws(StoreError) {
@@ -71,7 +94,17 @@ public final class NullStore: KeyValueStore {
         StoreStatistics(userBytesWritten: userBytes.load(ordering: .relaxed), engineBytesWritten: 0)
     }
 
-    public func close() throws(StoreError) { isClosed.store(true, ordering: .relaxed) }
+    /// Says why on standard error, then aborts.
+    private static func abortForTest(_ when: String) -> Never {
+        let message = "null engine: abort() at \(when), as asked by the test hook null.abort=\(when)\n"
+        _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+        abort()
+    }
+
+    public func close() throws(StoreError) {
+        if abortOnClose { Self.abortForTest("close") }
+        isClosed.store(true, ordering: .relaxed)
+    }
 
     /// The cursor of the null engine: never positioned.
     public struct EmptyCursor: KeyValueCursor {

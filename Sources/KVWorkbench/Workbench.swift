@@ -232,7 +232,8 @@ public enum Workbench {
         }
         while true {
             if isWriter {
-                if context.readersFinished.load(ordering: .relaxed) { break }
+                // At least one write, even when the readers finish before this thread is scheduled.
+                if issued > 0 && context.readersFinished.load(ordering: .relaxed) { break }
             } else if let deadline {
                 if LatencyClock.now() >= deadline { break }
             } else if issued >= share {

@@ -66,6 +66,7 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
             "compression": "none (LMDB has none)",
             "memory_budget": "not boundable: reads go through the OS page cache",
             "max_key_bytes": String(maxKey),
+            "readahead": options.settings["lmdb.no_readahead"] == "true" ? "off (MDB_NORDAHEAD)" : "on (kernel default)",
         ]
     }
 
@@ -79,14 +80,22 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
             throw .unsupported("LMDB has no mode without durability; use --durability os or fsync")
         }
         var mapSize = defaultMapSize
+        var noReadahead = false
         for (name, value) in options.settings {
-            guard name == "lmdb.map_size" else {
-                throw .invalidOption(name: name, reason: "unknown LMDB setting; the only one is lmdb.map_size")
+            switch name {
+            case "lmdb.map_size":
+                guard let size = Int(value), size >= 1 << 20 else {
+                    throw .invalidOption(name: name, reason: "expected a byte count of at least 1048576, got \(value)")
+                }
+                mapSize = size
+            case "lmdb.no_readahead":
+                guard value == "true" || value == "false" else {
+                    throw .invalidOption(name: name, reason: "expected true or false, got \(value)")
+                }
+                noReadahead = value == "true"
+            default:
+                throw .invalidOption(name: name, reason: "unknown LMDB setting; the settings are lmdb.map_size and lmdb.no_readahead")
             }
-            guard let size = Int(value), size >= 1 << 20 else {
-                throw .invalidOption(name: name, reason: "expected a byte count of at least 1048576, got \(value)")
-            }
-            mapSize = size
         }
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "data.mdb", engine: "LMDB")
         let lock = try DirectoryLock(directory: path)
@@ -100,6 +109,7 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
         try checkLMDB(mdb_env_set_maxreaders(environment, 1024), "mdb_env_set_maxreaders", path: path)
         var flags = UInt32(MDB_NOTLS)
         if options.durability == .os { flags |= UInt32(MDB_NOSYNC) }
+        if noReadahead { flags |= UInt32(MDB_NORDAHEAD) }
         try checkLMDB(mdb_env_open(environment, path, flags, 0o644), "mdb_env_open", path: path)
         var deadReaders: Int32 = 0
         try checkLMDB(mdb_reader_check(environment, &deadReaders), "mdb_reader_check", path: path)

@@ -79,6 +79,10 @@ struct BenchmarkOptions: ParsableArguments {
     var json: String?
     @Flag(help: "No progress line.")
     var quiet = false
+    @Option(name: .customLong("repeat"), help: "Repetitions of each engine, interleaved in rounds with the engine order rotated; figures are medians with a 95 % interval.")
+    var repetitions: Int = 1
+    @Option(name: .customLong("memory-limit"), help: "Memory cgroup limit of each run's process, page cache included: auto (memory budget + \(MemoryLimitPlan.harnessAllowance >> 20) MiB harness allowance, or none where cgroups are unavailable), off, or a size such as 256MiB.")
+    var memoryLimit: String = "auto"
     @Flag(name: .customLong("allow-errors"), help: "Exit 0 even when operations failed (the default is exit status 3).")
     var allowErrors = false
 
@@ -95,6 +99,10 @@ struct BenchmarkOptions: ParsableArguments {
         }
         if operations != nil && duration != nil {
             throw ValidationError("give --operations or --duration, not both")
+        }
+        guard (1...1000).contains(repetitions) else { throw ValidationError("--repeat must be between 1 and 1000") }
+        guard memoryLimit == "auto" || memoryLimit == "off" || Self.parseBytes(memoryLimit) != nil else {
+            throw ValidationError("cannot read --memory-limit '\(memoryLimit)'; write auto, off, or a size such as 256MiB")
         }
         do {
             try skew.checkRanges()

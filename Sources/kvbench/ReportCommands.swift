@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KVReports
 import KVResults
+import KVWorkbench
 import StorageIO
 
 /// Reads result files written by `run`, `compare` or `report`.
@@ -52,12 +53,16 @@ struct ReportCommand: ParsableCommand {
     }
 }
 
-/// `kvbench diff`: compares two sets of results and fails on a regression beyond the threshold.
+/// `kvbench diff`: compares two sets of results; exit 0 no regression, 1 a regression, 2 bad input or nothing comparable.
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
-        abstract: "Compare results metric by metric; exit 1 when any metric regressed beyond the threshold.",
-        discussion: "kvbench diff BASE.json NEW.json, or --base a.json b.json --new c.json d.json (medians of each side are compared)."
+        abstract: "Compare results metric by metric; exit 1 when a metric regressed beyond the threshold (and, with repetitions, significantly).",
+        discussion: """
+        kvbench diff BASE.json NEW.json, or --base a.json b.json --new c.json d.json (medians of each side are compared). \
+        Refuses results run with different parameters unless --allow-different-parameters. \
+        Exit 0: no regression; 1: a regression; 2: bad input or nothing comparable. See docs/ci.md.
+        """
     )
 
     @Argument(help: "BASE.json NEW.json")
@@ -68,6 +73,8 @@ struct DiffCommand: ParsableCommand {
     var candidate: [String] = []
     @Option(parsing: .unconditional, help: "Regression threshold in percent.")
     var threshold: Double = 10
+    @Flag(name: .customLong("allow-different-parameters"), help: "Compare results even when their run parameters differ.")
+    var allowDifferentParameters = false
 
     func validate() throws {
         if files.isEmpty {
@@ -82,14 +89,39 @@ struct DiffCommand: ParsableCommand {
         }
     }
 
+    /// Prints `message` and exits 2 (bad input or nothing comparable).
+    private func refuse(_ message: String) -> ExitCode {
+        writeStandardError("diff: \(message)\n")
+        return ExitCode(2)
+    }
+
     func run() throws {
         let basePaths = files.isEmpty ? base : [files[0]]
         let newPaths = files.isEmpty ? candidate : [files[1]]
-        let rows = ResultsDiff.compare(base: try ResultsLoader.load(basePaths), new: try ResultsLoader.load(newPaths), thresholdPercent: threshold)
+        let baseFiles: [ResultsFile], newFiles: [ResultsFile]
+        do {
+            baseFiles = try ResultsLoader.load(basePaths)
+            newFiles = try ResultsLoader.load(newPaths)
+        } catch let failure as CommandFailure {
+            throw refuse(failure.description)
+        }
+        let differences = ResultsDiff.parameterDifferences(base: baseFiles, new: newFiles)
+        if !differences.isEmpty {
+            if !allowDifferentParameters {
+                throw refuse("the two sides were run with different parameters (\(differences.joined(separator: "; "))); rerun with equal parameters, or pass --allow-different-parameters")
+            }
+            print("warning: different parameters (\(differences.joined(separator: "; "))); compared anyway (--allow-different-parameters)")
+        }
+        let rows = ResultsDiff.compare(base: baseFiles, new: newFiles, thresholdPercent: threshold)
         guard !rows.isEmpty else {
-            throw CommandFailure("the two sides share no engine and workload; nothing to compare", status: .badInput)
+            throw refuse("the two sides share no engine and workload; nothing to compare")
         }
         print(ResultsDiff.table(rows, thresholdPercent: threshold), terminator: "")
+        if rows.contains(where: { $0.significant == nil }) {
+            print("not noise-checked: a side has a single run, so a change beyond \(threshold)% counts as a regression whether or not it is noise; use --repeat 5 (or several files) on both sides")
+        } else {
+            print("noise check: a change counts only when the 95 % intervals of the two medians do not overlap (order statistics; with n < 6 the interval is [min, max])")
+        }
         let regressions = rows.filter(\.regressed)
         if regressions.isEmpty {
             print("no regression beyond \(threshold)%")

@@ -23,7 +23,7 @@ struct RunCommand: ParsableCommand {
         Interrupt.install()
         let results = try Comparison.run(engines: [engine], options: options, command: CommandLine.arguments.joined(separator: " "))
         try options.writeJSON(results)
-        try RunOutcome.check(results, allowErrors: options.allowErrors)
+        try Comparison.finish(results, allowErrors: options.allowErrors)
     }
 }
 
@@ -54,43 +54,89 @@ struct CompareCommand: ParsableCommand {
         let results = try Comparison.run(engines: engineList, options: options, command: CommandLine.arguments.joined(separator: " "))
         try options.writeJSON(results)
         if let out { try RunOutcome.writeReport(results, to: out) }
-        try RunOutcome.check(results, allowErrors: options.allowErrors)
+        try Comparison.finish(results, allowErrors: options.allowErrors)
     }
 }
 
-/// Runs engines one after another, each in a fresh directory, and prints the tables.
+/// Runs every engine repetition in a child process of its own, in rounds (the engine
+/// order rotated each round), each on a fresh directory with the same seed, and prints the tables.
 enum Comparison {
     static func run(engines: [String], options: BenchmarkOptions, command: String) throws -> ResultsFile {
+        _ = try options.checkedConfiguration(directory: "/")
+        let plan = try MemoryLimitPlan.resolve(options.memoryLimit, memoryBudget: BenchmarkOptions.parseBytes(options.memoryBudget)!)
+        let work = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-results")
+        defer { try? FileSystem.removeTree(work) }
         var runs: [RunResult] = []
+        var failed: [FailedRun] = []
         var manifest: Manifest?
-        for engine in engines {
-            if Interrupt.isRequested { break }
-            let directory = try options.prepareDirectory(engine: engine, shared: engines.count > 1)
-            defer {
-                if directory.temporary { try? FileSystem.removeTree(directory.path) }
-                directory.claim?.release()
+        let repetitions = options.repetitions
+        rounds: for round in 0..<repetitions {
+            for offset in engines.indices {
+                let engine = engines[(round + offset) % engines.count]
+                if Interrupt.isRequested { break rounds }
+                let directory = try options.prepareDirectory(engine: repetitions > 1 ? "\(engine)-\(round + 1)" : engine,
+                                                             shared: engines.count > 1 || repetitions > 1)
+                defer {
+                    if directory.temporary { try? FileSystem.removeTree(directory.path) } else { IsolatedRun.dropPages(of: directory.path) }
+                    directory.claim?.release()
+                }
+                if manifest == nil {
+                    var versions: [String: String] = [:]
+                    for name in engines { versions[name] = EngineRegistry.version(of: name) }
+                    manifest = SystemManifest.make(engineVersions: versions, dataDirectory: directory.path, command: command)
+                    manifest?.memoryLimit = plan.description
+                }
+                if !options.quiet {
+                    writeStandardError("running \(engine)\(repetitions > 1 ? " (repetition \(round + 1) of \(repetitions))" : "")...\n")
+                }
+                switch try IsolatedRun.run(engine: engine, repetition: round + 1, options: options, directory: directory.path,
+                                           plan: plan, workDirectory: work) {
+                case .finished(let result): runs.append(result)
+                case .failed(let failure): failed.append(failure)
+                }
             }
-            let configuration = try options.checkedConfiguration(directory: directory.path)
-            if manifest == nil {
-                var versions: [String: String] = [:]
-                for name in engines { versions[name] = EngineRegistry.version(of: name) }
-                manifest = SystemManifest.make(engineVersions: versions, dataDirectory: directory.path, command: command)
-            }
-            if !options.quiet { writeStandardError("running \(engine)...\n") }
-            runs.append(try EngineRegistry.run(engine, configuration))
         }
         guard let manifest else { throw RunOutcome.interruptedBeforeAnyRun() }
+        let results = ResultsFile(manifest: manifest, runs: runs, summary: EngineSummary.summarize(runs), failedRuns: failed,
+                                  partial: Interrupt.isRequested)
+        printTables(results, engines: engines)
+        return results
+    }
+
+    static func printTables(_ results: ResultsFile, engines: [String]) {
+        let runs = results.runs
+        let columns = engines.compactMap { engine -> (label: String, runs: [RunResult])? in
+            let group = runs.filter { $0.engine == engine }
+            return group.isEmpty ? nil : (engine, group)
+        }
         print(TextTables.conditions(runs))
+        print(results.manifest.memoryLimit ?? "")
         for phase in ["load", "run"] {
-            let table = TextTables.phaseTable(phase, runs: runs)
+            let table = TextTables.phaseTable(phase, columns: columns)
             if !table.isEmpty { print("\n" + table, terminator: "") }
+        }
+        if columns.contains(where: { $0.runs.count > 1 }) {
+            print("\nmedian ±h: h is the larger distance from the median to an end of its 95 % order-statistics interval; median [min–max]: fewer than 6 repetitions, the range covers the median with probability 1 − 2^(1−n) (75 % for 3, 93.75 % for 5).")
+        }
+        for failure in results.failedRuns ?? [] {
+            print("\nFAILED: \(failure.engine) repetition \(failure.repetition): \(failure.termination); its last output:")
+            for line in failure.stderrTail { print("    | \(line)") }
         }
         if runs.contains(where: { $0.engine == "rocksdb" }) {
             print("\nnote: RocksDB is Debian's \(EngineRegistry.version(of: "rocksdb") ?? "") build, compiled with assertions enabled, which slows it.")
         }
-        if runs.contains(where: { $0.engine == "lmdb" }) {
-            print("note: LMDB reads through the OS page cache and cannot be bounded by the memory budget; see its peak RSS.")
+        if runs.contains(where: { $0.engine == "lmdb" && $0.memoryLimit?.enforced != true }) {
+            print("note: LMDB reads through the OS page cache and cannot be bounded by the memory budget; see its peak RSS, or run with an enforced --memory-limit.")
         }
-        return ResultsFile(manifest: manifest, runs: runs, partial: Interrupt.isRequested)
+    }
+
+    /// Exits 1 when a run failed (and the command was not interrupted); else as `RunOutcome.check`
+    /// (130/143 after an interrupt, 3 on failed operations unless `allowErrors`).
+    static func finish(_ results: ResultsFile, allowErrors: Bool) throws {
+        if Interrupt.signal == nil, let failed = results.failedRuns, !failed.isEmpty {
+            writeStandardError("\(failed.count) run(s) failed; the other runs are reported above\n")
+            throw ExitCode(1)
+        }
+        try RunOutcome.check(results, allowErrors: allowErrors)
     }
 }

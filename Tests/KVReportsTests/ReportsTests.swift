@@ -96,6 +96,45 @@ func sampleResults(engine: String = "rocksdb", throughput: Double = 100_000, rea
     #expect(decoded.runs[0].phases[0].ops["read"]?.latencyUs.p99 == 12)
 }
 
+@Test func orderStatisticIntervalOfTheMedian() {
+    #expect(Spread.orderStatistic(n: 5).k == 1)
+    #expect(abs(Spread.orderStatistic(n: 5).coverage - 0.9375) < 1e-12)
+    #expect(Spread.orderStatistic(n: 6).k == 1)
+    #expect(Spread.orderStatistic(n: 10).k == 2)
+    #expect(abs(Spread.orderStatistic(n: 10).coverage - (1 - 22.0 / 1024)) < 1e-12)
+    let spread = Spread([5, 1, 4, 2, 3, 9, 7, 8, 6, 10])!
+    #expect(spread.median == 5.5 && spread.ciLow == 2 && spread.ciHigh == 9)
+}
+
+@Test func diffFlagsOnlySignificantRegressionsWithRepetitions() {
+    let base = [100_000.0, 98_000, 102_000, 101_000, 99_000].map { sampleResults(throughput: $0) }
+    let halved = [50_000.0, 49_000, 51_000, 50_500, 49_500].map { sampleResults(throughput: $0) }
+    let halvedRow = ResultsDiff.compare(base: base, new: halved, thresholdPercent: 10).first { $0.metric == "run throughput (ops/s)" }
+    #expect(halvedRow?.significant == true)
+    #expect(halvedRow?.regressed == true)
+    // A 15 % lower median whose range still overlaps the base's is noise, not a regression.
+    let noisy = [85_000.0, 99_000, 84_000, 86_000, 83_000].map { sampleResults(throughput: $0) }
+    let noisyRow = ResultsDiff.compare(base: base, new: noisy, thresholdPercent: 10).first { $0.metric == "run throughput (ops/s)" }
+    #expect(noisyRow?.significant == false)
+    #expect(noisyRow?.regressed == false)
+    // A single run on a side is not noise-checked: the threshold alone decides.
+    let single = ResultsDiff.compare(base: [sampleResults()], new: [sampleResults(throughput: 50_000)], thresholdPercent: 10)
+        .first { $0.metric == "run throughput (ops/s)" }
+    #expect(single?.significant == nil)
+    #expect(single?.regressed == true)
+}
+
+@Test func diffNamesDifferingParameters() {
+    var other = sampleResults()
+    other.runs[0].parameters.records *= 2
+    other.runs[0].parameters.durability = "fsync"
+    let differences = ResultsDiff.parameterDifferences(base: [sampleResults()], new: [other])
+    #expect(differences.count == 2)
+    #expect(differences.contains { $0.hasPrefix("records:") })
+    #expect(differences.contains { $0.hasPrefix("durability:") })
+    #expect(ResultsDiff.parameterDifferences(base: [sampleResults()], new: [sampleResults()]).isEmpty)
+}
+
 @Test func writeAmplificationIsComparedOnlyWithinOneView() {
     var old = sampleResults(engine: "lmdb", writeAmp: nil)
     var new = sampleResults(engine: "lmdb", writeAmp: 143)

@@ -7,38 +7,69 @@ import KVStore
 
 /// A child process whose standard output is a pipe read by this process.
 ///
-/// Spawned with `posix_spawn`; standard error goes to a file so that a child's
-/// complaints end up in the test's working directory, not interleaved with the report.
-final class ChildProcess {
+/// Spawned with `posix_spawn`. Standard error goes to a file (so that a crash
+/// test's complaints end up in its working directory), or, when no file is
+/// given, into the same pipe as standard output.
+public final class ChildProcess {
     /// How a child ended.
-    enum Termination: Equatable, CustomStringConvertible {
+    public enum Termination: Equatable, Sendable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .exited(let code): return "exited with status \(code)"
-            case .signaled(let signal): return "killed by signal \(signal)"
+            case .signaled(let signal): return "killed by signal \(signal) (\(Self.signalName(signal)))"
             }
+        }
+
+        /// SIGABRT, SIGKILL …, or the number.
+        public static func signalName(_ signal: Int32) -> String {
+            let names: [Int32: String] = [SIGABRT: "SIGABRT", SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGBUS: "SIGBUS",
+                                          SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGILL: "SIGILL", SIGFPE: "SIGFPE", SIGTRAP: "SIGTRAP"]
+            return names[signal] ?? "signal \(signal)"
         }
     }
 
-    let pid: pid_t
+    public let pid: pid_t
     private var readEnd: Int32
-    private(set) var output: [UInt8] = []
+    public private(set) var output: [UInt8] = []
     private var reaped: Termination?
+    /// The child's resource usage, known once `wait()` has returned (`wait4`).
+    public private(set) var usage: rusage?
 
     /// Starts `arguments[0]` (an absolute path) with `arguments`, adding `environment` to this process's environment.
-    init(arguments: [String], environment: [String: String] = [:], standardError: String) throws(StoreError) {
+    /// `standardError` nil sends the child's standard error into the output pipe;
+    /// `ownProcessGroup` keeps terminal signals (Ctrl-C) from reaching the child directly.
+    public init(arguments: [String], environment: [String: String] = [:], standardError: String?, ownProcessGroup: Bool = false) throws(StoreError) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw .io(operation: "pipe", path: arguments[0], errno: errno) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        if let standardError {
+            posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        }
         posix_spawn_file_actions_addclose(&actions, fds[0])
         posix_spawn_file_actions_addclose(&actions, fds[1])
-        posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if ownProcessGroup {
+            // Its own group, no blocked signals and default SIGINT/SIGTERM handling, whatever this process inherited.
+            var empty = sigset_t(), defaults = sigset_t()
+            sigemptyset(&empty)
+            sigemptyset(&defaults)
+            sigaddset(&defaults, SIGINT)
+            sigaddset(&defaults, SIGTERM)
+            posix_spawnattr_setpgroup(&attributes, 0)
+            posix_spawnattr_setsigmask(&attributes, &empty)
+            posix_spawnattr_setsigdefault(&attributes, &defaults)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        }
 
         var variables: [String] = []
         var index = 0
@@ -53,7 +84,7 @@ final class ChildProcess {
         var child: pid_t = 0
         let code = Self.withCStrings(arguments) { argv in
             Self.withCStrings(variables) { envp in
-                posix_spawn(&child, arguments[0], &actions, nil, argv, envp)
+                posix_spawn(&child, arguments[0], &actions, &attributes, argv, envp)
             }
         }
         Glibc.close(fds[1])
@@ -83,7 +114,7 @@ final class ChildProcess {
     /// Reads what the child writes until `deadline` (monotonic nanoseconds) or end of output,
     /// or until `stop` returns true for the output so far. Returns true at end of output.
     @discardableResult
-    func read(until deadline: UInt64, stop: ([UInt8]) -> Bool = { _ in false }) -> Bool {
+    public func read(until deadline: UInt64, stop: ([UInt8]) -> Bool = { _ in false }) -> Bool {
         guard readEnd >= 0 else { return true }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -107,23 +138,28 @@ final class ChildProcess {
     }
 
     /// Reads everything until the child closes its output.
-    func readToEnd() { read(until: .max) }
+    public func readToEnd() { read(until: .max) }
 
     /// Sends SIGKILL.
-    func killNow() { kill(pid, SIGKILL) }
+    public func killNow() { kill(pid, SIGKILL) }
 
-    /// Waits for the child to end.
-    func wait() -> Termination {
+    /// Waits for the child to end and keeps its resource usage.
+    public func wait() -> Termination {
         if let reaped { return reaped }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var resources = rusage()
+        while wait4(pid, &status, 0, &resources) < 0 && errno == EINTR {}
         let termination: Termination = (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
         reaped = termination
+        usage = resources
         return termination
     }
 
+    /// The child's peak resident set in bytes (`ru_maxrss`), once it has ended.
+    public var peakResidentBytes: UInt64? { usage.map { UInt64(max($0.ru_maxrss, 0)) * 1024 } }
+
     /// The output as lines (a last line without a newline is dropped: it was cut by the kill).
-    var lines: [Substring] {
+    public var lines: [Substring] {
         let text = String(decoding: output, as: UTF8.self)
         var result = text.split(separator: "\n", omittingEmptySubsequences: false)
         result.removeLast()
@@ -132,8 +168,8 @@ final class ChildProcess {
 }
 
 /// The monotonic clock.
-enum Monotonic {
-    static func nanoseconds() -> UInt64 {
+public enum Monotonic {
+    public static func nanoseconds() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
