@@ -16,8 +16,8 @@ enum LogBatch {
         var key: UnsafeRawBufferPointer
         var value: UnsafeRawBufferPointer
 
-        var count: Int { 1 }
-        var userBytes: UInt64 { UInt64(key.count + value.count) }
+        @inline(__always) var count: Int { 1 }
+        @inline(__always) var userBytes: UInt64 { UInt64(key.count + value.count) }
 
         @inline(__always)
         func encode(into out: inout Bytes) { LogBatch.appendEntry(kind: kind, key: key, value: value, into: &out) }
