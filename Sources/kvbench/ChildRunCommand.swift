@@ -22,7 +22,7 @@ struct ChildRunCommand: ParsableCommand {
         }
         Interrupt.install()
         let configuration = try options.checkedConfiguration(directory: runDirectory)
-        let outcome = try EngineRegistry.run(engine, configuration)
+        let outcome = try EngineTable.entry(engine).run(configuration)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try encoder.encode(outcome).write(to: URL(fileURLWithPath: result))
@@ -55,7 +55,7 @@ extension BenchmarkOptions {
     /// A setting named `<engine>.…` goes to that engine only; any other goes to every engine (which rejects what it does not know).
     static func setting(_ setting: String, appliesTo engine: String) -> Bool {
         let name = setting.split(separator: "=", maxSplits: 1).first.map(String.init) ?? setting
-        guard let dot = name.firstIndex(of: "."), EngineRegistry.names.contains(String(name[..<dot])) else { return true }
+        guard let dot = name.firstIndex(of: "."), EngineTable.names.contains(String(name[..<dot])) else { return true }
         return name[..<dot] == engine
     }
 }

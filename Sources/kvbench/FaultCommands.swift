@@ -14,7 +14,7 @@ struct CrashTestCommand: ParsableCommand {
         abstract: "Crash a child process running a write-heavy mix and check what survives (see docs/durability.md)."
     )
 
-    @Option(help: "Engine: \(EngineRegistry.crashEngines.joined(separator: ", ")).")
+    @Option(help: "Engine: \(EngineTable.crashEngines.joined(separator: ", ")).")
     var engine: String
     @Option(help: "Durability of acknowledged writes: none, os, fsync.")
     var durability: Durability = .fsync
@@ -36,10 +36,10 @@ struct CrashTestCommand: ParsableCommand {
     var verbose = false
 
     func validate() throws {
-        guard EngineRegistry.crashEngines.contains(engine) else {
-            throw ValidationError("unknown engine '\(engine)' for crash-test; choose one of: \(EngineRegistry.crashEngines.joined(separator: ", "))")
+        guard EngineTable.crashEngines.contains(engine) else {
+            throw ValidationError(EngineTable.unknown(engine, among: EngineTable.crashEngines, for: "crash-test"))
         }
-        if let reason = EngineRegistry.unsupported(engine: engine, durability: durability) { throw ValidationError(reason) }
+        if let reason = EngineTable.unsupported(engine: engine, durability: durability) { throw ValidationError(reason) }
         do {
             try FaultRanges.crashes.check(crashes)
             try FaultRanges.crashKeySpace.check(keySpace)
@@ -56,7 +56,7 @@ struct CrashTestCommand: ParsableCommand {
         let work = workDirectory.path
         var configuration = CrashTestConfiguration(
             engine: engine, durability: durability, mode: mode,
-            method: EngineRegistry.powerLossMethod(engine: engine, mode: mode),
+            method: EngineTable.powerLossMethod(engine: engine, mode: mode),
             crashes: crashes, seed: seed, workDirectory: work, executable: FaultSupport.executablePath)
         configuration.keySpace = keySpace
         configuration.maxDelayMilliseconds = maxDelay
@@ -86,8 +86,7 @@ struct CrashWorkerCommand: ParsableCommand {
     func run() throws {
         let settings = CrashWorker.Settings(directory: dir, durability: durability, memoryBudget: memoryBudget,
                                             keySpace: keySpace, startSequence: startSequence, seed: seed)
-        let status = try EngineRegistry.crashWorker(engine: engine, settings, powerLossAfterMilliseconds: powerLossAfter,
-                                                    crashPointOneIn: crashPointOneIn, tornTails: tornTails)
+        let status = try EngineTable.entry(engine).crashWorker(settings, powerLossAfter, crashPointOneIn, tornTails)
         throw ExitCode(status)
     }
 }
@@ -104,8 +103,7 @@ struct CrashVerifyCommand: ParsableCommand {
     @Flag var create = false
 
     func run() throws {
-        let status = try EngineRegistry.crashVerify(engine: engine, directory: dir, durability: durability,
-                                                    memoryBudget: memoryBudget, keySpace: keySpace, create: create)
+        let status = try EngineTable.entry(engine).crashVerify(dir, durability, memoryBudget, keySpace, create)
         throw ExitCode(status)
     }
 }
@@ -120,7 +118,7 @@ struct CorruptBuildCommand: ParsableCommand {
     @Option(name: .customLong("memory-budget")) var memoryBudget: Int
 
     func run() throws {
-        _ = try EngineRegistry.corruptBuild(engine: engine, directory: dir, keySpace: keySpace, memoryBudget: memoryBudget, abandon: true)
+        _ = try EngineTable.entry(engine).corruptBuild(dir, keySpace, memoryBudget, true)
     }
 }
 
@@ -158,7 +156,7 @@ struct CorruptTestCommand: ParsableCommand {
         abstract: "Damage copies of a database (bit flips, truncation, appended bytes) and check each read gives an error or correct data."
     )
 
-    @Option(help: "Engine: \(EngineRegistry.crashEngines.joined(separator: ", ")).")
+    @Option(help: "Engine: \(EngineTable.crashEngines.joined(separator: ", ")).")
     var engine: String
     @Option(name: .customLong("key-space"), parsing: .unconditional, help: "Keys in the test database (100 to 10000000).")
     var keySpace: Int = 3000
@@ -168,8 +166,8 @@ struct CorruptTestCommand: ParsableCommand {
     var json: String?
 
     func validate() throws {
-        guard EngineRegistry.crashEngines.contains(engine) else {
-            throw ValidationError("unknown engine '\(engine)' for corrupt-test; choose one of: \(EngineRegistry.crashEngines.joined(separator: ", "))")
+        guard EngineTable.crashEngines.contains(engine) else {
+            throw ValidationError(EngineTable.unknown(engine, among: EngineTable.crashEngines, for: "corrupt-test"))
         }
         do {
             try FaultRanges.corruptKeySpace.check(keySpace)
@@ -185,22 +183,23 @@ struct CorruptTestCommand: ParsableCommand {
         let work = workDirectory.path
         var configuration = CorruptTest.Configuration(engine: engine, workDirectory: work, executable: FaultSupport.executablePath)
         configuration.keySpace = keySpace
-        configuration.hasChecksums = engine != "lmdb"
+        let entry = try EngineTable.entry(engine)
+        configuration.hasChecksums = entry.noChecksums == nil
         let pristine = work + "/pristine"
         let crashed = work + "/pristine-abandoned"
-        let expected = try EngineRegistry.corruptBuild(engine: engine, directory: pristine, keySpace: keySpace, memoryBudget: configuration.memoryBudget)
+        let expected = try EngineTable.entry(engine).corruptBuild(pristine, keySpace, configuration.memoryBudget, false)
         var notes: [String] = []
         if let problem = try CorruptTest.buildAbandoned(configuration, directory: crashed) { notes.append(problem) }
         // Logs are damaged in the copy abandoned without close (its log holds the last writes);
         // everything else in the closed copy.
-        var cases = try EngineRegistry.corruptionCases(engine: engine, directory: pristine).filter { !$0.targetsLog }
-        for var item in try EngineRegistry.corruptionCases(engine: engine, directory: crashed) where item.targetsLog {
+        var cases = try EngineTable.entry(engine).corruptionPlan(pristine).filter { !$0.targetsLog }
+        for var item in try EngineTable.entry(engine).corruptionPlan(crashed) where item.targetsLog {
             item.fromCrashedCopy = true
             cases.append(item)
         }
         var report = try CorruptTest.run(configuration, pristine: pristine, crashed: crashed, expected: expected, cases: cases)
         report.notes += notes
-        if engine == "lmdb" { report.notes.append("LMDB 0.9 has no page checksums: damage that still parses is returned as data (reported as undetected)") }
+        if let note = entry.noChecksums { report.notes.append(note) }
         print(report.text)
         if let json { try OutputPaths.writeJSON(report, to: json) }
         if report.status == "FAIL" { throw ExitCode(1) }

@@ -38,8 +38,10 @@ enum IsolatedRun {
             }
         }
         defer { cgroup?.remove() }
-        // Under a limit, LMDB is opened as a careful user would when data outgrows memory.
-        let extra = cgroup != nil && engine == "lmdb" && !options.settings.contains { $0.hasPrefix("lmdb.no_readahead=") } ? ["lmdb.no_readahead=true"] : []
+        // Under a limit, each engine is opened as a careful user would when data outgrows memory
+        // (a setting the user gave wins).
+        let given = Set(options.settings.map { $0.split(separator: "=", maxSplits: 1)[0] })
+        let extra = cgroup == nil ? [] : try EngineTable.entry(engine).settingsUnderMemoryLimit.filter { !given.contains($0.split(separator: "=", maxSplits: 1)[0]) }
         var arguments = [FaultSupport.executablePath, "child-run", "--engine", engine, "--run-directory", directory, "--result", resultPath]
         if let cgroup { arguments += ["--cgroup", cgroup.path] }
         arguments += options.childArguments(engine: engine, extraSettings: extra)

@@ -7,8 +7,8 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         print("engines:")
-        for name in EngineRegistry.names {
-            print("  \(name.padding(to: 18))\(EngineRegistry.describe(name))")
+        for engine in EngineTable.engines {
+            print("  \(engine.name.padding(to: 18))\(engine.summary)")
         }
         print("workloads:")
         for name in WorkloadDefinition.builtInNames {

@@ -9,13 +9,13 @@ import StorageIO
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run one workload against one engine.")
 
-    @Option(help: "Engine: \(EngineRegistry.names.joined(separator: ", ")).")
+    @Option(help: "Engine: \(EngineTable.names.joined(separator: ", ")).")
     var engine: String
     @OptionGroup var options: BenchmarkOptions
 
     func validate() throws {
-        guard EngineRegistry.names.contains(engine) else { throw ValidationError(EngineRegistry.unknown(engine)) }
-        if let reason = EngineRegistry.unsupported(engine: engine, durability: options.durability) { throw ValidationError(reason) }
+        guard EngineTable.names.contains(engine) else { throw ValidationError(EngineTable.unknown(engine)) }
+        if let reason = EngineTable.unsupported(engine: engine, durability: options.durability) { throw ValidationError(reason) }
     }
 
     func run() throws {
@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "compare", abstract: "Run one workload against several engines and compare them side by side.")
 
-    @Option(help: "Comma-separated engines: \(EngineRegistry.names.joined(separator: ", ")).")
+    @Option(help: "Comma-separated engines: \(EngineTable.names.joined(separator: ", ")).")
     var engines: String
     @OptionGroup var options: BenchmarkOptions
     @Option(help: "Write results.json, report.md and SVG charts into this directory.")
@@ -40,11 +40,11 @@ struct CompareCommand: ParsableCommand {
     var engineList: [String] { engines.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func validate() throws {
-        for name in engineList where !EngineRegistry.names.contains(name) { throw ValidationError(EngineRegistry.unknown(name)) }
+        for name in engineList where !EngineTable.names.contains(name) { throw ValidationError(EngineTable.unknown(name)) }
         guard !engineList.isEmpty else { throw ValidationError("--engines needs at least one engine") }
         guard Set(engineList).count == engineList.count else { throw ValidationError("--engines names an engine twice") }
         for name in engineList {
-            if let reason = EngineRegistry.unsupported(engine: name, durability: options.durability) { throw ValidationError(reason) }
+            if let reason = EngineTable.unsupported(engine: name, durability: options.durability) { throw ValidationError(reason) }
         }
     }
 
@@ -82,7 +82,7 @@ enum Comparison {
                 }
                 if manifest == nil {
                     var versions: [String: String] = [:]
-                    for name in engines { versions[name] = EngineRegistry.version(of: name) }
+                    for name in engines { versions[name] = (try? EngineTable.entry(name))?.version }
                     manifest = SystemManifest.make(engineVersions: versions, dataDirectory: directory.path, command: command)
                     manifest?.memoryLimit = plan.description
                 }
@@ -122,12 +122,14 @@ enum Comparison {
             print("\nFAILED: \(failure.engine) repetition \(failure.repetition): \(failure.termination); its last output:")
             for line in failure.stderrTail { print("    | \(line)") }
         }
-        if runs.contains(where: { $0.engine == "rocksdb" }) {
-            print("\nnote: RocksDB is Debian's \(EngineRegistry.version(of: "rocksdb") ?? "") build, compiled with assertions enabled, which slows it.")
+        var notes: [String] = []
+        for engine in EngineTable.engines where runs.contains(where: { $0.engine == engine.name }) {
+            if let note = engine.comparisonNote { notes.append(note) }
+            if let note = engine.unboundedNote, runs.contains(where: { $0.engine == engine.name && $0.memoryLimit?.enforced != true }) {
+                notes.append(note)
+            }
         }
-        if runs.contains(where: { $0.engine == "lmdb" && $0.memoryLimit?.enforced != true }) {
-            print("note: LMDB reads through the OS page cache and cannot be bounded by the memory budget; see its peak RSS, or run with an enforced --memory-limit.")
-        }
+        if !notes.isEmpty { print("\n" + notes.map { "note: " + $0 }.joined(separator: "\n")) }
     }
 
     /// Exits 1 when a run failed (and the command was not interrupted); else as `RunOutcome.check`
