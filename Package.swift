@@ -78,6 +78,7 @@ let package = Package(
                                                    .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
         .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench", "KVResults"]),
+        .testTarget(name: "KVProcessTests", dependencies: ["KVProcess"]),
         .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
     ],
     swiftLanguageModes: [.v6]

@@ -37,6 +37,12 @@ public final class MemoryCgroup {
         guard let membership = readText("/proc/self/cgroup"), let mounts = readText("/proc/self/mountinfo") else {
             return .unavailable(reason: "/proc/self/cgroup or /proc/self/mountinfo cannot be read")
         }
+        return availability(membership: membership, mounts: mounts)
+    }
+
+    /// The same decision from the texts of `/proc/self/cgroup` and `/proc/self/mountinfo`,
+    /// with the cgroup file systems looked up below `root` (a test's fake tree; "" for the real one).
+    static func availability(membership: String, mounts: String, root: String = "") -> Availability {
         var v1Path: String?, v2Path: String?
         for line in membership.split(separator: "\n") {
             let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -56,7 +62,7 @@ public final class MemoryCgroup {
         }
         var reasons: [String] = []
         if let v2Mount, let v2Path {
-            let parent = v2Mount + (v2Path == "/" ? "" : v2Path)
+            let parent = root + v2Mount + (v2Path == "/" ? "" : v2Path)
             let controllers = readText(parent + "/cgroup.controllers") ?? ""
             if controllers.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("memory") {
                 let subtree = readText(parent + "/cgroup.subtree_control") ?? ""
@@ -71,7 +77,7 @@ public final class MemoryCgroup {
             }
         }
         if let v1Mount, let v1Path {
-            let parent = v1Mount + (v1Path == "/" ? "" : v1Path)
+            let parent = root + v1Mount + (v1Path == "/" ? "" : v1Path)
             if access(parent, W_OK) == 0 { return .available(parent: parent, version: .v1) }
             reasons.append("cgroup v1 memory group \(parent) is not writable by this user")
         } else {

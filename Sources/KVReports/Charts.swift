@@ -99,9 +99,9 @@ public enum Charts {
     /// Operations per second for each second of a phase, one panel per engine,
     /// with seconds in which compactions finished marked and write stalls shaded.
     public static func throughputOverTime(_ runs: [LabeledRun], phase: String) -> String? {
-        let series = runs.enumerated().compactMap { index, run -> (String, String, [TimeSeriesPoint])? in
+        let series = runs.enumerated().compactMap { index, run -> (String, String, [TimeSeriesPoint], [ClosedRange<Double>])? in
             guard let points = run.phase(phase)?.timeseries, !points.isEmpty else { return nil }
-            return (run.label, EnginePalette.color(for: run.run.engine, index: index), points)
+            return (run.label, EnginePalette.color(for: run.run.engine, index: index), points, rateBand(run, phase: phase, seconds: points.count))
         }
         guard !series.isEmpty else { return nil }
         let panelHeight = 150.0, gap = 30.0
@@ -111,10 +111,10 @@ public enum Charts {
         let longest = series.map { $0.2.last?.tS ?? 1 }.max() ?? 1
         let xAxis = Axis(kind: .linear, dataMin: 0, dataMax: longest, pixelStart: plotLeft, pixelEnd: plotRight)
         canvas.text("\(phase) phase: throughput over time", width / 2, 28, size: 16, anchor: .middle, weight: "bold")
-        for (index, (label, color, points)) in series.enumerated() {
+        for (index, (label, color, points, band)) in series.enumerated() {
             let top = margin.top + Double(index) * (panelHeight + gap)
             let bottom = top + panelHeight
-            let peak = points.enumerated().map { rate($1, offset: $0) }.max() ?? 1
+            let peak = max(points.enumerated().map { rate($1, offset: $0) }.max() ?? 1, band.map(\.upperBound).max() ?? 0)
             let yAxis = Axis(kind: .linear, dataMin: 0, dataMax: peak, pixelStart: bottom, pixelEnd: top)
             canvas.rect(plotLeft, top, plotRight - plotLeft, panelHeight, fill: "#fafafa", stroke: "#999999")
             for (offset, point) in points.enumerated() {
@@ -134,6 +134,12 @@ public enum Charts {
             let coordinates = points.enumerated().map { offset, point in
                 (xAxis.pixel((Double(offset) + point.tS) / 2), yAxis.pixel(rate(point, offset: offset)))
             }
+            if !band.isEmpty {
+                let xs = coordinates.prefix(band.count).map(\.0)
+                let low = zip(xs, band).map { ($0, yAxis.pixel($1.lowerBound)) }
+                let high = zip(xs, band).map { ($0, yAxis.pixel($1.upperBound)) }
+                canvas.polygon(low + high.reversed(), fill: color, opacity: 0.18)
+            }
             canvas.polyline(coordinates, color: color)
             if points.count == 1, let only = coordinates.first { canvas.circle(only.0, only.1, radius: 3.5, fill: color) }
             canvas.text(label, plotRight + 12, top + 18, size: 13, weight: "bold", color: color)
@@ -143,9 +149,22 @@ public enum Charts {
         for tick in xAxis.ticks {
             canvas.text(Axis.label(tick), xAxis.pixel(tick), lastBottom + 16, size: 11, anchor: .middle)
         }
-        canvas.text("time (s); grey bar: compactions finished in that second; red shade: write stall", (plotLeft + plotRight) / 2, lastBottom + 38, size: 12, anchor: .middle)
+        let legend = "time (s); grey bar: compactions finished in that second; red shade: write stall"
+            + (series.contains { !$0.3.isEmpty } ? "; line: median repetition, band: min–max over repetitions" : "")
+        canvas.text(legend, (plotLeft + plotRight) / 2, lastBottom + 38, size: 12, anchor: .middle)
         canvas.text("operations per second", 20, (margin.top + lastBottom) / 2, size: 12, anchor: .middle, rotate: -90)
         return canvas.document
+    }
+
+    /// Per second of the median repetition, the lowest and highest rate of that second over the
+    /// repetitions that lasted that long; empty without repetitions.
+    static func rateBand(_ run: LabeledRun, phase: String, seconds: Int) -> [ClosedRange<Double>] {
+        guard run.repetitions.count > 1 else { return [] }
+        let all = run.repetitions.compactMap { $0.phases.first { $0.name == phase }?.timeseries }
+        return (0..<seconds).map { offset in
+            let rates = all.compactMap { offset < $0.count ? rate($0[offset], offset: offset) : nil }
+            return (rates.min() ?? 0)...(rates.max() ?? 0)
+        }
     }
 
     /// Operations per second of one time-series point; the last point may cover less than a second.

@@ -1,5 +1,5 @@
 import Foundation
-import KVReports
+@testable import KVReports
 import KVResults
 import Testing
 
@@ -144,4 +144,19 @@ func sampleResults(engine: String = "rocksdb", throughput: Double = 100_000, rea
     #expect(!rows.contains { $0.metric.contains("write amp") }, "an OS view is never set against the issued view")
     let same = ResultsDiff.compare(base: [new], new: [new], thresholdPercent: 10)
     #expect(same.contains { $0.metric == "\(new.runs[0].phases[0].name) write amp (issued)" })
+}
+
+@Test func throughputOverTimeDrawsTheRepetitionsBand() throws {
+    let single = sampleResults().runs[0]
+    var slow = single, fast = single
+    for index in slow.phases[0].timeseries.indices { slow.phases[0].timeseries[index].ops /= 2 }
+    for index in fast.phases[0].timeseries.indices { fast.phases[0].timeseries[index].ops *= 3 }
+    let band = Charts.rateBand(LabeledRun(label: "rocksdb", run: single, repetitions: [slow, single, fast]), phase: "run", seconds: 3)
+    #expect(band.count == 3)
+    #expect(band[0] == 200...1200)
+    #expect(band[2] == 150...900)
+    let withBand = try #require(Charts.throughputOverTime([LabeledRun(label: "rocksdb", run: single, repetitions: [slow, single, fast])], phase: "run"))
+    let without = try #require(Charts.throughputOverTime([LabeledRun(label: "rocksdb", run: single)], phase: "run"))
+    #expect(withBand.contains("band: min–max over repetitions") && withBand.contains("<polygon"))
+    #expect(!without.contains("<polygon"))
 }
