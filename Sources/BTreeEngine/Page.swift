@@ -288,8 +288,12 @@ struct PageView {
         }
     }
 
-    /// Appends a copy of `cell` after the last slot; the caller guarantees room and order.
+    /// Appends a copy of `cell` after the last slot; the caller guarantees room and order
+    /// (room is checked under `KVBENCH_INTERNAL_CHECKS`).
     func appendCell(_ cell: UnsafeRawBufferPointer) {
+        #if KVBENCH_INTERNAL_CHECKS
+        precondition(upper - lower >= cell.count + PageLayout.slotSize, "appendCell on page \(pgno) without room for the cell")
+        #endif
         let offset = upper - cell.count
         (base + offset).copyMemory(from: cell.baseAddress!, byteCount: cell.count)
         let n = count

@@ -99,12 +99,6 @@ final class ReaderRegistry: Sendable {
             }
         }
     }
-
-    var published: Snapshot {
-        let txn = publishedTxn.load(ordering: .acquiring)
-        let tree = publishedTree.load(ordering: .acquiring)
-        return Snapshot(txn: txn, root: UInt32(truncatingIfNeeded: tree), height: Int((tree >> 32) & 0xFF))
-    }
 }
 
 /// Read-only walks over one snapshot, shared by point lookups and cursors.

@@ -8,7 +8,11 @@ struct Split {
 }
 
 /// The single writer: applies commits copy-on-write, allocates and frees pages,
-/// logs commits and writes checkpoints.
+/// logs commits and writes checkpoints. This file holds its state, commits, page
+/// allocation, overflow values and the descent; `TreeWriter+Insertion.swift` (put,
+/// split, share), `TreeWriter+Deletion.swift` (delete, merge, redistribute) and
+/// `TreeWriter+Checkpoint.swift` extend it, and `CellRun.swift` is the one split step
+/// they all use. Its state is set only by those files.
 ///
 /// `@unchecked Sendable`: the store keeps it inside its writer `Mutex` and
 /// touches it only there (and in `open`, before the store exists).
@@ -24,37 +28,37 @@ final class TreeWriter: @unchecked Sendable {
     let oldestSnapshot: () -> UInt64
 
     var free: FreeSpace
-    private(set) var root: UInt32
-    private(set) var height: Int
-    private(set) var entries: UInt64
-    private(set) var lastTxn: UInt64
-    private(set) var newestMeta: Meta
-    private(set) var olderCheckpointTxn: UInt64
-    private(set) var freelistPages: [UInt32]
-    private(set) var checkpoints: UInt64 = 0
+    var root: UInt32
+    var height: Int
+    var entries: UInt64
+    var lastTxn: UInt64
+    var newestMeta: Meta
+    var olderCheckpointTxn: UInt64
+    var freelistPages: [UInt32]
+    var checkpoints: UInt64 = 0
     /// True between `beginCheckpoint` and `finishCheckpoint`.
-    private(set) var checkpointInProgress = false
+    var checkpointInProgress = false
     /// The newest commit a meta page may come to reference (the checkpoint being written, if any).
-    private var routingCheckpointTxn: UInt64
-    private(set) var leafSplits: UInt64 = 0
-    private(set) var leafShares: UInt64 = 0
-    private(set) var metaBytesWritten: UInt64 = 0
-    private var liveDirty = 0
+    var routingCheckpointTxn: UInt64
+    var leafSplits: UInt64 = 0
+    var leafShares: UInt64 = 0
+    var metaBytesWritten: UInt64 = 0
+    var liveDirty = 0
 
-    private var txn: UInt64 = 0
+    var txn: UInt64 = 0
     private var saved: (root: UInt32, height: Int, entries: UInt64) = (0, 0, 0)
     private var releaseTried = false
     private var released: [UInt32] = []
     private var pinned: [FrameRef] = []
-    private var pathPgno: [UInt32] = []
-    private var pathIndex: [Int] = []
-    private var pathRightmost: [Bool] = []
+    var pathPgno: [UInt32] = []
+    var pathIndex: [Int] = []
+    var pathRightmost: [Bool] = []
 
-    private let scratch: UnsafeMutableRawPointer
-    private var compactBuffer: UnsafeMutableRawPointer { scratch }
-    private var cellBuffer: UnsafeMutableRawPointer { scratch + pageSize }
-    private var leftCopy: UnsafeMutableRawPointer { scratch + 2 * pageSize }
-    private var rightCopy: UnsafeMutableRawPointer { scratch + 3 * pageSize }
+    let scratch: UnsafeMutableRawPointer
+    var compactBuffer: UnsafeMutableRawPointer { scratch }
+    var cellBuffer: UnsafeMutableRawPointer { scratch + pageSize }
+    /// Two pages: the copies a `CellRun` gathers its cells from.
+    var runBuffer: UnsafeMutableRawPointer { scratch + 2 * pageSize }
 
     let capacity: Int
     /// Largest leaf cell kept inline; larger values go to overflow pages.
@@ -127,7 +131,7 @@ final class TreeWriter: @unchecked Sendable {
         (root, height, entries) = saved
     }
 
-    private func unpinAll() {
+    func unpinAll() {
         for frame in pinned { pool.unpin(frame) }
         pinned.removeAll(keepingCapacity: true)
     }
@@ -143,7 +147,7 @@ final class TreeWriter: @unchecked Sendable {
 
     // MARK: pages
 
-    private func allocate() throws(StoreError) -> UInt32 {
+    func allocate() throws(StoreError) -> UInt32 {
         var pgno = free.takeReusable()
         if pgno == nil && !releaseTried && (!free.pendingReaders.isEmpty || !free.pendingDisk.isEmpty) {
             releaseTried = true
@@ -155,19 +159,19 @@ final class TreeWriter: @unchecked Sendable {
         return result
     }
 
-    private func releasePending() {
+    func releasePending() {
         released.removeAll(keepingCapacity: true)
         free.release(oldestReader: oldestSnapshot(), olderCheckpoint: olderCheckpointTxn, into: &released)
         for pgno in released { pool.discard(pgno) }
     }
 
-    private func freePage(_ pgno: UInt32, birth: UInt64) {
+    func freePage(_ pgno: UInt32, birth: UInt64) {
         pool.markFreed(pgno, at: txn)
         free.free(pgno, birth: birth, txn: txn, newestCheckpoint: routingCheckpointTxn)
         if birth > routingCheckpointTxn && liveDirty > 0 { liveDirty -= 1 }
     }
 
-    @inline(__always) private func view(_ frame: FrameRef) -> PageView { PageView(frame.pointer, size: pageSize) }
+    @inline(__always) func view(_ frame: FrameRef) -> PageView { PageView(frame.pointer, size: pageSize) }
 
     private func pinTracked(_ pgno: UInt32) throws(StoreError) -> FrameRef {
         let frame = try pool.pin(pgno)
@@ -177,7 +181,7 @@ final class TreeWriter: @unchecked Sendable {
 
     /// A version of page `pgno` that this commit may change: the page itself when
     /// this commit created it, otherwise a copy at a new page number (the old one is freed).
-    private func writable(_ pgno: UInt32) throws(StoreError) -> (UInt32, PageView) {
+    func writable(_ pgno: UInt32) throws(StoreError) -> (UInt32, PageView) {
         let frame = try pinTracked(pgno)
         let page = view(frame)
         if page.txn == txn { return (pgno, page) }
@@ -193,7 +197,7 @@ final class TreeWriter: @unchecked Sendable {
         return (copy, writablePage)
     }
 
-    private func newPage(_ type: PageType) throws(StoreError) -> (UInt32, PageView) {
+    func newPage(_ type: PageType) throws(StoreError) -> (UInt32, PageView) {
         let pgno = try allocate()
         let frame = try pool.create(pgno, birth: txn)
         pinned.append(frame)
@@ -205,7 +209,7 @@ final class TreeWriter: @unchecked Sendable {
 
     // MARK: overflow values
 
-    private func writeOverflow(_ value: UnsafeRawBufferPointer) throws(StoreError) -> UInt32 {
+    func writeOverflow(_ value: UnsafeRawBufferPointer) throws(StoreError) -> UInt32 {
         let perPage = pageSize - PageLayout.headerSize
         let count = (value.count + perPage - 1) / perPage
         var pgnos: [UInt32] = []
@@ -228,7 +232,7 @@ final class TreeWriter: @unchecked Sendable {
         return pgnos[0]
     }
 
-    private func freeOverflow(_ head: UInt32) throws(StoreError) {
+    func freeOverflow(_ head: UInt32) throws(StoreError) {
         var pgno = head
         while pgno != 0 {
             let frame = try pool.pin(pgno)
@@ -246,7 +250,7 @@ final class TreeWriter: @unchecked Sendable {
     // MARK: descent
 
     /// Walks from the root to the leaf covering `key`, recording the path; returns the leaf's page number.
-    private func descend(_ key: UnsafeRawBufferPointer) throws(StoreError) -> UInt32 {
+    func descend(_ key: UnsafeRawBufferPointer) throws(StoreError) -> UInt32 {
         pathPgno.removeAll(keepingCapacity: true)
         pathIndex.removeAll(keepingCapacity: true)
         pathRightmost.removeAll(keepingCapacity: true)
@@ -270,428 +274,5 @@ final class TreeWriter: @unchecked Sendable {
         }
         pathRightmost.append(rightmost)
         return pgno
-    }
-
-    // MARK: put
-
-    /// Stores `key` → `value` in the open commit.
-    func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(StoreError) {
-        defer { unpinAll() }
-        let inline = PageView.leafCellSize(keyLength: key.count, storedValueLength: value.count) <= maxInlineCell
-        let cellSize: Int
-        if inline {
-            cellSize = PageView.leafCellSize(keyLength: key.count, storedValueLength: value.count)
-            PageView.writeLeafCell(cellBuffer, key: key, value: value)
-        } else {
-            let head = try writeOverflow(value)
-            cellSize = PageView.leafCellSize(keyLength: key.count, storedValueLength: 4)
-            PageView.writeOverflowLeafCell(cellBuffer, key: key, length: value.count, head: head)
-        }
-        let cell = UnsafeRawBufferPointer(start: cellBuffer, count: cellSize)
-        if root == 0 {
-            let (pgno, page) = try newPage(.leaf)
-            page.appendCell(cell)
-            root = pgno
-            height = 1
-            entries += 1
-            return
-        }
-        let leafPgno = try descend(key)
-        let (newLeaf, leaf) = try writable(leafPgno)
-        let usedBefore = leaf.used
-        let (index, found) = leaf.lowerBound(key)
-        if found {
-            if case .overflow(let head, _) = leaf.leafValue(index) { try freeOverflow(head) }
-            leaf.removeCell(at: index)
-        } else {
-            entries += 1
-        }
-        var split: Split?
-        if !leaf.insertCell(at: index, copying: cell, scratch: compactBuffer) {
-            let append = pathRightmost[pathRightmost.count - 1] && index == leaf.count
-            if !append, try shareWithSibling(leaf, pgno: newLeaf, insertAt: index, cell: cell) {
-                leafShares += 1
-                return
-            }
-            split = try splitLeaf(leaf, pgno: newLeaf, insertAt: index, cell: cell, append: append)
-            leafSplits += 1
-        }
-        let underflow = split == nil && height > 1 && leaf.used < usedBefore && leaf.used < underflowBytes
-        try ascend(child: newLeaf, original: leafPgno, split: split, underflow: underflow)
-    }
-
-    /// Instead of splitting a full leaf, spreads its cells and the new one over the leaf and
-    /// an adjacent sibling when the sibling has room (as a B*-tree does): random inserts then
-    /// leave leaves about 80 % full instead of 69 %. Returns false when no sibling has room.
-    private func shareWithSibling(_ leaf: PageView, pgno: UInt32, insertAt: Int, cell: UnsafeRawBufferPointer) throws(StoreError) -> Bool {
-        guard let parentLevel = pathPgno.indices.last else { return false }
-        let index = pathIndex[parentLevel]
-        let parentFrame = try pool.pin(pathPgno[parentLevel])
-        let parentView = view(parentFrame)
-        let keys = parentView.count
-        let candidates = [index + 1 <= keys - 1 ? index + 1 : nil, index >= 0 ? index - 1 : nil].compactMap { $0 }
-        var best: (index: Int, used: Int)?
-        let leafLargest = max(largestCell(leaf), cell.count)
-        for candidate in candidates {
-            let frame = try pool.pin(parentView.child(candidate))
-            let siblingView = view(frame)
-            let used = siblingView.used
-            // Room for a balanced split: each half holds at most half the bytes plus one cell.
-            let margin = 2 * (max(leafLargest, largestCell(siblingView)) + PageLayout.slotSize)
-            pool.unpin(frame)
-            if used <= capacity * 3 / 4, leaf.used + cell.count + PageLayout.slotSize + used <= 2 * capacity - margin,
-               used < best?.used ?? .max {
-                best = (candidate, used)
-            }
-        }
-        pool.unpin(parentFrame)
-        guard let best else { return false }
-        let (newParent, parent) = try writable(pathPgno[parentLevel])
-        parent.setChild(index, pgno)
-        let (siblingPgno, sibling) = try writable(parent.child(best.index))
-        parent.setChild(best.index, siblingPgno)
-        let leafIsLeft = index < best.index
-        let (left, leftPgno, right, rightPgno) = leafIsLeft ? (leaf, pgno, sibling, siblingPgno) : (sibling, siblingPgno, leaf, pgno)
-        leftCopy.copyMemory(from: left.base, byteCount: pageSize)
-        rightCopy.copyMemory(from: right.base, byteCount: pageSize)
-        let a = PageView(leftCopy, size: pageSize), b = PageView(rightCopy, size: pageSize)
-        var cells: [UnsafeRawBufferPointer] = []
-        cells.reserveCapacity(a.count + b.count + 1)
-        for i in 0..<a.count {
-            if leafIsLeft && i == insertAt { cells.append(cell) }
-            cells.append(a.cell(i))
-        }
-        if leafIsLeft && insertAt == a.count { cells.append(cell) }
-        for i in 0..<b.count {
-            if !leafIsLeft && i == insertAt { cells.append(cell) }
-            cells.append(b.cell(i))
-        }
-        if !leafIsLeft && insertAt == b.count { cells.append(cell) }
-        let middle = balancedLeafSplit(cells)
-        left.initialize(type: .leaf, pgno: leftPgno, txn: txn)
-        right.initialize(type: .leaf, pgno: rightPgno, txn: txn)
-        for i in 0..<middle { left.appendCell(cells[i]) }
-        for i in middle..<cells.count { right.appendCell(cells[i]) }
-        let separatorIndex = max(index, best.index)
-        parent.removeCell(at: separatorIndex)
-        let parentSplit = try insertBranch(parent, pgno: newParent, at: separatorIndex, key: Bytes(right.key(0)),
-                                           child: rightPgno, append: false)
-        let underflow = parentSplit == nil && parentLevel > 0 && parent.used < underflowBytes
-        try ascend(child: newParent, original: pathPgno[parentLevel], split: parentSplit, underflow: underflow,
-                   from: parentLevel - 1)
-        return true
-    }
-
-    /// Splits a full leaf while inserting `cell` at `insertAt`; `append` puts the new cell alone on the right.
-    private func splitLeaf(_ page: PageView, pgno: UInt32, insertAt: Int, cell: UnsafeRawBufferPointer, append: Bool) throws(StoreError) -> Split {
-        leftCopy.copyMemory(from: page.base, byteCount: pageSize)
-        let source = PageView(leftCopy, size: pageSize)
-        var cells: [UnsafeRawBufferPointer] = []
-        cells.reserveCapacity(source.count + 1)
-        for index in 0..<source.count {
-            if index == insertAt { cells.append(cell) }
-            cells.append(source.cell(index))
-        }
-        if insertAt == source.count { cells.append(cell) }
-        let middle = append ? cells.count - 1 : balancedLeafSplit(cells)
-        page.initialize(type: .leaf, pgno: pgno, txn: txn)
-        let (rightPgno, right) = try newPage(.leaf)
-        for index in 0..<middle { page.appendCell(cells[index]) }
-        for index in middle..<cells.count { right.appendCell(cells[index]) }
-        return Split(separator: Bytes(right.key(0)), right: rightPgno)
-    }
-
-    private func largestCell(_ page: PageView) -> Int {
-        var largest = 0
-        for index in 0..<page.count { largest = max(largest, page.cellSize(index)) }
-        return largest
-    }
-
-    /// Index of the first cell of the right half, balancing bytes; both halves non-empty.
-    private func balancedLeafSplit(_ cells: [UnsafeRawBufferPointer]) -> Int {
-        let total = cells.reduce(0) { $0 + $1.count + PageLayout.slotSize }
-        var accumulated = 0
-        for (index, cell) in cells.enumerated() {
-            accumulated += cell.count + PageLayout.slotSize
-            if accumulated >= total / 2 { return min(max(index + 1, 1), cells.count - 1) }
-        }
-        return cells.count - 1
-    }
-
-    /// Index of the cell that moves up when splitting a branch, balancing bytes; at least one key each side.
-    private func balancedBranchSplit(_ cells: [UnsafeRawBufferPointer]) -> Int {
-        let total = cells.reduce(0) { $0 + $1.count + PageLayout.slotSize }
-        var accumulated = 0
-        for (index, cell) in cells.enumerated() {
-            if accumulated + cell.count + PageLayout.slotSize > total / 2 { return min(max(index, 1), cells.count - 2) }
-            accumulated += cell.count + PageLayout.slotSize
-        }
-        return cells.count - 2
-    }
-
-    /// Inserts branch cell (`key`, `child`) at `index` of `page`, splitting the page when full.
-    private func insertBranch(_ page: PageView, pgno: UInt32, at index: Int, key: Bytes, child: UInt32, append: Bool) throws(StoreError) -> Split? {
-        let size = PageLayout.branchCellHeader + key.count
-        key.withUnsafeBytes { PageView.writeBranchCell(cellBuffer, child: child, key: $0) }
-        let cell = UnsafeRawBufferPointer(start: cellBuffer, count: size)
-        if page.insertCell(at: index, copying: cell, scratch: compactBuffer) { return nil }
-        leftCopy.copyMemory(from: page.base, byteCount: pageSize)
-        let source = PageView(leftCopy, size: pageSize)
-        var cells: [UnsafeRawBufferPointer] = []
-        cells.reserveCapacity(source.count + 1)
-        for i in 0..<source.count {
-            if i == index { cells.append(cell) }
-            cells.append(source.cell(i))
-        }
-        if index == source.count { cells.append(cell) }
-        let middle = append && index == source.count ? cells.count - 2 : balancedBranchSplit(cells)
-        return try distributeBranch(cells, leftLink: source.link, middle: middle, left: page, leftPgno: pgno)
-    }
-
-    /// Rewrites `left` with `cells[..<middle]`, a new right page with `cells[(middle+1)...]`; cell `middle` moves up.
-    private func distributeBranch(_ cells: [UnsafeRawBufferPointer], leftLink: UInt32, middle: Int, left: PageView,
-                                  leftPgno: UInt32, right existing: (UInt32, PageView)? = nil) throws(StoreError) -> Split {
-        let up = cells[middle]
-        let upChild = UInt32(littleEndian: up.loadUnaligned(as: UInt32.self))
-        let separator = Bytes(UnsafeRawBufferPointer(rebasing: up[PageLayout.branchCellHeader...]))
-        left.initialize(type: .branch, pgno: leftPgno, txn: txn)
-        left.link = leftLink
-        let (rightPgno, right): (UInt32, PageView)
-        if let existing {
-            (rightPgno, right) = existing
-            right.initialize(type: .branch, pgno: rightPgno, txn: txn)
-        } else {
-            (rightPgno, right) = try newPage(.branch)
-        }
-        right.link = upChild
-        for index in 0..<middle { left.appendCell(cells[index]) }
-        for index in (middle + 1)..<cells.count { right.appendCell(cells[index]) }
-        return Split(separator: separator, right: rightPgno)
-    }
-
-    /// Carries a changed child page number, a split and an underflow up the recorded path.
-    private func ascend(child startChild: UInt32, original: UInt32, split startSplit: Split?, underflow startUnderflow: Bool,
-                        from startLevel: Int? = nil) throws(StoreError) {
-        var child = startChild
-        var old = original
-        var split = startSplit
-        var underflow = startUnderflow
-        var level = startLevel ?? pathPgno.count - 1
-        while level >= 0 {
-            if child == old && split == nil && !underflow { return }
-            let parentPgno = pathPgno[level]
-            let index = pathIndex[level]
-            let (newParent, parent) = try writable(parentPgno)
-            parent.setChild(index, child)
-            var nextSplit: Split?
-            if let split {
-                let append = pathRightmost[level] && index == parent.count - 1
-                nextSplit = try insertBranch(parent, pgno: newParent, at: index + 1, key: split.separator, child: split.right, append: append)
-            } else if underflow {
-                nextSplit = try rebalance(parent, pgno: newParent, childIndex: index)
-            }
-            underflow = nextSplit == nil && level > 0 && parent.used < underflowBytes
-            split = nextSplit
-            old = parentPgno
-            child = newParent
-            level -= 1
-        }
-        root = child
-        if let split {
-            let (newRoot, page) = try newPage(.branch)
-            page.link = child
-            let size = PageLayout.branchCellHeader + split.separator.count
-            split.separator.withUnsafeBytes { PageView.writeBranchCell(cellBuffer, child: split.right, key: $0) }
-            page.appendCell(UnsafeRawBufferPointer(start: cellBuffer, count: size))
-            root = newRoot
-            height += 1
-        }
-    }
-
-    /// Merges the underfull child at `childIndex` of `parent` with a sibling, or moves cells
-    /// between them; returns a split of `parent` when a longer separator overflowed it.
-    private func rebalance(_ parent: PageView, pgno: UInt32, childIndex: Int) throws(StoreError) -> Split? {
-        guard parent.count > 0 else { return nil }
-        let leftIndex = childIndex >= 0 ? childIndex - 1 : -1
-        let rightIndex = childIndex >= 0 ? childIndex : 0
-        let (leftPgno, left) = try writable(parent.child(leftIndex))
-        let (rightPgno, right) = try writable(parent.child(rightIndex))
-        parent.setChild(leftIndex, leftPgno)
-        parent.setChild(rightIndex, rightPgno)
-        if left.isLeaf {
-            if left.used + right.used <= capacity {
-                left.compact(scratch: compactBuffer)
-                for index in 0..<right.count { left.appendCell(right.cell(index)) }
-                freePage(rightPgno, birth: txn)
-                parent.removeCell(at: rightIndex)
-                return nil
-            }
-            leftCopy.copyMemory(from: left.base, byteCount: pageSize)
-            rightCopy.copyMemory(from: right.base, byteCount: pageSize)
-            let a = PageView(leftCopy, size: pageSize), b = PageView(rightCopy, size: pageSize)
-            var cells: [UnsafeRawBufferPointer] = []
-            for index in 0..<a.count { cells.append(a.cell(index)) }
-            for index in 0..<b.count { cells.append(b.cell(index)) }
-            let middle = balancedLeafSplit(cells)
-            left.initialize(type: .leaf, pgno: leftPgno, txn: txn)
-            right.initialize(type: .leaf, pgno: rightPgno, txn: txn)
-            for index in 0..<middle { left.appendCell(cells[index]) }
-            for index in middle..<cells.count { right.appendCell(cells[index]) }
-            parent.removeCell(at: rightIndex)
-            return try insertBranch(parent, pgno: pgno, at: rightIndex, key: Bytes(right.key(0)), child: rightPgno, append: false)
-        }
-        let separator = Bytes(parent.key(rightIndex))
-        let separatorCell = PageLayout.branchCellHeader + separator.count
-        separator.withUnsafeBytes { PageView.writeBranchCell(cellBuffer, child: right.link, key: $0) }
-        let middleCell = UnsafeRawBufferPointer(start: cellBuffer, count: separatorCell)
-        if left.used + right.used + separatorCell + PageLayout.slotSize <= capacity {
-            left.compact(scratch: compactBuffer)
-            left.appendCell(middleCell)
-            for index in 0..<right.count { left.appendCell(right.cell(index)) }
-            freePage(rightPgno, birth: txn)
-            parent.removeCell(at: rightIndex)
-            return nil
-        }
-        leftCopy.copyMemory(from: left.base, byteCount: pageSize)
-        rightCopy.copyMemory(from: right.base, byteCount: pageSize)
-        let a = PageView(leftCopy, size: pageSize), b = PageView(rightCopy, size: pageSize)
-        var cells: [UnsafeRawBufferPointer] = []
-        for index in 0..<a.count { cells.append(a.cell(index)) }
-        cells.append(middleCell)
-        for index in 0..<b.count { cells.append(b.cell(index)) }
-        let middle = balancedBranchSplit(cells)
-        let moved = try distributeBranch(cells, leftLink: a.link, middle: middle, left: left, leftPgno: leftPgno,
-                                         right: (rightPgno, right))
-        parent.removeCell(at: rightIndex)
-        return try insertBranch(parent, pgno: pgno, at: rightIndex, key: moved.separator, child: rightPgno, append: false)
-    }
-
-    // MARK: delete
-
-    /// Removes `key` in the open commit; returns false when it was missing (nothing changed).
-    @discardableResult
-    func delete(_ key: UnsafeRawBufferPointer) throws(StoreError) -> Bool {
-        defer { unpinAll() }
-        guard root != 0 else { return false }
-        let leafPgno = try descend(key)
-        let probe = try pool.pin(leafPgno)
-        let present = view(probe).lowerBound(key).found
-        pool.unpin(probe)
-        guard present else { return false }
-        let (newLeaf, leaf) = try writable(leafPgno)
-        let (index, _) = leaf.lowerBound(key)
-        if case .overflow(let head, _) = leaf.leafValue(index) { try freeOverflow(head) }
-        leaf.removeCell(at: index)
-        entries -= 1
-        try ascend(child: newLeaf, original: leafPgno, split: nil, underflow: height > 1 && leaf.used < underflowBytes)
-        try collapseRoot()
-        return true
-    }
-
-    /// Removes an empty root: a branch with one child gives way to it; an empty leaf empties the tree.
-    private func collapseRoot() throws(StoreError) {
-        while root != 0 {
-            let frame = try pool.pin(root)
-            let page = view(frame)
-            let (isLeaf, count, link, birth) = (page.isLeaf, page.count, page.link, page.txn)
-            pool.unpin(frame)
-            guard count == 0 else { return }
-            freePage(root, birth: birth)
-            if isLeaf {
-                root = 0
-                height = 0
-            } else {
-                root = link
-                height -= 1
-            }
-        }
-    }
-
-    // MARK: checkpoint
-
-    /// Decides a checkpoint of the tree as of the last commit: takes the free list and
-    /// the pages to hold it, routes later frees as if the checkpoint were already on disk,
-    /// and restarts the log. Writing it (`CheckpointJob.write`) needs no writer state, so it
-    /// can run on another thread while commits go on; `finishCheckpoint` then adopts the meta page.
-    /// Without `restartLog` the log is left as it is (recovery truncates it once the checkpoint is synced).
-    func beginCheckpoint(forceSync: Bool, restartLog: Bool = true) throws(StoreError) -> CheckpointJob? {
-        guard !checkpointInProgress, lastTxn > newestMeta.txn else { return nil }
-        let commitTxn = lastTxn
-        for pgno in freelistPages { free.pendingDisk.append(PendingPage(pgno: pgno, freedAt: commitTxn)) }
-        freelistPages = []
-        releasePending()
-        let perPage = (pageSize - PageLayout.headerSize) / 4
-        let needed = (free.totalFree + perPage - 1) / perPage
-        var listPages: [UInt32] = []
-        for _ in 0..<needed { listPages.append(free.takeReusable() ?? free.extend()) }
-        for pgno in listPages { pool.discard(pgno) }
-        var listed: [UInt32] = free.reusable
-        listed.append(contentsOf: free.pendingReaders.pgnos)
-        listed.append(contentsOf: free.pendingDisk.pgnos)
-        let meta = Meta(pageSize: pageSize, seq: newestMeta.seq + 1, txn: commitTxn, root: root, height: height,
-                        pageCount: free.pageCount, freelistHead: listPages.first ?? 0, freeCount: UInt64(listed.count),
-                        entries: entries)
-        routingCheckpointTxn = commitTxn
-        liveDirty = 0
-        checkpointInProgress = true
-        if restartLog { try wal?.restart(in: Int(meta.seq % 2)) }
-        return CheckpointJob(meta: meta, listPages: listPages, listed: listed,
-                             syncFiles: forceSync || durability == .fsync)
-    }
-
-    /// Adopts the meta page written by `job`.
-    func finishCheckpoint(_ job: CheckpointJob) {
-        olderCheckpointTxn = newestMeta.txn
-        newestMeta = job.meta
-        freelistPages = job.listPages
-        checkpoints += 1
-        metaBytesWritten += UInt64(pageSize)
-        checkpointInProgress = false
-    }
-
-    /// Writes every dirty page, the free list and a new meta page on this thread.
-    /// Afterwards the page file alone holds every commit up to `lastTxn`.
-    func checkpoint(forceSync: Bool = false, restartLog: Bool = true) throws(StoreError) {
-        guard let job = try beginCheckpoint(forceSync: forceSync, restartLog: restartLog) else { return }
-        try job.write(pool: pool, file: file)
-        finishCheckpoint(job)
-    }
-}
-
-/// A checkpoint decided by `TreeWriter.beginCheckpoint`: what to write, without the writer.
-struct CheckpointJob: Sendable {
-    let meta: Meta
-    let listPages: [UInt32]
-    let listed: [UInt32]
-    let syncFiles: Bool
-
-    /// Writes the free-list pages and every dirty page of the checkpointed tree (pages of
-    /// later commits stay dirty), then the meta page; syncs before and after the meta page
-    /// when asked. Pages of the checkpointed tree cannot change meanwhile (copy-on-write),
-    /// nor be reused: their frees wait until both meta pages are past them.
-    func write(pool: BufferPool, file: PageFile) throws(StoreError) {
-        let pageSize = file.pageSize
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 16)
-        defer { buffer.deallocate() }
-        let perPage = (pageSize - PageLayout.headerSize) / 4
-        var cursor = 0
-        for (index, pgno) in listPages.enumerated() {
-            let page = PageView(buffer, size: pageSize)
-            page.initialize(type: .freelist, pgno: pgno, txn: meta.txn)
-            page.link = index + 1 < listPages.count ? listPages[index + 1] : 0
-            let n = min(perPage, listed.count - cursor)
-            for slot in 0..<n {
-                buffer.storeBytes(of: listed[cursor + slot].littleEndian, toByteOffset: PageLayout.headerSize + 4 * slot, as: UInt32.self)
-            }
-            (buffer + PageLayout.headerSize + 4 * n).initializeMemory(as: UInt8.self, repeating: 0, count: pageSize - PageLayout.headerSize - 4 * n)
-            page.count = n
-            cursor += n
-            try file.writePage(pgno, from: buffer)
-        }
-        try pool.flushDirty(upTo: meta.txn)
-        if syncFiles { try file.file.sync() }
-        meta.encode(into: UnsafeMutableRawBufferPointer(start: buffer, count: pageSize))
-        try file.file.write(at: Int(meta.seq % 2) * pageSize, UnsafeRawBufferPointer(start: buffer, count: pageSize))
-        if syncFiles { try file.file.sync() }
     }
 }

@@ -107,13 +107,23 @@ extension Engine {
         if !plan.overlapping.isEmpty { groups.append(plan.overlapping) }
         let dropTombstones = monitor.withLock { control.version.isBottom(plan.outputLevel) }
         guard let outputs = try merge(groups: groups, dropTombstones: dropTombstones) else { return false }
+        try install(edit, inputs: plan.inputs + plan.overlapping, outputs: outputs, level: plan.outputLevel,
+                    wallStart: wallStart, cpuStart: cpuStart)
+        return true
+    }
+
+    /// Installs a merge's `outputs` at `level` (with `edit`'s deletions of `inputs`)
+    /// and adds the compaction to the totals of that output level.
+    private func install(_ edit: VersionEdit, inputs: [TableFile], outputs: [TableFile], level: Int,
+                         wallStart: UInt64, cpuStart: UInt64) throws(StoreError) {
+        var edit = edit
         var opened: [UInt64: TableFile] = [:]
         for table in outputs {
             opened[table.number] = table
-            edit.added.append((plan.outputLevel, table.meta))
+            edit.added.append((level, table.meta))
         }
         try install(edit, opened: opened)
-        let readBytes = (plan.inputs + plan.overlapping).reduce(0) { $0 + UInt64($1.meta.size) }
+        let readBytes = inputs.reduce(0) { $0 + UInt64($1.meta.size) }
         let writtenBytes = outputs.reduce(0) { $0 + UInt64($1.meta.size) }
         let wall = monotonicNanoseconds() - wallStart
         let cpu = threadCPUNanoseconds() - cpuStart
@@ -121,11 +131,10 @@ extension Engine {
             totals.count += 1
             totals.wallNanoseconds += wall
             totals.cpuNanoseconds += cpu
-            totals.bytesRead[plan.outputLevel] += readBytes
-            totals.bytesWritten[plan.outputLevel] += writtenBytes
-            totals.countByLevel[plan.outputLevel] += 1
+            totals.bytesRead[level] += readBytes
+            totals.bytesWritten[level] += writtenBytes
+            totals.countByLevel[level] += 1
         }
-        return true
     }
 
     /// Merges `groups` (newest first; each group a run of disjoint tables)
@@ -142,8 +151,7 @@ extension Engine {
             while iterator.isValid {
                 steps += 1
                 if steps & 4095 == 0 && monitor.withLock({ control.closing }) {
-                    builder?.abandon()
-                    for meta in finished { try? FileSystem.removeFile(directory + "/" + TableFormat.fileName(meta.number)) }
+                    abandon(builder, finished)
                     return nil
                 }
                 if !(dropTombstones && iterator.kind == .tombstone) {
@@ -168,10 +176,15 @@ extension Engine {
             for meta in finished { tables.append(try TableFile(directory: directory, meta: meta)) }
             return tables
         } catch {
-            builder?.abandon()
-            for meta in finished { try? FileSystem.removeFile(directory + "/" + TableFormat.fileName(meta.number)) }
+            abandon(builder, finished)
             throw error
         }
+    }
+
+    /// Removes the outputs of a merge that will not be installed: the open table and the finished ones.
+    private func abandon(_ builder: TableBuilder?, _ finished: [TableMeta]) {
+        builder?.abandon()
+        for meta in finished { try? FileSystem.removeFile(LSMFileName.table(meta.number).path(in: directory)) }
     }
 
     /// Flushes the memtables, then merges every table into one run at the
@@ -202,23 +215,6 @@ extension Engine {
         for (level, tables) in version.levels.enumerated() {
             for table in tables { edit.deleted.append((level, table.number)) }
         }
-        var opened: [UInt64: TableFile] = [:]
-        for table in outputs {
-            opened[table.number] = table
-            edit.added.append((deepest, table.meta))
-        }
-        try install(edit, opened: opened)
-        let readBytes = groups.joined().reduce(0) { $0 + UInt64($1.meta.size) }
-        let writtenBytes = outputs.reduce(0) { $0 + UInt64($1.meta.size) }
-        let wall = monotonicNanoseconds() - wallStart
-        let cpu = threadCPUNanoseconds() - cpuStart
-        counters.compaction.withLock { totals in
-            totals.count += 1
-            totals.wallNanoseconds += wall
-            totals.cpuNanoseconds += cpu
-            totals.bytesRead[deepest] += readBytes
-            totals.bytesWritten[deepest] += writtenBytes
-            totals.countByLevel[deepest] += 1
-        }
+        try install(edit, inputs: Array(groups.joined()), outputs: outputs, level: deepest, wallStart: wallStart, cpuStart: cpuStart)
     }
 }

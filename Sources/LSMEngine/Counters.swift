@@ -14,7 +14,8 @@ final class EngineCounters: Sendable {
     let pointLookups = Atomic<UInt64>(0)
     let tableProbes = Atomic<UInt64>(0)
     let bloomNegatives = Atomic<UInt64>(0)
-    let bloomPositives = Atomic<UInt64>(0)
+    /// Probes the bloom filter let through for a key the table does not hold (`bloom.false_positives`).
+    let bloomFalsePositives = Atomic<UInt64>(0)
     let memtableHits = Atomic<UInt64>(0)
     let cacheHits = Atomic<UInt64>(0)
     let cacheMisses = Atomic<UInt64>(0)

@@ -81,8 +81,6 @@ final class Engine: Sendable {
         cache.reserve(control.version.metadataBytes)
     }
 
-    static func logName(_ number: UInt64) -> String { TableFormat.pad(number) + ".log" }
-
     func startBackground() {
         let flusher = BackgroundThread { [self] in flushLoop() }
         let compactor = BackgroundThread { [self] in compactionLoop() }
@@ -105,8 +103,9 @@ final class Engine: Sendable {
         for thread in running { thread.join() }
     }
 
-    /// Must hold the monitor. Publishes the current memtables and version to readers.
+    /// With the monitor held: publishes the current memtables and version to readers.
     func publishReadState() {
+        monitor.assertHeld()
         let state = ReadState(memory: control.memory, immutable: control.immutable, version: control.version)
         readState.withLock { $0 = state }
     }
@@ -116,10 +115,17 @@ final class Engine: Sendable {
 
     // MARK: write path
 
-    /// Appends one batch to the log and the memtable under the monitor, then
+    /// The write path of every put, delete and write batch: appends one batch
+    /// record to the log and the entries to the memtable under the monitor, then
     /// (in `fsync` mode) waits for a group sync covering it.
     @inline(__always)
-    func commit(count: Int, encode: (inout Bytes) -> Void, insert: (MemTable, UInt64) -> Void) throws(StoreError) {
+    func write<Entries: LogBatchEntries>(_ entries: Entries) throws(StoreError) {
+        let count = entries.count
+        let userBytes = entries.userBytes
+        let recordBytes = userBytes + UInt64(count) * UInt64(LogBatch.maxEntryOverhead)
+        if recordBytes > UInt64(RecordFormat.maxPayload) {
+            throw .unsupported("a write batch of about \(recordBytes) bytes exceeds the LSM log record limit of \(RecordFormat.maxPayload) bytes; split it into smaller batches")
+        }
         monitor.lock()
         var syncTarget: (log: UInt64, offset: Int)?
         do throws(StoreError) {
@@ -130,7 +136,7 @@ final class Engine: Sendable {
                     let written = try log.append(type: LogBatch.recordType) { out in
                         out.appendFixed64(first)
                         out.appendVarint(count)
-                        encode(&out)
+                        entries.encode(into: &out)
                     }
                     counters.logBytes.add(UInt64(written), ordering: .relaxed)
                 } catch {
@@ -139,7 +145,7 @@ final class Engine: Sendable {
                 }
                 if durability == .fsync { syncTarget = (log.number, log.offset) }
             }
-            insert(control.memory, first)
+            entries.insert(into: control.memory, first: first)
             control.lastSequence = first + UInt64(count) - 1
             visibleSequence.store(control.lastSequence, ordering: .releasing)
         } catch {
@@ -148,11 +154,13 @@ final class Engine: Sendable {
         }
         monitor.unlock()
         if let syncTarget { try groupSync(log: syncTarget.log, offset: syncTarget.offset) }
+        counters.userBytes.add(userBytes, ordering: .relaxed)
     }
 
-    /// Must hold the monitor. Waits or rotates the memtable until a write fits;
+    /// With the monitor held: waits or rotates the memtable until a write fits;
     /// time spent waiting counts as stall time.
     private func makeRoomForWrite() throws(StoreError) {
+        monitor.assertHeld()
         var delayed = false
         while true {
             if let error = control.backgroundError { throw error }
@@ -180,8 +188,9 @@ final class Engine: Sendable {
         }
     }
 
-    /// Must hold the monitor. Freezes the memtable and starts a new log.
+    /// With the monitor held: freezes the memtable and starts a new log.
     func rotateMemtable() throws(StoreError) {
+        monitor.assertHeld()
         var newLog: RecordWriter?
         var logNumber: UInt64 = 0
         if durability != .none {
@@ -192,9 +201,7 @@ final class Engine: Sendable {
                 if let stale = control.spareLog { try? FileSystem.removeFile(stale.file.path) }
                 logNumber = control.nextFileNumber
                 control.nextFileNumber += 1
-                let file = try StorageFile(path: directory + "/" + Self.logName(logNumber), mode: .createNew)
-                try FileSystem.syncDirectory(directory)
-                newLog = RecordWriter(file: file, number: logNumber, offset: 0)
+                newLog = try RecordWriter.createLog(in: directory, number: logNumber)
             }
             control.spareLog = nil
             if durability == .fsync, let old = control.log {
@@ -211,7 +218,9 @@ final class Engine: Sendable {
         monitor.broadcast()
     }
 
+    /// With the monitor held: records that `log` is synced up to `offset`.
     private func markSynced(log: UInt64, offset: Int) {
+        monitor.assertHeld()
         if log > control.syncedLog || (log == control.syncedLog && offset > control.syncedOffset) {
             control.syncedLog = log
             control.syncedOffset = offset
@@ -302,14 +311,7 @@ final class Engine: Sendable {
             let inRange = table.smallest.withUnsafeBytes { compareKeys($0, key) <= 0 }
                 && table.largest.withUnsafeBytes { compareKeys($0, key) >= 0 }
             guard inRange else { continue }
-            probes += 1
-            guard table.mayContain(hash: hash) else { negatives += 1; continue }
-            if let hit = try table.find(key, cache: cache, counters: counters) {
-                return hit.kind == .tombstone ? nil : withExtendedLifetime(hit.block) {
-                    body(UnsafeRawBufferPointer(rebasing: hit.block.bytes[hit.value]))
-                }
-            }
-            counters.bloomPositives.add(1, ordering: .relaxed)
+            if let hit = try probe(table, key, hash: hash, probes: &probes, negatives: &negatives) { return hit.value(body) }
         }
         for level in 1..<levels.count {
             let tables = levels[level]
@@ -322,89 +324,25 @@ final class Engine: Sendable {
             guard low < tables.count else { continue }
             let table = tables[low]
             guard table.smallest.withUnsafeBytes({ compareKeys($0, key) <= 0 }) else { continue }
-            probes += 1
-            guard table.mayContain(hash: hash) else { negatives += 1; continue }
-            if let hit = try table.find(key, cache: cache, counters: counters) {
-                return hit.kind == .tombstone ? nil : withExtendedLifetime(hit.block) {
-                    body(UnsafeRawBufferPointer(rebasing: hit.block.bytes[hit.value]))
-                }
-            }
-            counters.bloomPositives.add(1, ordering: .relaxed)
+            if let hit = try probe(table, key, hash: hash, probes: &probes, negatives: &negatives) { return hit.value(body) }
         }
         return nil
     }
 
-    // MARK: flush
-
-    private func flushLoop() {
-        while true {
-            monitor.lock()
-            while control.immutable == nil && !control.closing { monitor.wait() }
-            guard !control.aborting, control.backgroundError == nil, let immutable = control.immutable else {
-                monitor.unlock()
-                return
-            }
-            let number = control.nextFileNumber
-            control.nextFileNumber += 1
-            let liveLog = control.memory.logNumber
-            monitor.unlock()
-            do {
-                try prepareSpareLog()
-                try flush(immutable, number: number, liveLog: liveLog)
-            } catch {
-                monitor.withLock {
-                    control.backgroundError = error
-                    monitor.broadcast()
-                }
-                return
-            }
+    /// Looks `key` up in one table whose key range holds it, past its bloom filter.
+    @inline(__always)
+    private func probe(_ table: TableFile, _ key: UnsafeRawBufferPointer, hash: UInt64,
+                       probes: inout UInt64, negatives: inout UInt64) throws(StoreError) -> TableHit? {
+        probes += 1
+        guard table.mayContain(hash: hash) else {
+            negatives += 1
+            return nil
         }
-    }
-
-    /// Creates the next log file ahead of the next rotation (flush thread only).
-    /// A rotation uses it only when its number is above the active log's.
-    private func prepareSpareLog() throws(StoreError) {
-        guard durability != .none else { return }
-        let number: UInt64? = monitor.withLock {
-            guard control.spareLog == nil else { return nil }
-            let number = control.nextFileNumber
-            control.nextFileNumber += 1
-            return number
+        if let hit = try table.find(key, cache: cache, counters: counters) {
+            return TableHit(block: hit.block, kind: hit.kind, range: hit.value)
         }
-        guard let number else { return }
-        let file = try StorageFile(path: directory + "/" + Self.logName(number), mode: .createNew)
-        try FileSystem.syncDirectory(directory)
-        monitor.withLock { control.spareLog = RecordWriter(file: file, number: number, offset: 0) }
-    }
-
-    /// Writes the immutable memtable as an L0 table and installs it; the logs
-    /// before `liveLog` are then no longer needed and are deleted.
-    private func flush(_ table: MemTable, number: UInt64, liveLog: UInt64) throws(StoreError) {
-        var edit = VersionEdit()
-        edit.logNumber = durability == .none ? 0 : liveLog
-        var opened: [UInt64: TableFile] = [:]
-        if let meta = try Recovery.writeTable(table, directory: directory, number: number, config: config) {
-            try FileSystem.syncDirectory(directory)
-            opened[meta.number] = try TableFile(directory: directory, meta: meta)
-            edit.added.append((0, meta))
-            counters.flushBytes.add(UInt64(meta.size), ordering: .relaxed)
-        }
-        counters.flushes.add(1, ordering: .relaxed)
-        try install(edit, opened: opened) { control in
-            control.immutable = nil
-            control.immutableLog = nil
-        }
-        if durability != .none { removeLogs(before: liveLog) }
-    }
-
-    /// Deletes log files numbered below `number`.
-    func removeLogs(before number: UInt64) {
-        guard let names = try? FileSystem.list(directory) else { return }
-        for name in names where name.hasSuffix(".log") {
-            if let value = UInt64(name.dropLast(4)), value < number {
-                try? FileSystem.removeFile(directory + "/" + name)
-            }
-        }
+        counters.bloomFalsePositives.add(1, ordering: .relaxed)
+        return nil
     }
 
     // MARK: version changes
@@ -427,7 +365,7 @@ final class Engine: Sendable {
             try manifest.writer.sync()
             counters.manifestBytes.add(UInt64(written), ordering: .relaxed)
             if manifest.writer.offset > 4 << 20 {
-                let (writer, bytes) = try Manifest.rewrite(directory: directory,
+                let (writer, bytes) = try ManifestLog.rewrite(directory: directory,
                                                            edit: next.snapshotEdit(logNumber: manifest.logNumber, nextFileNumber: nextFile))
                 manifest.writer = writer
                 counters.manifestBytes.add(UInt64(bytes), ordering: .relaxed)
@@ -459,5 +397,18 @@ final class Engine: Sendable {
             control.nextFileNumber += 1
             return number
         }
+    }
+}
+
+/// The newest entry for a key in one table: a value or a tombstone, inside a cached block.
+struct TableHit {
+    var block: Block
+    var kind: EntryKind
+    var range: Range<Int>
+
+    /// `body` applied to the value, or nil for a tombstone.
+    @inline(__always)
+    func value<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        kind == .tombstone ? nil : withExtendedLifetime(block) { body(UnsafeRawBufferPointer(rebasing: block.bytes[range])) }
     }
 }

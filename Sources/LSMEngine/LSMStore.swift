@@ -46,7 +46,7 @@ public final class LSMStore: KeyValueStore, Sendable {
         let config = try LSMConfiguration(options: options)
         let directory = options.directory
         let isNew = !(try FileSystem.prepareDatabaseDirectory(directory, createIfMissing: options.createIfMissing,
-                                                              marker: Manifest.fileName, engine: "LSM"))
+                                                              marker: ManifestLog.fileName, engine: "LSM"))
         let lock = try DirectoryLock(directory: directory)
         do {
             let engine = try Recovery.open(directory: directory, durability: options.durability, config: config, isNew: isNew)
@@ -68,16 +68,9 @@ public final class LSMStore: KeyValueStore, Sendable {
         try limits.validate(key: key.count, value: value.count)
         try key.withBorrowedBytes { (k) throws(StoreError) in
             try value.withBorrowedBytes { (v) throws(StoreError) in
-                try engine.commit(count: 1, encode: { out in
-                    out.append(EntryKind.value.rawValue)
-                    out.appendLengthPrefixed(k)
-                    out.appendLengthPrefixed(v)
-                }, insert: { memory, sequence in
-                    memory.insert(sequence: sequence, kind: .value, key: k, value: v)
-                })
+                try engine.write(LogBatch.Entry(kind: .value, key: k, value: v))
             }
         }
-        engine.counters.userBytes.add(UInt64(key.count + value.count), ordering: .relaxed)
     }
 
     public func get(_ key: Bytes) throws(StoreError) -> Bytes? {
@@ -94,53 +87,15 @@ public final class LSMStore: KeyValueStore, Sendable {
         try ensureOpen()
         try limits.validate(key: key.count)
         try key.withBorrowedBytes { (k) throws(StoreError) in
-            try engine.commit(count: 1, encode: { out in
-                out.append(EntryKind.tombstone.rawValue)
-                out.appendLengthPrefixed(k)
-            }, insert: { memory, sequence in
-                memory.insert(sequence: sequence, kind: .tombstone, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0))
-            })
+            try engine.write(LogBatch.Entry(kind: .tombstone, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0)))
         }
-        engine.counters.userBytes.add(UInt64(key.count), ordering: .relaxed)
     }
 
     public func write(_ batch: WriteBatch) throws(StoreError) {
         try ensureOpen()
         try limits.validate(batch)
         if batch.isEmpty { return }
-        let recordBytes = batch.userBytes + UInt64(batch.count) * 21
-        if recordBytes > UInt64(RecordFormat.maxPayload) {
-            throw .unsupported("a write batch of about \(recordBytes) bytes exceeds the LSM log record limit of \(RecordFormat.maxPayload) bytes; split it into smaller batches")
-        }
-        try engine.commit(count: batch.count, encode: { out in
-            for operation in batch.operations {
-                switch operation {
-                case .put(let key, let value):
-                    out.append(EntryKind.value.rawValue)
-                    out.appendLengthPrefixed(key)
-                    out.appendLengthPrefixed(value)
-                case .delete(let key):
-                    out.append(EntryKind.tombstone.rawValue)
-                    out.appendLengthPrefixed(key)
-                }
-            }
-        }, insert: { memory, first in
-            var sequence = first
-            for operation in batch.operations {
-                switch operation {
-                case .put(let key, let value):
-                    key.withUnsafeBytes { k in
-                        value.withUnsafeBytes { v in memory.insert(sequence: sequence, kind: .value, key: k, value: v) }
-                    }
-                case .delete(let key):
-                    key.withUnsafeBytes { k in
-                        memory.insert(sequence: sequence, kind: .tombstone, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0))
-                    }
-                }
-                sequence += 1
-            }
-        })
-        engine.counters.userBytes.add(batch.userBytes, ordering: .relaxed)
+        try engine.write(batch)
     }
 
     public func withCursor<Result>(_ body: (inout LSMCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {
@@ -184,7 +139,7 @@ public final class LSMStore: KeyValueStore, Sendable {
             "block_cache.misses": Double(c.cacheMisses.load(ordering: .relaxed)),
             "block_cache.usage_bytes": Double(engine.cache.usage),
             "bloom.negatives": Double(c.bloomNegatives.load(ordering: .relaxed)),
-            "bloom.false_positives": Double(c.bloomPositives.load(ordering: .relaxed)),
+            "bloom.false_positives": Double(c.bloomFalsePositives.load(ordering: .relaxed)),
             "memtable.hits": Double(c.memtableHits.load(ordering: .relaxed)),
             "stall.slowdowns": Double(c.slowdowns.load(ordering: .relaxed)),
             "stall.stop_waits": Double(c.stops.load(ordering: .relaxed)),

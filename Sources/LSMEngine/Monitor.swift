@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 /// A mutex with a condition variable (pthread), for the engine's control
 /// state: writers waiting for room, group commit, background threads.
@@ -12,6 +13,10 @@ import Musl
 final class Monitor: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
+    #if KVBENCH_INTERNAL_CHECKS
+    /// The thread holding the mutex (0 when none), for `assertHeld`.
+    private let owner = Atomic<UInt>(0)
+    #endif
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -27,14 +32,52 @@ final class Monitor: @unchecked Sendable {
         condition.deallocate()
     }
 
-    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
-    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+    @inline(__always) func lock() {
+        pthread_mutex_lock(mutex)
+        #if KVBENCH_INTERNAL_CHECKS
+        owner.store(Self.currentThread, ordering: .relaxed)
+        #endif
+    }
+
+    @inline(__always) func unlock() {
+        #if KVBENCH_INTERNAL_CHECKS
+        assertHeld()
+        owner.store(0, ordering: .relaxed)
+        #endif
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Stops the process when the calling thread does not hold the mutex (only in
+    /// builds with `KVBENCH_INTERNAL_CHECKS`, which debug builds define).
+    @inline(__always) func assertHeld() {
+        #if KVBENCH_INTERNAL_CHECKS
+        precondition(owner.load(ordering: .relaxed) == Self.currentThread, "the engine monitor is not held by this thread")
+        #endif
+    }
+
+    #if KVBENCH_INTERNAL_CHECKS
+    private static var currentThread: UInt { unsafeBitCast(pthread_self(), to: UInt.self) }
+    #endif
 
     /// Waits for a broadcast; the mutex must be held and is held again on return.
-    func wait() { pthread_cond_wait(condition, mutex) }
+    func wait() {
+        #if KVBENCH_INTERNAL_CHECKS
+        assertHeld()
+        owner.store(0, ordering: .relaxed)
+        #endif
+        pthread_cond_wait(condition, mutex)
+        #if KVBENCH_INTERNAL_CHECKS
+        owner.store(Self.currentThread, ordering: .relaxed)
+        #endif
+    }
 
     /// Waits for a broadcast or until `nanoseconds` have passed.
     func wait(nanoseconds: Int) {
+        #if KVBENCH_INTERNAL_CHECKS
+        assertHeld()
+        owner.store(0, ordering: .relaxed)
+        defer { owner.store(Self.currentThread, ordering: .relaxed) }
+        #endif
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var total = Int(now.tv_nsec) + nanoseconds

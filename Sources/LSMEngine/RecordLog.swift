@@ -83,6 +83,13 @@ final class RecordWriter {
         scratch.reserveCapacity(4096)
     }
 
+    /// Creates the empty log `number` in `directory` and syncs the directory.
+    static func createLog(in directory: String, number: UInt64) throws(StoreError) -> RecordWriter {
+        let file = try StorageFile(path: LSMFileName.log(number).path(in: directory), mode: .createNew)
+        try FileSystem.syncDirectory(directory)
+        return RecordWriter(file: file, number: number, offset: 0)
+    }
+
     /// Writes one record with `write()` (no sync); returns the bytes written.
     @discardableResult
     func append(type: UInt8, payload: (inout Bytes) -> Void) throws(StoreError) -> Int {
@@ -100,38 +107,4 @@ final class RecordWriter {
     }
 
     func sync() throws(StoreError) { try file.sync() }
-}
-
-/// The write-ahead log's record payload: one atomic batch of writes.
-/// `sequence u64 | count varint | (kind u8 | key | [value])*`, lengths as varints.
-enum LogBatch {
-    static let recordType: UInt8 = 1
-
-    /// Decodes a batch payload and calls `apply` for each operation in order.
-    static func decode(_ payload: UnsafeRawBufferPointer, path: String,
-                       _ apply: (UInt64, EntryKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) throws(StoreError) -> (first: UInt64, count: Int) {
-        var reader = ByteReader(payload)
-        let sequence = reader.fixed64()
-        let count = reader.length()
-        var index = 0
-        while index < count && !reader.failed {
-            let kindByte = reader.byte()
-            let keyLength = reader.length()
-            let key = reader.slice(keyLength)
-            var value = UnsafeRawBufferPointer(start: nil, count: 0)
-            if kindByte == EntryKind.value.rawValue {
-                let valueLength = reader.length()
-                value = reader.slice(valueLength)
-            } else if kindByte != EntryKind.tombstone.rawValue {
-                reader.failed = true
-            }
-            if reader.failed { break }
-            apply(sequence + UInt64(index), kindByte == 0 ? .value : .tombstone, key, value)
-            index += 1
-        }
-        if reader.failed || !reader.isAtEnd {
-            throw .corruption(path: path, reason: "log record with a valid checksum does not decode as a write batch")
-        }
-        return (sequence, count)
-    }
 }

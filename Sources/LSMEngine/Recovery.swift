@@ -6,8 +6,8 @@ import StorageIO
 /// a fresh manifest.
 enum Recovery {
     static func open(directory: String, durability: Durability, config: LSMConfiguration, isNew: Bool) throws(StoreError) -> Engine {
-        var state = Manifest.State()
-        if !isNew { state = try Manifest.load(directory: directory) }
+        var state = ManifestLog.State()
+        if !isNew { state = try ManifestLog.load(directory: directory) }
 
         // Checked before anything is removed: a manifest that lost edits must leave every file as it was.
         let names = try FileSystem.list(directory)
@@ -18,9 +18,9 @@ enum Recovery {
         var levels: [[TableFile]] = Array(repeating: [], count: Version.levelCount)
         for (level, metas) in state.tables.enumerated() {
             for meta in metas {
-                let name = TableFormat.fileName(meta.number)
+                let name = LSMFileName.table(meta.number).name
                 guard present.contains(name) else {
-                    throw .corruption(path: directory + "/" + Manifest.fileName,
+                    throw .corruption(path: LSMFileName.manifest.path(in: directory),
                                       reason: "the manifest names table \(name), which is missing (the manifest lost the edit that removed it, or the table was deleted)")
                 }
                 let table = try TableFile(directory: directory, meta: meta)
@@ -35,14 +35,17 @@ enum Recovery {
         var liveLogs: [UInt64] = []
         for name in names {
             let path = directory + "/" + name
-            if name == Manifest.temporaryName {
+            switch LSMFileName.parse(name) {
+            case .manifestTemporary:
                 try FileSystem.removeFile(path)
-            } else if name.hasSuffix(".sst"), let number = UInt64(name.dropLast(4)) {
+            case .table(let number):
                 nextFile = max(nextFile, number + 1)
                 if opened[number] == nil { try FileSystem.removeFile(path) }
-            } else if name.hasSuffix(".log"), let number = UInt64(name.dropLast(4)) {
+            case .log(let number):
                 nextFile = max(nextFile, number + 1)
                 if number < state.logNumber { try FileSystem.removeFile(path) } else { liveLogs.append(number) }
+            case .manifest, nil:
+                break
             }
         }
         liveLogs.sort()
@@ -54,14 +57,14 @@ enum Recovery {
         func flushRecovered() throws(StoreError) {
             let number = nextFile
             nextFile += 1
-            if let meta = try writeTable(memory, directory: directory, number: number, config: config) {
+            if let meta = try Flush.writeTable(memory, directory: directory, number: number, config: config) {
                 opened[meta.number] = try TableFile(directory: directory, meta: meta)
                 edit.added.append((0, meta))
             }
             memory = MemTable(logNumber: 0)
         }
         for number in liveLogs {
-            let path = directory + "/" + Engine.logName(number)
+            let path = LSMFileName.log(number).path(in: directory)
             let file = try StorageFile(path: path, mode: .readOnly)
             let contents = try file.read(at: 0, count: try file.size())
             try contents.withBorrowedBytes { (raw) throws(StoreError) in
@@ -88,12 +91,10 @@ enum Recovery {
         let logNumber = nextFile
         nextFile += 1
         let snapshot = version.snapshotEdit(logNumber: logNumber, nextFileNumber: nextFile)
-        let (writer, _) = try Manifest.rewrite(directory: directory, edit: snapshot)
-        for number in liveLogs { try FileSystem.removeFile(directory + "/" + Engine.logName(number)) }
+        let (writer, _) = try ManifestLog.rewrite(directory: directory, edit: snapshot)
+        for number in liveLogs { try FileSystem.removeFile(LSMFileName.log(number).path(in: directory)) }
         if durability != .none {
-            let file = try StorageFile(path: directory + "/" + Engine.logName(logNumber), mode: .createNew)
-            try FileSystem.syncDirectory(directory)
-            log = RecordWriter(file: file, number: logNumber, offset: 0)
+            log = try RecordWriter.createLog(in: directory, number: logNumber)
         }
 
         let control = ControlState(memory: MemTable(logNumber: durability == .none ? 0 : logNumber), log: log, version: version,
@@ -112,29 +113,13 @@ enum Recovery {
     /// compaction is simply not named yet (its data is still in a live log or in the tables it
     /// was merged from), and a log created after the last edit is newer than the first live
     /// one, which is still there. Log number 0 means no log (durability `none`).
-    static func checkManifestIsComplete(_ state: Manifest.State, names: [String], directory: String) throws(StoreError) {
+    static func checkManifestIsComplete(_ state: ManifestLog.State, names: [String], directory: String) throws(StoreError) {
         guard state.logNumber > 0 else { return }
-        let logs = names.compactMap { $0.hasSuffix(".log") ? UInt64($0.dropLast(4)) : nil }
-        guard !logs.contains(state.logNumber), let newer = logs.filter({ $0 > state.logNumber }).min() else { return }
-        throw .corruption(path: directory + "/" + Manifest.fileName,
-                          reason: "the manifest names log \(Engine.logName(state.logNumber)) as the first live one, but it is gone while the newer log \(Engine.logName(newer)) exists: the manifest lost edits")
-    }
-
-    /// Writes a recovered memtable as a table; nil when it is empty.
-    static func writeTable(_ memory: MemTable, directory: String, number: UInt64, config: LSMConfiguration) throws(StoreError) -> TableMeta? {
-        var iterator = MemTableIterator(table: memory, snapshot: .max)
-        iterator.seekToFirst()
-        guard iterator.isValid else { return nil }
-        let builder = try TableBuilder(directory: directory, number: number, blockSize: config.blockBytes, bitsPerKey: config.bloomBitsPerKey)
-        do {
-            while iterator.isValid {
-                try builder.add(key: iterator.key, kind: iterator.kind, value: iterator.value)
-                iterator.next()
-            }
-            return try builder.finish()
-        } catch {
-            builder.abandon()
-            throw error
+        let logs = names.compactMap { name -> UInt64? in
+            if case .log(let number) = LSMFileName.parse(name) { number } else { nil }
         }
+        guard !logs.contains(state.logNumber), let newer = logs.filter({ $0 > state.logNumber }).min() else { return }
+        throw .corruption(path: LSMFileName.manifest.path(in: directory),
+                          reason: "the manifest names log \(LSMFileName.log(state.logNumber).name) as the first live one, but it is gone while the newer log \(LSMFileName.log(newer).name) exists: the manifest lost edits")
     }
 }

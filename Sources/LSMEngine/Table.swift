@@ -19,12 +19,6 @@ enum TableFormat {
     static let version: UInt32 = 1
     static let footerSize = 56
 
-    static func fileName(_ number: UInt64) -> String { pad(number) + ".sst" }
-
-    static func pad(_ number: UInt64) -> String {
-        let digits = String(number)
-        return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
-    }
 }
 
 /// Writes one table: blocks are buffered and written sequentially, then the
@@ -44,10 +38,13 @@ final class TableBuilder {
     private var smallest: Bytes = []
     private var largestKey: Bytes = []
     private(set) var entries = 0
+    #if KVBENCH_INTERNAL_CHECKS
+    private var previousKey: Bytes?
+    #endif
 
     init(directory: String, number: UInt64, blockSize: Int, bitsPerKey: Int) throws(StoreError) {
         self.number = number
-        self.path = directory + "/" + TableFormat.fileName(number)
+        self.path = LSMFileName.table(number).path(in: directory)
         self.file = try StorageFile(path: path, mode: .createNew)
         self.blockSize = blockSize
         self.bitsPerKey = bitsPerKey
@@ -57,8 +54,14 @@ final class TableBuilder {
     /// Bytes the table would have if finished now (approximately).
     var estimatedSize: Int { written + pending.count + block.estimatedSize }
 
-    /// Adds an entry; keys must arrive in strictly increasing order.
+    /// Adds an entry; keys must arrive in strictly increasing order (checked under `KVBENCH_INTERNAL_CHECKS`).
     func add(key: UnsafeRawBufferPointer, kind: EntryKind, value: UnsafeRawBufferPointer) throws(StoreError) {
+        #if KVBENCH_INTERNAL_CHECKS
+        if let previousKey {
+            precondition(previousKey.withUnsafeBytes { compareKeys($0, key) } < 0, "table keys must arrive in strictly increasing order")
+        }
+        previousKey = Bytes(key)
+        #endif
         if entries == 0 { smallest = Bytes(key) }
         block.add(key: key, kind: kind, value: value)
         hashes.append(KeyHash.hash(key))
@@ -150,7 +153,7 @@ final class TableFile: Sendable {
 
     /// Opens `directory/NNNNNN.sst`, verifying footer, index and filter.
     init(directory: String, meta: TableMeta) throws(StoreError) {
-        let path = directory + "/" + TableFormat.fileName(meta.number)
+        let path = LSMFileName.table(meta.number).path(in: directory)
         self.path = path
         self.meta = meta
         let file = try StorageFile(path: path, mode: .readOnly)

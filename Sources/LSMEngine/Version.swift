@@ -15,7 +15,6 @@ final class Version: Sendable {
 
     func bytes(level: Int) -> Int { levels[level].reduce(0) { $0 + $1.meta.size } }
 
-    var tableCount: Int { levels.reduce(0) { $0 + $1.count } }
 
     /// Memory held by the tables' filters and indexes.
     var metadataBytes: Int { levels.reduce(0) { total, tables in tables.reduce(total) { $0 + $1.metadataBytes } } }
@@ -116,13 +115,12 @@ struct VersionEdit {
     }
 }
 
-/// The manifest file: a header (magic, format version, CRC) followed by
+/// The manifest (`LSM-MANIFEST`), the log of version edits: a header (magic, format version, CRC) followed by
 /// version edits framed like log records. Appended and synced for each
 /// change; rewritten whole (new file, sync, rename, directory sync) at open
 /// and when it grows large.
-enum Manifest {
-    static let fileName = "LSM-MANIFEST"
-    static let temporaryName = "LSM-MANIFEST.tmp"
+enum ManifestLog {
+    static let fileName = LSMFileName.manifest.name
     static let magic: UInt64 = 0x4B56_424C_534D_4D46   // "KVBLSMMF"
     static let version: UInt32 = 1
     static let headerSize = 16
@@ -192,7 +190,7 @@ enum Manifest {
     /// Writes a manifest holding only `edit`, atomically replacing the old one.
     /// Returns the open writer for later appends and the bytes written.
     static func rewrite(directory: String, edit: VersionEdit) throws(StoreError) -> (RecordWriter, Int) {
-        let temporary = directory + "/" + temporaryName
+        let temporary = LSMFileName.manifestTemporary.path(in: directory)
         try FileSystem.removeFile(temporary)
         let file = try StorageFile(path: temporary, mode: .createNew)
         let writer = RecordWriter(file: file, number: 0, offset: 0)

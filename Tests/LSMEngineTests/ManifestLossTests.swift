@@ -16,7 +16,7 @@ private func snapshot(_ directory: String) throws -> [String: Bytes] {
 /// The end offset of each edit in manifest bytes (records after the header).
 private func editEnds(_ manifest: Bytes) -> [Int] {
     var ends: [Int] = []
-    var offset = Manifest.headerSize
+    var offset = ManifestLog.headerSize
     while offset + RecordFormat.headerSize <= manifest.count {
         let length = manifest.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))) }
         offset += RecordFormat.headerSize + length
@@ -40,7 +40,7 @@ func manifestThatLostEditsIsCorruption(_ durability: Durability) throws {
         try randomWorkload(store, model: &model, operations: 300, keySpace: 1500, seed: 32)
         try store.close()
         let pristine = try snapshot(directory)
-        let manifest = pristine[Manifest.fileName]!
+        let manifest = pristine[ManifestLog.fileName]!
         let ends = editEnds(manifest)
         #expect(ends.count > 3, "expected flush and compaction edits")
         var refused = 0
@@ -49,7 +49,7 @@ func manifestThatLostEditsIsCorruption(_ durability: Durability) throws {
                 for (name, bytes) in pristine {
                     let file = try StorageFile(path: directory + "/" + name, mode: .createOrOpen)
                     try file.truncate(to: 0)
-                    try file.write(at: 0, name == Manifest.fileName ? Bytes(bytes[..<cut]) : bytes)
+                    try file.write(at: 0, name == ManifestLog.fileName ? Bytes(bytes[..<cut]) : bytes)
                 }
                 let damaged = try snapshot(directory)
                 do {
@@ -88,9 +88,9 @@ func manifestThatLostEditsIsCorruption(_ durability: Durability) throws {
         store.simulateCrash()
         let table = try #require(try files(directory, suffix: ".sst").first)
         let bytes = try StorageFile(path: directory + "/" + table, mode: .readOnly)
-        let orphan = TableFormat.fileName(900)
+        let orphan = LSMFileName.table(900).name
         try StorageFile(path: directory + "/" + orphan, mode: .createNew).write(at: 0, try bytes.read(at: 0, count: try bytes.size()))
-        _ = try StorageFile(path: directory + "/" + Engine.logName(901), mode: .createNew)
+        _ = try StorageFile(path: LSMFileName.log(901).path(in: directory), mode: .createNew)
         let reopened = try LSMStore.open(options)
         try expectMatches(reopened, model, keySpace: 1000)
         #expect(!FileSystem.exists(directory + "/" + orphan))

@@ -131,17 +131,17 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
         #expect(before.dropFirst().contains { !$0.isEmpty }, "expected compacted levels")
         store.simulateCrash()
         // A half-written edit at the end of the manifest (as after a crash mid-append).
-        let manifest = try StorageFile(path: directory + "/" + Manifest.fileName, mode: .readWrite)
+        let manifest = try StorageFile(path: directory + "/" + ManifestLog.fileName, mode: .readWrite)
         try manifest.write(at: try manifest.size(), [0x11, 0x22, 0x33, 0x44, 0x40, 0, 0, 0, 1, 3, 0])
         let reopened = try LSMStore.open(options)
         #expect(reopened.levels() == before)
         try expectMatches(reopened, model, keySpace: 2000)
         try reopened.close()
         // Damage inside the manifest's first record: corruption, not an empty database.
-        let rewritten = try StorageFile(path: directory + "/" + Manifest.fileName, mode: .readWrite)
-        var byte = try rewritten.read(at: Manifest.headerSize + 12, count: 1)
+        let rewritten = try StorageFile(path: directory + "/" + ManifestLog.fileName, mode: .readWrite)
+        var byte = try rewritten.read(at: ManifestLog.headerSize + 12, count: 1)
         byte[0] ^= 0x01
-        try rewritten.write(at: Manifest.headerSize + 12, byte)
+        try rewritten.write(at: ManifestLog.headerSize + 12, byte)
         #expect { try LSMStore.open(options) } throws: { error in
             if case StoreError.corruption = error { return true } else { return false }
         }
@@ -180,7 +180,7 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
         let reopened = try LSMStore.open(options)
         #expect(reopened.levels() == compacted)
         try expectMatches(reopened, model, keySpace: 3000)
-        let live = Set(compacted.joined().map { TableFormat.fileName($0.number) })
+        let live = Set(compacted.joined().map { LSMFileName.table($0.number).name })
         #expect(Set(try files(directory, suffix: ".sst")) == live, "obsolete table files were left behind")
         try reopened.close()
     }
@@ -243,7 +243,7 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
 @Test func foreignManifestIsNotADatabase() throws {
     try withDirectory { directory in
         try FileSystem.createDirectory(directory)
-        let file = try StorageFile(path: directory + "/" + Manifest.fileName, mode: .createNew)
+        let file = try StorageFile(path: directory + "/" + ManifestLog.fileName, mode: .createNew)
         try file.write(at: 0, Bytes("this is not an LSM manifest at all".utf8))
         #expect { try LSMStore.open(StoreOptions(directory: directory)) } throws: { error in
             if case StoreError.notADatabase = error { return true } else { return false }
