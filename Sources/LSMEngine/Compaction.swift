@@ -86,7 +86,7 @@ extension Engine {
     /// Runs one planned compaction; false when it was abandoned because the store is closing.
     @discardableResult
     func compact(_ plan: CompactionPlan) throws(StoreError) -> Bool {
-        let wallStart = monotonicNanoseconds()
+        let wallStart = Monotonic.nanoseconds()
         let cpuStart = threadCPUNanoseconds()
         var edit = VersionEdit()
         for table in plan.inputs { edit.deleted.append((plan.level, table.number)) }
@@ -125,7 +125,7 @@ extension Engine {
         try install(edit, opened: opened)
         let readBytes = inputs.reduce(0) { $0 + UInt64($1.meta.size) }
         let writtenBytes = outputs.reduce(0) { $0 + UInt64($1.meta.size) }
-        let wall = monotonicNanoseconds() - wallStart
+        let wall = Monotonic.nanoseconds() - wallStart
         let cpu = threadCPUNanoseconds() - cpuStart
         counters.compaction.withLock { totals in
             totals.count += 1
@@ -208,7 +208,7 @@ extension Engine {
         var groups: [[TableFile]] = version.levels[0].map { [$0] }
         for level in 1..<Version.levelCount where !version.levels[level].isEmpty { groups.append(version.levels[level]) }
         if groups.isEmpty { return }
-        let wallStart = monotonicNanoseconds()
+        let wallStart = Monotonic.nanoseconds()
         let cpuStart = threadCPUNanoseconds()
         guard let outputs = try merge(groups: groups, dropTombstones: true) else { return }
         var edit = VersionEdit()

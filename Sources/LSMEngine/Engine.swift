@@ -168,20 +168,20 @@ final class Engine: Sendable {
             let level0 = control.version.levels[0].count
             if !delayed && level0 >= config.l0SlowdownTrigger && level0 < config.l0StopTrigger {
                 delayed = true
-                let start = monotonicNanoseconds()
+                let start = Monotonic.nanoseconds()
                 monitor.unlock()
                 usleep(1000)
                 monitor.lock()
-                counters.stallNanoseconds.add(monotonicNanoseconds() - start, ordering: .relaxed)
+                counters.stallNanoseconds.add(Monotonic.nanoseconds() - start, ordering: .relaxed)
                 counters.slowdowns.add(1, ordering: .relaxed)
                 continue
             }
             if control.memory.approximateBytes < config.memtableBytes { return }
             if control.immutable != nil || level0 >= config.l0StopTrigger {
                 if level0 >= config.l0StopTrigger { counters.stops.add(1, ordering: .relaxed) }
-                let start = monotonicNanoseconds()
+                let start = Monotonic.nanoseconds()
                 monitor.wait(nanoseconds: 100_000_000)
-                counters.stallNanoseconds.add(monotonicNanoseconds() - start, ordering: .relaxed)
+                counters.stallNanoseconds.add(Monotonic.nanoseconds() - start, ordering: .relaxed)
                 continue
             }
             try rotateMemtable()

@@ -123,14 +123,6 @@ final class BackgroundThread: @unchecked Sendable {
     func join() { pthread_join(thread, nil) }
 }
 
-/// Monotonic time in nanoseconds.
-@inline(__always)
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-}
-
 /// CPU time of the calling thread in nanoseconds.
 func threadCPUNanoseconds() -> UInt64 {
     var now = timespec()
