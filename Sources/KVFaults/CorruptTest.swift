@@ -63,7 +63,7 @@ public struct CorruptionCase: Sendable, Codable, Equatable {
         case .appendZeros(let count):
             try handle.write(at: size, Bytes(repeating: 0, count: count))
         case .appendGarbage(let count):
-            var random = SplitMix(seed: UInt64(count) &* 7919)
+            var random = SplitMix64(seed: UInt64(count) &* 7919)
             try handle.write(at: size, (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) })
         }
     }

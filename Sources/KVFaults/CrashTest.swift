@@ -121,7 +121,7 @@ public enum CrashTest {
         }
 
         var oracle = CrashOracle()
-        var random = SplitMix(seed: configuration.seed)
+        var random = SplitMix64(seed: configuration.seed)
         var covered = true
         // A store that no longer opens (or crashes its reader) is reported, then recreated empty,
         // so that every cell still goes through the requested number of crashes.
@@ -276,7 +276,7 @@ public enum CrashTest {
                                      promised: CrashTestConfiguration.promises(durability, .power))
         try FileSystem.removeTree(directory)
         var oracle = CrashOracle()
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         for round in 1...max(rounds, 1) {
             var lines: [String] = []
             try FaultInjection.enable(root: directory, graveyard: directory + ".graveyard")

@@ -91,12 +91,12 @@ struct LineWriter {
 /// Each step writes its intent line, issues the operation, then writes its
 /// acknowledgement (or an `F` line and rethrows).
 struct CrashMix {
-    private var random: SplitMix
+    private var random: SplitMix64
     private(set) var sequence: UInt64
     let keySpace: Int
 
     init(seed: UInt64, startSequence: UInt64, keySpace: Int) {
-        random = SplitMix(seed: seed ^ CrashValues.mix(startSequence))
+        random = SplitMix64(seed: seed ^ CrashValues.mix(startSequence))
         sequence = startSequence
         self.keySpace = keySpace
     }
@@ -147,14 +147,8 @@ struct CrashMix {
     }
 }
 
-/// SplitMix64: small, fast, deterministic.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return CrashValues.mix(state)
-    }
+extension SplitMix64 {
+    /// A number in `0..<bound` (0 when `bound` is 0); the modulo bias is immaterial for the mix.
     mutating func uniform(_ bound: UInt64) -> UInt64 { bound == 0 ? 0 : next() % bound }
 }
 

@@ -214,11 +214,11 @@ struct PowerLossImage {
     }
 
     /// Files the power loss leaves: durable names with durable contents, plus what `unsynced` keeps.
-    func survivingFiles(partial: Bool, random: inout SplitMix) -> [String: [UInt8]] {
+    func survivingFiles(partial: Bool, random: inout SplitMix64) -> [String: [UInt8]] {
         survivingFiles(unsynced: partial ? .prefix : .dropped, random: &random)
     }
 
-    func survivingFiles(unsynced: Unsynced, random: inout SplitMix) -> [String: [UInt8]] {
+    func survivingFiles(unsynced: Unsynced, random: inout SplitMix64) -> [String: [UInt8]] {
         var files: [String: [UInt8]] = [:]
         for (name, index) in durableNames {
             let inode = inodes[index]

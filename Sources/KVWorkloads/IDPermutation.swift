@@ -1,3 +1,5 @@
+import KVStore
+
 /// A seeded bijection of `0..<count` onto itself, O(1) memory.
 ///
 /// Three keyed rounds of (xor key, multiply by an odd constant, xor-shift right) over the smallest
@@ -23,13 +25,13 @@ public struct IDPermutation: Sendable, Hashable {
         while bits < 64 && (UInt64(1) << bits) < count { bits += 1 }
         mask = bits >= 64 ? UInt64.max : (UInt64(1) << bits) &- 1
         shift = max(1, (bits + 1) / 2)
-        var state = seed ^ 0x3C6E_F372_FE94_F82B
-        key0 = WorkloadRandom.splitMix(&state) & mask
-        key1 = WorkloadRandom.splitMix(&state) & mask
-        key2 = WorkloadRandom.splitMix(&state) & mask
-        multiplier0 = WorkloadRandom.splitMix(&state) | 1
-        multiplier1 = WorkloadRandom.splitMix(&state) | 1
-        multiplier2 = WorkloadRandom.splitMix(&state) | 1
+        var generator = SplitMix64(seed: seed ^ 0x3C6E_F372_FE94_F82B)
+        key0 = generator.next() & mask
+        key1 = generator.next() & mask
+        key2 = generator.next() & mask
+        multiplier0 = generator.next() | 1
+        multiplier1 = generator.next() | 1
+        multiplier2 = generator.next() | 1
     }
 
     /// The size of the permuted range.

@@ -96,13 +96,13 @@ public struct ValueGenerator: Sendable {
     public init(valueSize: Int, seed: UInt64) {
         precondition(valueSize >= 0, "Value size must not be negative.")
         size = valueSize
-        self.seed = WorkloadRandom.mix64(seed ^ 0xB7E1_5162_8AED_2A6B)
-        var state = self.seed
+        self.seed = SplitMix64.mix(seed ^ 0xB7E1_5162_8AED_2A6B)
+        var generator = SplitMix64(seed: self.seed)
         let words = (Self.poolSize + valueSize + 7) / 8
         var bytes = [UInt8](repeating: 0, count: words * 8)
         bytes.withUnsafeMutableBytes { buffer in
             for index in 0..<words {
-                buffer.storeBytes(of: WorkloadRandom.splitMix(&state), toByteOffset: index * 8, as: UInt64.self)
+                buffer.storeBytes(of: generator.next(), toByteOffset: index * 8, as: UInt64.self)
             }
         }
         pool = bytes
@@ -146,7 +146,7 @@ public struct ValueGenerator: Sendable {
 
     @inlinable
     func start(recordID: UInt64, version: UInt64) -> UInt64 {
-        WorkloadRandom.mix64(seed ^ WorkloadRandom.mix64(recordID ^ WorkloadRandom.mix64(version &+ 0x243F_6A88_85A3_08D3)))
+        SplitMix64.mix(seed ^ SplitMix64.mix(recordID ^ SplitMix64.mix(version &+ 0x243F_6A88_85A3_08D3)))
     }
 }
 

@@ -1,3 +1,4 @@
+import KVStore
 /// A deterministic 64-bit PRNG (xoshiro256**, seeded through SplitMix64): same seed, same sequence.
 ///
 /// Not cryptographic; fast enough for the per-operation hot path (a few shifts, rotates and multiplies).
@@ -9,12 +10,12 @@ public struct WorkloadRandom: Sendable {
 
     /// Seeds the four state words from `seed` with SplitMix64 (never all zero).
     public init(seed: UInt64) {
-        var state = seed
-        s0 = WorkloadRandom.splitMix(&state)
-        s1 = WorkloadRandom.splitMix(&state)
-        s2 = WorkloadRandom.splitMix(&state)
-        s3 = WorkloadRandom.splitMix(&state)
-        if s0 | s1 | s2 | s3 == 0 { s0 = 0x9E37_79B9_7F4A_7C15 }
+        var seeder = SplitMix64(seed: seed)
+        s0 = seeder.next()
+        s1 = seeder.next()
+        s2 = seeder.next()
+        s3 = seeder.next()
+        if s0 | s1 | s2 | s3 == 0 { s0 = SplitMix64.increment }
     }
 
     /// The next 64 uniformly distributed bits.
@@ -51,26 +52,10 @@ public struct WorkloadRandom: Sendable {
         return product.high
     }
 
-    /// One SplitMix64 step: advances `state` and returns a well-mixed word.
-    @inlinable
-    public static func splitMix(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return mix64(state)
-    }
-
-    /// SplitMix64's finalizer: a bijective mixing of 64 bits.
-    @inlinable
-    public static func mix64(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
     /// A seed for an independent sub-stream `index` of `seed` (per thread, per phase).
     @inlinable
     public static func derive(_ seed: UInt64, stream index: UInt64) -> UInt64 {
-        mix64(seed ^ mix64(index &+ 0x6A09_E667_F3BC_C909))
+        SplitMix64.mix(seed ^ SplitMix64.mix(index &+ 0x6A09_E667_F3BC_C909))
     }
 }
 

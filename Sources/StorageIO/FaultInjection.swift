@@ -87,7 +87,7 @@ public enum FaultInjection {
         var poweredOff = false
         var injectedFailures = 0
         var crashOneIn: UInt64 = 0
-        var crashRandom: UInt64 = 0
+        var crashRandom = SplitMix64(seed: 0)
         var tornTails = false
         var onCrash: (@Sendable (String) -> Void)?
     }
@@ -138,7 +138,7 @@ public enum FaultInjection {
     public static func armCrashPoints(oneIn: Int, seed: UInt64, onCrash: @escaping @Sendable (String) -> Void) {
         state.withLock { state in
             state.crashOneIn = UInt64(max(oneIn, 1))
-            state.crashRandom = seed
+            state.crashRandom = SplitMix64(seed: seed)
             state.onCrash = onCrash
         }
     }
@@ -149,17 +149,11 @@ public enum FaultInjection {
     public static func keepTornTails(seed: UInt64) {
         state.withLock { state in
             state.tornTails = true
-            if state.crashRandom == 0 { state.crashRandom = seed }
+            if state.crashRandom.state == 0 { state.crashRandom = SplitMix64(seed: seed) }
         }
     }
 
-    private static func nextRandom(_ state: inout State) -> UInt64 {
-        state.crashRandom &+= 0x9E37_79B9_7F4A_7C15
-        var z = state.crashRandom
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private static func nextRandom(_ state: inout State) -> UInt64 { state.crashRandom.next() }
 
     /// Called at a crash point with the lock held: maybe the power goes out here.
     private static func crashPoint(_ state: inout State, _ point: String, _ path: String) {

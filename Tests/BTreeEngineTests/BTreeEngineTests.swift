@@ -5,18 +5,6 @@ import StorageIO
 import Synchronization
 import Foundation
 
-/// A deterministic generator so failures reproduce.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func temporaryDirectory() throws -> String {
     try FileSystem.makeTemporaryDirectory(prefix: "btree-test")
 }
@@ -30,7 +18,7 @@ func options(_ directory: String, pageSize: Int = 512, durability: Durability = 
 
 func key(_ n: Int) -> Bytes { Array("key-\(String(n, radix: 16))".utf8) }
 
-func randomValue(_ rng: inout SplitMix, maxSize: Int) -> Bytes {
+func randomValue(_ rng: inout SplitMix64, maxSize: Int) -> Bytes {
     let size = Int.random(in: 0...maxSize, using: &rng)
     return (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
 }
@@ -131,7 +119,7 @@ func expectValid(_ store: BTreeStore) throws {
     @Test func randomWorkloadKeepsInvariants() throws {
         let directory = try temporaryDirectory()
         defer { try? FileSystem.removeTree(directory) }
-        var rng = SplitMix(state: 1)
+        var rng = SplitMix64(seed: 1)
         var model: [Bytes: Bytes] = [:]
         let store = try BTreeStore.open(options(directory, budget: 64 << 10))
         for round in 0..<6 {
@@ -268,7 +256,7 @@ func expectValid(_ store: BTreeStore) throws {
         let directory = try temporaryDirectory()
         defer { try? FileSystem.removeTree(directory) }
         var model: [Bytes: Bytes] = [:]
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         for session in 0..<4 {
             let store = try BTreeStore.open(options(directory, extra: ["btree.checkpoint_pages": "32"]))
             try expectContents(store, model)
@@ -457,7 +445,7 @@ func expectValid(_ store: BTreeStore) throws {
         let scans = Atomic<Int>(0)
         let readers = (0..<2).map { index in
             Thread {
-                var rng = SplitMix(state: UInt64(index + 10))
+                var rng = SplitMix64(seed: UInt64(index + 10))
                 while !done.load(ordering: .relaxed) {
                     do {
                         let k = sortedKeys[Int.random(in: 0..<count, using: &rng)]

@@ -450,18 +450,8 @@ struct SortedModel {
     }
 }
 
-/// A small deterministic generator for the suite's random operations.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The suite's random keys and values, from KVStore's deterministic generator.
+extension SplitMix64 {
 
     /// A key from a space of `space` distinct binary keys of 1 to 12 bytes, some with 0x00 and 0xFF.
     mutating func key(space: UInt64) -> Bytes {

@@ -72,7 +72,7 @@ struct PowerLossImageTests {
 
         try image.replay(trace: work + "/trace.bin")
         #expect(image.notCovered.isEmpty)
-        var random = SplitMix(seed: 1)
+        var random = SplitMix64(seed: 1)
         let files = image.survivingFiles(partial: false, random: &random)
         #expect(files["000002.log"].map { String(decoding: $0, as: UTF8.self) } == "ACKED;")
         #expect(files["CURRENT"].map { String(decoding: $0, as: UTF8.self) } == "MANIFEST-1")
@@ -98,7 +98,7 @@ struct PowerLossImageTests {
         for index in 0..<20 { trace.write(3, at: UInt64(5 + index * 4), "w\(index % 10);") }
         try trace.save(work + "/trace.bin")
         try image.replay(trace: work + "/trace.bin")
-        var random = SplitMix(seed: 3)
+        var random = SplitMix64(seed: 3)
         for _ in 0..<20 {
             let log = image.survivingFiles(partial: true, random: &random)["log"] ?? []
             #expect(log.count >= 5 && log.count <= 85)

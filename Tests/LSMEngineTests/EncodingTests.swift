@@ -3,22 +3,14 @@ import StorageIO
 import Testing
 @testable import LSMEngine
 
-/// Deterministic pseudo-random numbers for reproducible tests.
-struct TestRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Random bytes for reproducible tests, from KVStore's deterministic generator.
+extension SplitMix64 {
     mutating func bytes(_ count: Int) -> Bytes { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
 }
 
 /// Sorted distinct keys with shared prefixes of varying length (exercises prefix compression).
 func sortedKeys(_ count: Int, seed: UInt64) -> [Bytes] {
-    var random = TestRandom(state: seed)
+    var random = SplitMix64(seed: seed)
     var set = Set<Bytes>()
     while set.count < count {
         let prefix = Bytes("key-\(random.next() % 50)-".utf8)
@@ -106,7 +98,7 @@ func sortedKeys(_ count: Int, seed: UInt64) -> [Bytes] {
     // Cut inside the last record, or garbage/zeros after the end: the intact prefix survives.
     #expect(try decodeAll(Bytes(log.dropLast(3))).count == 38)
     #expect(try decodeAll(log + Bytes(repeating: 0, count: 100)).count == 40)
-    var random = TestRandom(state: 9)
+    var random = SplitMix64(seed: 9)
     #expect(try decodeAll(log + random.bytes(300)).count == 40)
     // A damaged record in the middle, with intact records after it, is corruption.
     var damaged = log
@@ -130,7 +122,7 @@ func sortedKeys(_ count: Int, seed: UInt64) -> [Bytes] {
 }
 
 @Test func bloomFilterHasNoFalseNegativesAndNearDesignFalsePositives() throws {
-    var random = TestRandom(state: 3)
+    var random = SplitMix64(seed: 3)
     let keys = (0..<20_000).map { _ in random.bytes(16) }
     let filter = BloomFilter.build(hashes: keys.map { $0.withUnsafeBytes { KeyHash.hash($0) } }, bitsPerKey: 10)
     try filter.withBorrowedBytes { (raw) throws(StoreError) in

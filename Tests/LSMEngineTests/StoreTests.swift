@@ -18,7 +18,7 @@ func testKey(_ index: Int) -> Bytes { Bytes("key-\(String(index * 7919 % 100_003
 
 /// Applies a random mix of puts, deletes and batches to the store and to a model.
 func randomWorkload(_ store: LSMStore, model: inout [Bytes: Bytes], operations: Int, keySpace: Int, seed: UInt64) throws {
-    var random = TestRandom(state: seed)
+    var random = SplitMix64(seed: seed)
     for _ in 0..<operations {
         let key = testKey(Int(random.next() % UInt64(keySpace)))
         switch random.next() % 10 {
@@ -302,7 +302,7 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
         }
         let readers = (0..<2).map { reader in
             BackgroundThread {
-                var random = TestRandom(state: UInt64(reader) + 50)
+                var random = SplitMix64(seed: UInt64(reader) + 50)
                 while !done.load(ordering: .relaxed) {
                     do {
                         let key = testKey(Int(random.next() % 2000))
@@ -318,7 +318,7 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
                 }
             }
         }
-        var random = TestRandom(state: 77)
+        var random = SplitMix64(seed: 77)
         for step in 0..<20_000 {
             let key = testKey(Int(random.next() % 2000))
             if step % 5 == 0 { try store.delete(key) } else { try store.put(key, value(for: key, generation: UInt8(truncatingIfNeeded: step))) }
