@@ -238,13 +238,6 @@ struct PowerLossImage {
         return files
     }
 
-    /// Unsynced writes and unsynced names at the crash point (for the report's notes).
-    var unsyncedSummary: (pendingWrites: Int, volatileOnlyNames: Int) {
-        let pending = durableNames.values.reduce(0) { $0 + inodes[$1].pending.count }
-        let names = volatileNames.keys.filter { durableNames[$0] != volatileNames[$0] }.count
-        return (pending, names)
-    }
-
     /// Replaces the directory's contents with `files`.
     static func materialize(_ files: [String: [UInt8]], into directory: String) throws(StoreError) {
         for name in try FileSystem.list(directory) { try FileSystem.removeTree(directory + "/" + name) }

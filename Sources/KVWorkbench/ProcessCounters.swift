@@ -37,11 +37,6 @@ public enum ProcessUsage {
         statusField("VmHWM")
     }
 
-    /// Current resident set size (`VmRSS`) in bytes.
-    public static func residentBytes() -> UInt64? {
-        statusField("VmRSS")
-    }
-
     /// Resets the peak resident set size to the current one (writes 5 to `/proc/self/clear_refs`),
     /// so that each phase reports its own peak. Returns false where the kernel refuses.
     @discardableResult

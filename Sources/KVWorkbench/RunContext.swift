@@ -13,8 +13,10 @@ public final class RunContext: Sendable {
     @usableFromInline let valueGenerator: ValueGenerator
     @usableFromInline let insertCounter: InsertCounter
     @usableFromInline let deletedRecords = Mutex<Set<UInt64>>([])
-    @usableFromInline let readersFinished = Atomic<Bool>(false)
-    @usableFromInline let finishedReaders = Atomic<Int>(0)
+    /// readwhilewriting: set by the last reader to finish; the writer stops when it sees it.
+    @usableFromInline let allReadersDone = Atomic<Bool>(false)
+    /// readwhilewriting: how many readers have finished their share.
+    @usableFromInline let readersDone = Atomic<Int>(0)
     private let warnings = Mutex<[String]>([])
 
     @usableFromInline
@@ -28,8 +30,8 @@ public final class RunContext: Sendable {
     /// Clears the per-phase coordination flags (readers finished) before a phase starts.
     @usableFromInline
     func beginPhase() {
-        readersFinished.store(false, ordering: .relaxed)
-        finishedReaders.store(0, ordering: .relaxed)
+        allReadersDone.store(false, ordering: .relaxed)
+        readersDone.store(0, ordering: .relaxed)
     }
 
     /// The run-phase operation stream of one thread.

@@ -233,7 +233,7 @@ public enum Workbench {
         while true {
             if isWriter {
                 // At least one write, even when the readers finish before this thread is scheduled.
-                if issued > 0 && context.readersFinished.load(ordering: .relaxed) { break }
+                if issued > 0 && context.allReadersDone.load(ordering: .relaxed) { break }
             } else if let deadline {
                 if LatencyClock.now() >= deadline { break }
             } else if issued >= share {
@@ -253,8 +253,8 @@ public enum Workbench {
         }
         progress.add(sinceReport)
         if !isWriter && special == .readWhileWriting {
-            if context.finishedReaders.add(1, ordering: .relaxed).newValue == workers {
-                context.readersFinished.store(true, ordering: .relaxed)
+            if context.readersDone.add(1, ordering: .relaxed).newValue == workers {
+                context.allReadersDone.store(true, ordering: .relaxed)
             }
         }
         executor.finish(into: context)
