@@ -15,7 +15,7 @@ import Synchronization
 public final class DirectoryClaim: Sendable {
     /// The directory as given.
     public let path: String
-    private let descriptor: Mutex<Int32>
+    private let lock: ExclusiveFlock
 
     /// Creates `directory` (and its parents) when missing and takes the claim.
     /// Throws `StoreError.alreadyOpen` when another process holds a claim on it.
@@ -27,14 +27,8 @@ public final class DirectoryClaim: Sendable {
             if code == ENOTDIR { throw .notADatabase(path: directory, reason: "it is a file, not a directory") }
             throw .io(operation: "open directory", path: directory, errno: code)
         }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            close(fd)
-            if code == EWOULDBLOCK { throw .alreadyOpen(path: directory) }
-            throw .io(operation: "flock", path: directory, errno: code)
-        }
+        lock = try ExclusiveFlock(fd, path: directory)
         path = directory
-        descriptor = Mutex(fd)
     }
 
     /// True when another process holds a claim on `directory` or has a store open in it
@@ -55,16 +49,5 @@ public final class DirectoryClaim: Sendable {
     }
 
     /// Releases the claim; later calls do nothing.
-    public func release() {
-        let fd = descriptor.withLock { fd -> Int32 in
-            let old = fd
-            fd = -1
-            return old
-        }
-        guard fd >= 0 else { return }
-        flock(fd, LOCK_UN)
-        close(fd)
-    }
-
-    deinit { release() }
+    public func release() { lock.release() }
 }

@@ -20,7 +20,7 @@ public final class DirectoryLock: Sendable {
 
     /// The canonical path of the locked directory.
     public let path: String
-    private let descriptor: Mutex<Int32>
+    private let lock: ExclusiveFlock
 
     /// Takes the lock on `directory`, which must exist.
     /// Throws `StoreError.alreadyOpen` when this or another process holds it.
@@ -35,15 +35,14 @@ public final class DirectoryLock: Sendable {
             _ = Self.openPaths.withLock { $0.remove(canonical) }
             throw .io(operation: "open lock file", path: lockPath, errno: code)
         }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            Glibc.close(fd)
+        do {
+            lock = try ExclusiveFlock(fd, path: lockPath)
+        } catch {
             _ = Self.openPaths.withLock { $0.remove(canonical) }
-            if code == EWOULDBLOCK { throw .alreadyOpen(path: canonical) }
-            throw .io(operation: "flock", path: lockPath, errno: code)
+            if case .alreadyOpen = error { throw .alreadyOpen(path: canonical) }
+            throw error
         }
         self.path = canonical
-        self.descriptor = Mutex(fd)
     }
 
     /// True when `directory` is currently locked by a store in this process.
@@ -54,15 +53,7 @@ public final class DirectoryLock: Sendable {
 
     /// Releases the lock; later calls do nothing.
     public func release() {
-        let fd = descriptor.withLock { fd -> Int32 in
-            let old = fd
-            fd = -1
-            return old
-        }
-        guard fd >= 0 else { return }
-        flock(fd, LOCK_UN)
-        Glibc.close(fd)
-        _ = Self.openPaths.withLock { $0.remove(path) }
+        if lock.release() { _ = Self.openPaths.withLock { $0.remove(path) } }
     }
 
     deinit { release() }
