@@ -179,18 +179,12 @@ extension CrashWorker {
 
     /// Starts a thread that simulates the power loss after `delay` milliseconds.
     static func armPowerLoss(afterMilliseconds delay: Int) {
-        let argument = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        argument.initialize(to: max(delay, 0))
-        var thread = pthread_t()
-        let created = pthread_create(&thread, nil, { raw in
-            let pointer = raw!.assumingMemoryBound(to: Int.self)
-            let delay = pointer.pointee
-            pointer.deallocate()
+        let delay = max(delay, 0)
+        _ = OSThread.start {
             var remaining = timespec(tv_sec: delay / 1000, tv_nsec: (delay % 1000) * 1_000_000)
             var request = remaining
             while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
             FaultInjection.powerLossAndKill()
-        }, argument)
-        if created != 0 { FaultInjection.powerLossAndKill() }
+        }
     }
 }

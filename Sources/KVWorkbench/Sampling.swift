@@ -1,3 +1,4 @@
+import StorageIO
 import KVStore
 import Synchronization
 #if canImport(Glibc)
@@ -15,12 +16,12 @@ public struct StatisticsSample: Sendable {
 final class StatisticsSampler: Sendable {
     private let samples = Mutex<[StatisticsSample?]>([])
     private let stopped = Atomic<Bool>(false)
-    private let thread = Mutex<ThreadGroup.JoinHandle?>(nil)
+    private let thread = Mutex<OSThread?>(nil)
     private let snapshot: @Sendable () -> StoreStatistics
 
     init<Store: KeyValueStore>(store: Store, phaseStart: UInt64) {
         snapshot = { store.statistics() }
-        let handle = ThreadGroup.start { [self] in
+        let handle = OSThread.start { [self] in
             var next = phaseStart &+ 1_000_000_000
             while !stopped.load(ordering: .relaxed) {
                 let now = LatencyClock.now()
@@ -44,7 +45,7 @@ final class StatisticsSampler: Sendable {
     /// Stops sampling, takes one last sample for the final partial second, and returns one sample per second.
     func stop() -> [StatisticsSample?] {
         stopped.store(true, ordering: .relaxed)
-        let handle = thread.withLock { current -> ThreadGroup.JoinHandle? in current.take() }
+        let handle = thread.withLock { current -> OSThread? in current.take() }
         handle?.join()
         let last = Self.sample(snapshot())
         return samples.withLock { $0 + [last] }
@@ -59,7 +60,7 @@ public final class PhaseProgress: Sendable {
     private let deadlineSeconds: Double?
     private let visible: Bool
     private let stopped = Atomic<Bool>(false)
-    private let thread = Mutex<ThreadGroup.JoinHandle?>(nil)
+    private let thread = Mutex<OSThread?>(nil)
 
     init(phase: String, expectedOperations: UInt64?, deadlineSeconds: Double?, visible: Bool) {
         self.phase = phase
@@ -76,7 +77,7 @@ public final class PhaseProgress: Sendable {
 
     func start(at start: UInt64) {
         guard visible else { return }
-        let handle = ThreadGroup.start { [self] in
+        let handle = OSThread.start { [self] in
             while !stopped.load(ordering: .relaxed) {
                 var pause = timespec(tv_sec: 0, tv_nsec: 500_000_000)
                 nanosleep(&pause, nil)
@@ -103,7 +104,7 @@ public final class PhaseProgress: Sendable {
 
     func finish() {
         stopped.store(true, ordering: .relaxed)
-        let handle = thread.withLock { current -> ThreadGroup.JoinHandle? in current.take() }
+        let handle = thread.withLock { current -> OSThread? in current.take() }
         if let handle {
             handle.join()
             writeStandardError("\r\u{1B}[2K")

@@ -1,43 +1,20 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import StorageIO
 
 /// Runs a body on N dedicated OS threads and waits for all of them.
 /// Benchmark threads are real threads (not tasks), so that a blocking engine
 /// call stalls only its own thread, as it would in a server.
 public enum ThreadGroup {
-    private final class Job: @unchecked Sendable {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
     /// Calls `body(index)` for index in 0..<count, each on its own thread, and returns when all have returned.
     public static func run(count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         if count == 1 {
             body(0)
             return
         }
-        let handles = (0..<count).map { index in start { body(index) } }
+        let handles = (0..<count).map { index in OSThread.start { body(index) } }
         for handle in handles { handle.join() }
-    }
-
-    /// Starts `body` on a background thread; the returned handle joins it.
-    public static func start(_ body: @escaping @Sendable () -> Void) -> JoinHandle {
-        let job = Unmanaged.passRetained(Job(body))
-        var thread = pthread_t()
-        let created = pthread_create(&thread, nil, { argument in
-            let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
-            job.body()
-            return nil
-        }, job.toOpaque())
-        precondition(created == 0, "pthread_create failed with \(created)")
-        return JoinHandle(thread: thread)
-    }
-
-    /// A started thread; join it exactly once.
-    public struct JoinHandle: Sendable {
-        let thread: pthread_t
-        public func join() { pthread_join(thread, nil) }
     }
 }
 

@@ -67,7 +67,7 @@ final class Engine: Sendable {
     let manifest: ManifestState
     let readState: Mutex<ReadState>
     let visibleSequence: Atomic<UInt64>
-    private let threads = Mutex<[BackgroundThread]>([])
+    private let threads = Mutex<[OSThread]>([])
 
     init(directory: String, durability: Durability, config: LSMConfiguration, control: ControlState, manifest: ManifestState) {
         self.directory = directory
@@ -82,8 +82,8 @@ final class Engine: Sendable {
     }
 
     func startBackground() {
-        let flusher = BackgroundThread { [self] in flushLoop() }
-        let compactor = BackgroundThread { [self] in compactionLoop() }
+        let flusher = OSThread.start { [self] in flushLoop() }
+        let compactor = OSThread.start { [self] in compactionLoop() }
         threads.withLock { $0 = [flusher, compactor] }
     }
 
@@ -95,7 +95,7 @@ final class Engine: Sendable {
             if abort { control.aborting = true }
             monitor.broadcast()
         }
-        let running = threads.withLock { threads -> [BackgroundThread] in
+        let running = threads.withLock { threads -> [OSThread] in
             let copy = threads
             threads = []
             return copy

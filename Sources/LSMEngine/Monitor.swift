@@ -98,31 +98,6 @@ final class Monitor: @unchecked Sendable {
     }
 }
 
-/// A started background thread that can be joined.
-final class BackgroundThread: @unchecked Sendable {
-    // @unchecked Sendable: `thread` is written once in `init` and read only by `join`.
-    private var thread: pthread_t = pthread_t()
-    private let box: Box
-
-    private final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
-    init(_ body: @escaping @Sendable () -> Void) {
-        box = Box(body)
-        let context = Unmanaged.passRetained(box).toOpaque()
-        let result = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, context)
-        precondition(result == 0, "pthread_create failed with \(result)")
-    }
-
-    func join() { pthread_join(thread, nil) }
-}
-
 /// CPU time of the calling thread in nanoseconds.
 func threadCPUNanoseconds() -> UInt64 {
     var now = timespec()

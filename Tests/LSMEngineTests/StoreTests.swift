@@ -221,7 +221,7 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
         let store = try LSMStore.open(options)
         let failures = Mutex(0)
         let threads = (0..<4).map { thread in
-            BackgroundThread {
+            OSThread.start {
                 for index in 0..<150 {
                     do { try store.put(testKey(thread * 1000 + index), [UInt8(thread)]) } catch { failures.withLock { $0 += 1 } }
                 }
@@ -301,7 +301,7 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
             got.count == key.count + 40 && Bytes(got.prefix(key.count)) == key && Set(got.dropFirst(key.count)).count == 1
         }
         let readers = (0..<2).map { reader in
-            BackgroundThread {
+            OSThread.start {
                 var random = SplitMix64(seed: UInt64(reader) + 50)
                 while !done.load(ordering: .relaxed) {
                     do {
@@ -338,7 +338,7 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
         try randomWorkload(store, model: &model, operations: 6000, keySpace: 1500, seed: 5)
         let failures = Mutex<[String]>([])
         let compactors = (0..<2).map { _ in
-            BackgroundThread {
+            OSThread.start {
                 do { _ = try store.compactAll() } catch { failures.withLock { $0.append("\(error)") } }
             }
         }
