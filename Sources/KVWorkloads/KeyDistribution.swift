@@ -83,7 +83,8 @@ public struct KeyChooser: Sendable {
             hotFraction = data
             hotOperationFraction = operations
         }
-        zipf = ZipfSampler(itemCount: itemCount, theta: theta)
+        // Only zipfian and latest draw ranks; the others keep an empty sampler (no head table to build).
+        zipf = ZipfSampler(itemCount: mode == .zipfian || mode == .latest ? itemCount : 0, theta: theta)
         permutation = IDPermutation(count: mode == .zipfian ? itemCount : 0, seed: seed)
         self.hotFraction = hotFraction
         hotCount = KeyChooser.hotCount(itemCount, hotFraction)

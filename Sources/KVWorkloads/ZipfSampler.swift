@@ -42,7 +42,8 @@ public struct ZipfSampler: Sendable {
     @usableFromInline var headThreshold: UInt64
     /// Alias table over `headRanks + 1` outcomes: rank index, or `headRanks` for "reject".
     /// Entry i keeps outcome i when a 64-bit coin is below `keep`, else takes `alias`.
-    @usableFromInline let headTable: [HeadEntry]
+    /// Built when the space first grows past `headRanks` (it is read only then).
+    @usableFromInline var headTable: [HeadEntry] = []
 
     /// Ranks sampled through the alias table (when the space is larger).
     @inlinable public static var headRanks: Int { 16_384 }
@@ -67,9 +68,9 @@ public struct ZipfSampler: Sendable {
         squeeze = 2 - ZipfSampler.integralInverse(
             ZipfSampler.integral(2.5, complement) - ZipfSampler.hat(2, theta), complement)
         headTop = ZipfSampler.integral(Double(Self.headRanks) + 0.5, complement)
-        headTable = ZipfSampler.makeHeadTable(theta: theta, integralLow: integralLow)
         headThreshold = 0
         headThreshold = headThreshold(for: itemCount)
+        if headThreshold > 0 { buildHeadTable() }
     }
 
     /// The chance, as a 64-bit threshold, that a draw's uniform falls in the head's part of the range.
@@ -114,13 +115,21 @@ public struct ZipfSampler: Sendable {
     /// The number of ranks.
     public var itemCount: UInt64 { count }
 
-    /// Changes the number of ranks; costs one logarithm and one exponential.
+    /// Changes the number of ranks; costs one logarithm and one exponential (and, the first time
+    /// the space grows past `headRanks`, the head table).
     @inlinable
     public mutating func setItemCount(_ newCount: UInt64) {
         guard newCount != count else { return }
         count = newCount
         integralHigh = ZipfSampler.integral(Double(newCount) + 0.5, exponentComplement)
         headThreshold = headThreshold(for: newCount)
+        if headThreshold > 0 && headTable.isEmpty { buildHeadTable() }
+    }
+
+    /// Builds the head's alias table (about 1 ms and 256 KiB), once.
+    @usableFromInline @inline(never)
+    mutating func buildHeadTable() {
+        headTable = ZipfSampler.makeHeadTable(theta: theta, integralLow: integralLow)
     }
 
     /// The next rank, 0 = most frequent. Returns 0 when there are no ranks.
