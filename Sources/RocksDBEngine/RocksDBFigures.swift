@@ -55,8 +55,9 @@ struct RocksDBPropertyStats {
 
     /// Writes the figures into `snapshot`; the per-lookup counters stay nil (only `Statistics` counts them).
     func fill(_ snapshot: inout StoreStatistics) {
-        let compactionWrites = compactionAndFlushWriteBytes > flushBytes ? compactionAndFlushWriteBytes - flushBytes : 0
-        snapshot.engineBytesWritten = walBytes + compactionAndFlushWriteBytes
+        // The two byte figures are rounded differently; with no compaction run, the difference is rounding.
+        let compactionWrites = compactions > 0 && compactionAndFlushWriteBytes > flushBytes ? compactionAndFlushWriteBytes - flushBytes : 0
+        snapshot.engineBytesWritten = walBytes + flushBytes + compactionWrites
         snapshot.compaction = CompactionStatistics(
             count: compactions, bytesRead: compactionReadBytes, bytesWritten: compactionWrites,
             wallSeconds: compactionSeconds, cpuSeconds: compactionCPUSeconds, stallSeconds: stallSeconds)
