@@ -21,25 +21,28 @@ struct RocksDBPropertyStats {
     private(set) var stallSeconds: Double = 0
 
     init(database: String, columnFamily: String) {
-        for line in database.split(separator: "\n") {
+        // Lines are picked by their first bytes and only the few read become Strings:
+        // the statistics sampler calls this once a second.
+        for line in Self.lines(database, starting: ["Cumulative WAL:", "Cumulative stall: "]) {
             if line.hasPrefix("Cumulative WAL:") {
                 walBytes = Self.gibibytes(Self.number(in: line, after: "written: "))
-            } else if line.hasPrefix("Cumulative stall: ") {
+            } else {
                 let clock = line.dropFirst("Cumulative stall: ".count).prefix(while: { $0 != " " }).split(separator: ":")
                 stallSeconds = clock.reduce(0) { $0 * 60 + (Double($1) ?? 0) }
             }
         }
         var priorityColumns: [Substring]?
-        for line in columnFamily.split(separator: "\n") {
-            let fields = line.split(separator: " ")
+        let wanted = ["Flush(GB): cumulative ", "Cumulative compaction: ", "Priority ", " Low ", "Low "]
+        for line in Self.lines(columnFamily, starting: wanted) {
             if line.hasPrefix("Flush(GB): cumulative ") {
                 flushBytes = Self.gibibytes(Self.number(in: line, after: "cumulative "))
             } else if line.hasPrefix("Cumulative compaction: ") {
                 compactionAndFlushWriteBytes = Self.gibibytes(Self.number(in: line, after: "Cumulative compaction: "))
                 compactionReadBytes = Self.gibibytes(Self.number(in: line, after: "MB/s write, "))
-            } else if fields.first == "Priority" {
-                priorityColumns = fields
-            } else if let columns = priorityColumns, fields.first == "Low" {
+            } else if line.hasPrefix("Priority ") {
+                priorityColumns = line.split(separator: " ")
+            } else if let columns = priorityColumns {
+                let fields = line.split(separator: " ")
                 // Values line up with the header, except that `Size` prints as two fields ("0.00 KB").
                 func value(_ column: String) -> Double {
                     guard let index = columns.firstIndex(where: { $0 == column }), let size = columns.firstIndex(of: "Size") else { return 0 }
@@ -50,6 +53,14 @@ struct RocksDBPropertyStats {
                 compactionSeconds = value("Comp(sec)")
                 compactionCPUSeconds = value("CompMergeCPU(sec)")
             }
+        }
+    }
+
+    /// The lines of `text` that start with one of `prefixes`, compared as bytes.
+    private static func lines(_ text: String, starting prefixes: [String]) -> [Substring] {
+        let bytes = text.utf8
+        return bytes.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            prefixes.contains(where: { line.starts(with: $0.utf8) }) ? Substring(line) : nil
         }
     }
 
