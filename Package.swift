@@ -69,7 +69,7 @@ let package = Package(
         ),
         .target(name: "KVConformance", dependencies: ["KVStore", "StorageIO"], path: "Tests/KVConformance"),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
-        .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "CRocksDB", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "BTreeEngineTests", dependencies: ["BTreeEngine", "KVConformance", "StorageIO", "KVStore"]),
         .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),

@@ -1,3 +1,4 @@
+import CRocksDB
 import KVStore
 @testable import RocksDBEngine
 import StorageIO
@@ -94,4 +95,19 @@ extension String {
         guard let range = firstRange(of: target) else { return self }
         return String(self[..<range.lowerBound]) + replacement + String(self[range.upperBound...])
     }
+}
+
+@Test func adapterCallsLeaveRocksDBsPerfContextOff() throws {
+    let directory = try FileSystem.makeTemporaryDirectory(prefix: "rocksdb-perf")
+    defer { try? FileSystem.removeTree(directory) }
+    let store = try RocksDBStore.open(StoreOptions(directory: directory))
+    defer { try? store.close() }
+    let context = rocksdb_perfcontext_create()
+    defer { rocksdb_perfcontext_destroy(context) }
+    rocksdb_perfcontext_reset(context)
+    // Each insert into the memtable compares keys; with RocksDB's default level (count) on this thread,
+    // every comparison would be counted here.
+    for index in 0..<200 { try store.put(Bytes(Array("key\(index)".utf8)), [1]) }
+    _ = try store.get(Bytes(Array("key7".utf8)))
+    #expect(rocksdb_perfcontext_metric(context, Int32(rocksdb_user_key_comparison_count)) == 0)
 }
