@@ -17,8 +17,10 @@ import Synchronization
 /// tables live in LevelDB's table cache, outside the block cache
 /// (`max_open_files` 1000, LevelDB's default). Bloom filters of 10 bits per
 /// key, compression off, block checksums verified on every read from a file
-/// (`verify_checksums`). `paranoid_checks` is LevelDB's default (off) unless
-/// the setting `leveldb.paranoid_checks=true` turns it on.
+/// (`verify_checksums`), and `paranoid_checks` on, as RocksDB has it by default
+/// (LevelDB's default is off: compactions then copy damaged blocks into new,
+/// validly checksummed tables, and recovery skips damaged log records;
+/// `leveldb.paranoid_checks=false` restores LevelDB's default).
 ///
 /// Point reads copy the value (`leveldb_get` returns a malloc'd copy, which
 /// `withValue` lends and frees). Thread safety: any number of threads may read
@@ -73,7 +75,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     public static func open(_ options: StoreOptions) throws(StoreError) -> LevelDBStore {
         let path = options.directory
         if options.durability == .none { throw .unsupported(noneRefusal) }
-        var paranoid = false
+        var paranoid = true
         for (name, value) in options.settings {
             switch name {
             case "leveldb.paranoid_checks":
@@ -112,7 +114,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
             "max_open_files": "\(maxOpenFiles) (index and filter blocks of open tables are held in the table cache, outside the block cache)",
             "bloom_bits_per_key": "10",
             "verify_checksums": "true (every block read from a file)",
-            "paranoid_checks": paranoid ? "true" : "false (LevelDB's default)",
+            "paranoid_checks": paranoid ? "true (as RocksDB's default; LevelDB's is false)" : "false (LevelDB's default)",
             "wal": options.durability == .fsync ? "sync (fdatasync per write, group commit)" : "no sync (each record written to the kernel)",
             "reads": "leveldb_get copies each value",
         ]
