@@ -107,7 +107,7 @@ enum EngineTable {
         EngineEntry(SQLiteStore.self, name: "sqlite",
                     summary: "SQLite \(SQLiteStore.engineVersion): a WITHOUT ROWID B-tree table with a BLOB key, WAL journal, prepared statements",
                     refusedDurabilities: [.none: "--durability none is not available for sqlite: \(SQLiteStore.noneRefusal)"],
-                    powerLoss: .syscallTrace,
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.sqlite,
                     noChecksums: "SQLite has no page checksums (only its WAL frames are checksummed): damage to the database file that still parses is returned as data (reported as undetected)"),
         EngineEntry(NullStore.self, name: "null", summary: "stores nothing; measures the harness itself"),
     ]
