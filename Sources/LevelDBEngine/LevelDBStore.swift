@@ -6,7 +6,9 @@ import Synchronization
 /// The LevelDB engine, through LevelDB's C API (`leveldb/c.h`).
 ///
 /// Durability: `fsync` writes with `sync = true` (the log is fdatasync'd before
-/// the write returns; concurrent writers share a sync, LevelDB's group commit);
+/// the write returns; concurrent writers share a sync, LevelDB's group commit),
+/// and syncs the directory before acknowledging when a file appeared in it
+/// (`LevelDBDirectorySync`: LevelDB itself syncs it only with a MANIFEST);
 /// `os` writes with `sync = false` (LevelDB hands every log record to the
 /// kernel before it acknowledges); `none` is refused with `StoreError.unsupported`:
 /// LevelDB always writes its log and has no option to skip it.
@@ -49,6 +51,8 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     private let filterPolicy: LevelDBFilterPolicyHandle
     private let readOptions = LevelDBReadOptionsHandle(verifyChecksums: true)
     private let writeOptions: LevelDBWriteOptionsHandle
+    /// In `fsync` mode: syncs the directory after a write when a file appeared in it.
+    private let directorySync: LevelDBDirectorySync?
     private let isClosed = Atomic<Bool>(false)
     private let userBytes = Atomic<UInt64>(0)
     private let pointLookups = Atomic<UInt64>(0)
@@ -62,6 +66,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
         self.cache = cache
         self.filterPolicy = filterPolicy
         self.writeOptions = LevelDBWriteOptionsHandle(sync: options.durability == .fsync)
+        self.directorySync = options.durability == .fsync ? LevelDBDirectorySync(path: options.directory) : nil
         self.settingsReport = settings
     }
 
@@ -115,7 +120,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
             "bloom_bits_per_key": "10",
             "verify_checksums": "true (every block read from a file)",
             "paranoid_checks": paranoid ? "true (as RocksDB's default; LevelDB's is false)" : "false (LevelDB's default)",
-            "wal": options.durability == .fsync ? "sync (fdatasync per write, group commit)" : "no sync (each record written to the kernel)",
+            "wal": options.durability == .fsync ? "sync (fdatasync per write, group commit; the directory synced before acknowledging when a file appeared in it)" : "no sync (each record written to the kernel)",
             "reads": "leveldb_get copies each value",
         ]
         return LevelDBStore(options: options, database: database, lock: lock, dbOptions: dbOptions,
@@ -141,6 +146,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
                 }
             }
         }
+        try directorySync?.afterSyncedWrite()
         userBytes.add(UInt64(key.count + value.count), ordering: .relaxed)
     }
 
@@ -172,6 +178,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
                 leveldb_delete(database, writeOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, $0)
             }
         }
+        try directorySync?.afterSyncedWrite()
         userBytes.add(UInt64(key.count), ordering: .relaxed)
     }
 
@@ -195,6 +202,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
             }
         }
         try withLevelDBError(path: options.directory) { leveldb_write(database, writeOptions.pointer, handle.pointer, $0) }
+        try directorySync?.afterSyncedWrite()
         userBytes.add(batch.userBytes, ordering: .relaxed)
     }
 
@@ -209,12 +217,13 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     }
 
     /// LevelDB has no call that syncs the log alone: an empty batch written with
-    /// `sync = true` syncs the log, and with it every earlier write.
+    /// `sync = true` syncs the log, and with it every earlier write; then the directory.
     public func sync() throws(StoreError) {
         try ensureOpen()
         let syncing = LevelDBWriteOptionsHandle(sync: true)
         let empty = LevelDBWriteBatchHandle()
         try withLevelDBError(path: options.directory) { leveldb_write(database, syncing.pointer, empty.pointer, $0) }
+        try FileSystem.syncDirectory(options.directory)
     }
 
     public func compactAll() throws(StoreError) -> Bool {
@@ -236,6 +245,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
         if let memory = property("leveldb.approximate-memory-usage"), let bytes = Double(memory) {
             snapshot.counters["approximate_memory_bytes"] = bytes
         }
+        if let directorySync { snapshot.counters["directory_syncs"] = Double(directorySync.count) }
         return snapshot
     }
 

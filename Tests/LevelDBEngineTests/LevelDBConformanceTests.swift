@@ -3,6 +3,9 @@ import KVStore
 import LevelDBEngine
 import StorageIO
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Test(arguments: ConformanceCase.allCases)
 func levelDBConformance(_ check: ConformanceCase) throws { try ConformanceSuite<LevelDBStore>().run(check) }
@@ -61,4 +64,33 @@ func levelDBConformance(_ check: ConformanceCase) throws { try ConformanceSuite<
     defer { try? store.close() }
     #expect(store.settingsReport["paranoid_checks"]?.hasPrefix("true") == true)
     #expect(store.settingsReport["verify_checksums"]?.hasPrefix("true") == true)
+}
+
+/// Under `fsync` a write that lands in a log LevelDB has just created is acknowledged only
+/// after the directory was synced (LevelDB syncs it only with a MANIFEST); a write while
+/// the directory is unchanged costs no directory sync.
+@Test func levelDBSyncsTheDirectoryWhenANewLogAppears() throws {
+    let directory = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-leveldb")
+    defer { try? FileSystem.removeTree(directory) }
+    let path = directory + "/db"
+    let store = try LevelDBStore.open(StoreOptions(directory: path, durability: .fsync, memoryBudget: 4 << 20))
+    defer { try? store.close() }
+    func syncs() -> Double { store.statistics().counters["directory_syncs"] ?? -1 }
+    func logs() throws -> Set<String> { Set(try FileSystem.list(path).filter { $0.hasSuffix(".log") }) }
+    try store.put([1], [1])
+    #expect(syncs() >= 1, "the first write after open did not sync the directory the open filled")
+    usleep(200_000)
+    try store.put([2], [2])
+    let settled = syncs()
+    for index in 0..<10 { try store.put([3, UInt8(index)], [3]) }
+    #expect(syncs() == settled, "writes to an unchanged directory synced it")
+    let before = try logs()
+    let large = Bytes(repeating: 0x6C, count: 100_000)
+    var switched = false
+    for index in 0..<40 where !switched {
+        try store.put([4, UInt8(index)], large)
+        switched = try logs() != before
+    }
+    #expect(switched, "no new log after 4 MB of writes into a 1 MiB write buffer")
+    #expect(syncs() > settled, "the write into a new log was acknowledged without a directory sync")
 }
