@@ -83,7 +83,7 @@ struct LevelDBFailure: Error, Sendable {
             return .corruption(path: path, reason: message)
         case .ioError where message.contains("No space left on device"):
             return .io(operation: "LevelDB (\(message))", path: path, errno: 28)
-        case .ioError where message.contains("lock"):
+        case .ioError where message.hasPrefix("IO error: lock "):
             return .alreadyOpen(path: path)
         case .invalidArgument where message.contains("does not exist (create_if_missing is false)"):
             return .notFound(path: path)
