@@ -17,10 +17,7 @@ import Glibc
 /// Durability: `os` writes the commit's log record with `pwrite` before
 /// returning, `fsync` also syncs the log, `none` logs nothing (commits reach
 /// the file at the next checkpoint or at close). See `docs/btree-design.md`.
-///
-/// `@unchecked Sendable`: the pthread key is set once and only read; every
-/// other stored property is immutable and Sendable, or guarded by `writer`.
-public final class BTreeStore: KeyValueStore, @unchecked Sendable {
+public final class BTreeStore: KeyValueStore, Sendable {
     public typealias Cursor = BTreeCursor
 
     public static let engineName = "btree"
