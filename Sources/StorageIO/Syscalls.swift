@@ -33,7 +33,9 @@ public protocol SyscallHook: AnyObject, Sendable {
 
 /// Every system call `StorageFile` and `FileSystem` make, in one place, with
 /// typed errors. The seven calls of `SyscallHook` go through the installed hook
-/// when there is one; with none, the hook costs one relaxed atomic load per call.
+/// when there is one; with none, the hook costs one relaxed atomic load and a
+/// branch per call: each call is inlined into its caller and the hooked path is
+/// outlined (`hooked…`), so the production path is the bare system call.
 /// Lock files (`DirectoryLock`, `DirectoryClaim`) hold no data and are not routed here.
 public enum Syscalls {
     private static let hooked = Atomic<Bool>(false)
@@ -46,18 +48,26 @@ public enum Syscalls {
     }
 
     @inline(__always)
-    private static var hook: (any SyscallHook)? {
-        guard _slowPath(hooked.load(ordering: .relaxed)) else { return nil }
-        return installed.withLock { $0 }
-    }
+    private static var isHooked: Bool { _slowPath(hooked.load(ordering: .relaxed)) }
+
+    /// The hook, when `isHooked` (nil when it was removed since).
+    private static var hook: (any SyscallHook)? { installed.withLock { $0 } }
 
     // MARK: descriptors
 
+    @inline(__always)
     static func open(_ path: String, flags: Int32) throws(StoreError) -> Int32 {
-        if let hook { return try hook.open(path: path, flags: flags) { () throws(StoreError) in try openDescriptor(path, flags) } }
+        if isHooked { return try hookedOpen(path, flags) }
         return try openDescriptor(path, flags)
     }
 
+    @inline(never)
+    private static func hookedOpen(_ path: String, _ flags: Int32) throws(StoreError) -> Int32 {
+        guard let hook else { return try openDescriptor(path, flags) }
+        return try hook.open(path: path, flags: flags) { () throws(StoreError) in try openDescriptor(path, flags) }
+    }
+
+    @inline(__always)
     private static func openDescriptor(_ path: String, _ flags: Int32) throws(StoreError) -> Int32 {
         let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
@@ -68,6 +78,7 @@ public enum Syscalls {
         _ = Glibc.close(descriptor)
     }
 
+    @inline(__always)
     static func size(_ descriptor: Int32, path: String) throws(StoreError) -> Int {
         var info = stat()
         if fstat(descriptor, &info) != 0 { throw .io(operation: "fstat", path: path, errno: errno) }
@@ -75,6 +86,7 @@ public enum Syscalls {
     }
 
     /// `pread` until `buffer` is full or the file ends; returns the bytes read.
+    @inline(__always)
     static func read(_ descriptor: Int32, path: String, at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) -> Int {
         var done = 0
         while done < buffer.count {
@@ -90,15 +102,21 @@ public enum Syscalls {
     }
 
     /// `pwrite` of all of `buffer`.
+    @inline(__always)
     static func write(_ descriptor: Int32, path: String, at offset: Int, _ buffer: UnsafeRawBufferPointer) throws(StoreError) {
-        if let hook {
-            return try hook.write(descriptor: descriptor, path: path, offset: offset, count: buffer.count) { () throws(StoreError) in
-                try writeAll(descriptor, path, offset, buffer)
-            }
-        }
+        if isHooked { return try hookedWrite(descriptor, path, offset, buffer) }
         try writeAll(descriptor, path, offset, buffer)
     }
 
+    @inline(never)
+    private static func hookedWrite(_ descriptor: Int32, _ path: String, _ offset: Int, _ buffer: UnsafeRawBufferPointer) throws(StoreError) {
+        guard let hook else { return try writeAll(descriptor, path, offset, buffer) }
+        try hook.write(descriptor: descriptor, path: path, offset: offset, count: buffer.count) { () throws(StoreError) in
+            try writeAll(descriptor, path, offset, buffer)
+        }
+    }
+
+    @inline(__always)
     private static func writeAll(_ descriptor: Int32, _ path: String, _ offset: Int, _ buffer: UnsafeRawBufferPointer) throws(StoreError) {
         var done = 0
         while done < buffer.count {
@@ -112,22 +130,35 @@ public enum Syscalls {
     }
 
     /// `fdatasync`: 0, or the errno of the failure.
+    @inline(__always)
     static func dataSync(_ descriptor: Int32, path: String) -> Int32 {
-        if let hook { return hook.sync(descriptor: descriptor, path: path) { dataSync(descriptor) } }
+        if isHooked { return hookedDataSync(descriptor, path) }
         return dataSync(descriptor)
     }
 
+    @inline(never)
+    private static func hookedDataSync(_ descriptor: Int32, _ path: String) -> Int32 {
+        guard let hook else { return dataSync(descriptor) }
+        return hook.sync(descriptor: descriptor, path: path) { dataSync(descriptor) }
+    }
+
+    @inline(__always)
     private static func dataSync(_ descriptor: Int32) -> Int32 {
         fdatasync(descriptor) == 0 ? 0 : errno
     }
 
+    @inline(__always)
     static func truncate(_ descriptor: Int32, path: String, to length: Int) throws(StoreError) {
-        if let hook {
-            return try hook.truncate(descriptor: descriptor, path: path, length: length) { () throws(StoreError) in
-                try truncateDescriptor(descriptor, path, length)
-            }
-        }
+        if isHooked { return try hookedTruncate(descriptor, path, length) }
         try truncateDescriptor(descriptor, path, length)
+    }
+
+    @inline(never)
+    private static func hookedTruncate(_ descriptor: Int32, _ path: String, _ length: Int) throws(StoreError) {
+        guard let hook else { return try truncateDescriptor(descriptor, path, length) }
+        try hook.truncate(descriptor: descriptor, path: path, length: length) { () throws(StoreError) in
+            try truncateDescriptor(descriptor, path, length)
+        }
     }
 
     private static func truncateDescriptor(_ descriptor: Int32, _ path: String, _ length: Int) throws(StoreError) {
@@ -140,9 +171,16 @@ public enum Syscalls {
 
     // MARK: directories and names
 
+    @inline(__always)
     static func syncDirectory(_ path: String) throws(StoreError) {
-        if let hook { return try hook.syncDirectory(path: path) { () throws(StoreError) in try syncDirectoryEntries(path) } }
+        if isHooked { return try hookedSyncDirectory(path) }
         try syncDirectoryEntries(path)
+    }
+
+    @inline(never)
+    private static func hookedSyncDirectory(_ path: String) throws(StoreError) {
+        guard let hook else { return try syncDirectoryEntries(path) }
+        try hook.syncDirectory(path: path) { () throws(StoreError) in try syncDirectoryEntries(path) }
     }
 
     private static func syncDirectoryEntries(_ path: String) throws(StoreError) {
@@ -152,9 +190,16 @@ public enum Syscalls {
         if fsync(fd) != 0 { throw .io(operation: "fsync directory", path: path, errno: errno) }
     }
 
+    @inline(__always)
     static func rename(_ source: String, to destination: String) throws(StoreError) {
-        if let hook { return try hook.rename(source, to: destination) { () throws(StoreError) in try renameEntry(source, destination) } }
+        if isHooked { return try hookedRename(source, destination) }
         try renameEntry(source, destination)
+    }
+
+    @inline(never)
+    private static func hookedRename(_ source: String, _ destination: String) throws(StoreError) {
+        guard let hook else { return try renameEntry(source, destination) }
+        try hook.rename(source, to: destination) { () throws(StoreError) in try renameEntry(source, destination) }
     }
 
     private static func renameEntry(_ source: String, _ destination: String) throws(StoreError) {
@@ -162,9 +207,16 @@ public enum Syscalls {
     }
 
     /// `unlink`; a missing file is not an error.
+    @inline(__always)
     static func unlink(_ path: String) throws(StoreError) {
-        if let hook { return try hook.remove(path: path) { () throws(StoreError) in try unlinkEntry(path) } }
+        if isHooked { return try hookedUnlink(path) }
         try unlinkEntry(path)
+    }
+
+    @inline(never)
+    private static func hookedUnlink(_ path: String) throws(StoreError) {
+        guard let hook else { return try unlinkEntry(path) }
+        try hook.remove(path: path) { () throws(StoreError) in try unlinkEntry(path) }
     }
 
     private static func unlinkEntry(_ path: String) throws(StoreError) {
