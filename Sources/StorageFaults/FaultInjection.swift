@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 import KVStore
-import StorageIO
+@_spi(SyscallHook) import StorageIO
 import Synchronization
 
 /// A fault-injecting layer under `StorageFile` and `FileSystem`, for crash tests

@@ -8,12 +8,14 @@ import Synchronization
 
 /// A layer under StorageIO's calls that change what a power loss can lose: a
 /// fault simulator (the `StorageFaults` module) installs one; production code
-/// never does.
+/// never does, and sees neither this nor `Syscalls.install` (SPI:
+/// `@_spi(SyscallHook) import StorageIO`).
 ///
 /// Each method receives the call's arguments and `perform`, the real call. It
 /// may run `perform`, fail instead of running it, or reach the same end another
 /// way (move a file aside instead of removing it). Only the calls StorageIO makes
 /// reach the hook; a hook's own system calls do not.
+@_spi(SyscallHook)
 public protocol SyscallHook: AnyObject, Sendable {
     /// Opening `path` with `flags`; `perform` returns the new descriptor.
     func open(path: String, flags: Int32, _ perform: () throws(StoreError) -> Int32) throws(StoreError) -> Int32
@@ -42,6 +44,7 @@ public enum Syscalls {
     private static let installed = Mutex<(any SyscallHook)?>(nil)
 
     /// Installs `hook` under every later call (nil removes it).
+    @_spi(SyscallHook)
     public static func install(_ hook: (any SyscallHook)?) {
         installed.withLock { $0 = hook }
         hooked.store(hook != nil, ordering: .releasing)

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import KVStore
-import StorageIO
+@_spi(SyscallHook) import StorageIO
 import Synchronization
 import Testing
 
