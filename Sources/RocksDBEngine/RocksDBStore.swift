@@ -71,7 +71,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     public static func open(_ options: StoreOptions) throws(StoreError) -> RocksDBStore {
         let path = options.directory
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "CURRENT", engine: "RocksDB")
-        let statisticsEnabled = try parseSettings(options.settings)
+        let statisticsEnabled = try EngineSettings(options.settings, engine: "RocksDB", known: ["rocksdb.statistics"])
+            .flag("rocksdb.statistics") ?? false
         let lock = try DirectoryLock(directory: path)
 
         let budget = max(options.memoryBudget, 4 << 20)
@@ -119,21 +120,6 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         ]
         return RocksDBStore(options: options, database: database, lock: lock, dbOptions: dbOptions,
                             tableOptions: tableOptions, cache: cache, statisticsEnabled: statisticsEnabled, settings: settings)
-    }
-
-    /// Reads the adapter's one setting, `rocksdb.statistics` (`true` or `false`, default false).
-    static func parseSettings(_ settings: [String: String]) throws(StoreError) -> Bool {
-        var statistics = false
-        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
-            guard name == "rocksdb.statistics" else {
-                throw .invalidOption(name: name, reason: "unknown RocksDB setting; the one setting is rocksdb.statistics=true|false")
-            }
-            guard let flag = Bool(value) else {
-                throw .invalidOption(name: name, reason: "rocksdb.statistics takes true or false, not '\(value)'")
-            }
-            statistics = flag
-        }
-        return statistics
     }
 
     /// `rocksdb::InfoLogLevel::FATAL_LEVEL`.

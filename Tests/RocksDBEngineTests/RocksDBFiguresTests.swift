@@ -66,10 +66,11 @@ private func gibibytes(_ value: Double) -> UInt64 { UInt64((value * 1_073_741_82
 }
 
 @Test func settingsTakeOnlyTheStatisticsSwitch() throws {
-    #expect(try RocksDBStore.parseSettings([:]) == false)
-    #expect(try RocksDBStore.parseSettings(["rocksdb.statistics": "true"]) == true)
-    #expect(throws: StoreError.self) { try RocksDBStore.parseSettings(["rocksdb.statistics": "yes"]) }
-    #expect(throws: StoreError.self) { try RocksDBStore.parseSettings(["rocksdb.cache": "1"]) }
+    let directory = try FileSystem.makeTemporaryDirectory(prefix: "rocksdb-settings")
+    defer { try? FileSystem.removeTree(directory) }
+    for settings in [["rocksdb.statistics": "yes"], ["rocksdb.cache": "1"]] {
+        #expect(throws: StoreError.self) { try RocksDBStore.open(StoreOptions(directory: directory, settings: settings)) }
+    }
 }
 
 @Test(arguments: [false, true])
