@@ -6,7 +6,9 @@ import Glibc
 #endif
 
 private let debianLibrary = "/usr/lib/x86_64-linux-gnu/librocksdb.so.7.8.3"
-private let releaseLibrary = FileSystem.canonicalPath(#filePath + "/../../../.build-rocksdb/lib/librocksdb.so.7.8.3")
+/// `.build-rocksdb/lib` of this checkout (three levels above this file), where scripts/build-rocksdb installs.
+private let releaseLibrary = FileSystem.canonicalPath(
+    "/" + #filePath.split(separator: "/").dropLast(3).joined(separator: "/") + "/.build-rocksdb/lib/librocksdb.so.7.8.3")
 
 @Test(.enabled(if: FileSystem.exists(debianLibrary), "Debian's librocksdb7.8 is installed"))
 func debianLibraryIsDetectedWithAssertionsOn() {
