@@ -153,7 +153,7 @@ public struct YCSBRecordBuilder: Sendable {
                         header.withUnsafeBytes { target.copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: $0.count) }
                         target += header.count
                         target.storeBytes(of: UInt32(fieldLength).bigEndian, as: UInt32.self)
-                        target.copyMemory(from: source, byteCount: fieldLength)
+                        (target + 4).copyMemory(from: source, byteCount: fieldLength)
                         target += 4 + fieldLength
                         source += fieldLength
                     }
