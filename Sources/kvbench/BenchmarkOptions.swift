@@ -144,6 +144,8 @@ struct BenchmarkOptions: ParsableArguments {
             if WorkloadDefinition.builtInNames.contains(workload) { try configuration(directory: "").validate() }
         } catch let error as WorkloadError {
             throw ValidationError(error.description)
+        } catch let failure as CommandFailure where failure.status == .usage {
+            throw ValidationError(failure.description)
         }
     }
 
