@@ -149,6 +149,9 @@ struct PropertyReader {
         "measurement.interval": "(closed loop: service time; --target-rate: intended start too)",
         "measurement.trackjvm": "(no JVM)", "status.interval": "(the progress line)", "dotransactions": "(a run has a load and a run phase)",
         "operationcount.multiplier": "--operations", "table.prefix": "(one table)",
+        "reportlatencyforeacherror": "(failed operations are timed with the rest; docs/ycsb.md)",
+        "latencytrackederrors": "(failed operations are timed with the rest; docs/ycsb.md)",
+        "measurement.raw.output_file": "--json", "columnfamily": "(one keyspace per engine)",
     ]
 
     /// Every property this reader looks at.
