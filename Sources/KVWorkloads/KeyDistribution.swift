@@ -178,6 +178,34 @@ public struct KeyChooser: Sendable {
     @inlinable @inline(__always)
     public mutating func next(random: inout WorkloadRandom) -> UInt64 {
         switch mode {
+        case .uniform:
+            return random.next(below: count)
+        case .zipfian:
+            let rank = zipf.next(random: &random)
+            return rank < permutation.count ? permutation.apply(rank) : rank
+        case .latest:
+            let rank = zipf.next(random: &random)
+            return count == 0 ? 0 : count &- 1 &- rank
+        case .sequential:
+            if count == 0 { return 0 }
+            if cursor >= count { cursor = 0 }
+            let id = cursor
+            cursor &+= 1
+            return id
+        case .hotspot:
+            if hotCount == 0 || hotCount >= count { return random.next(below: count) }
+            if random.next() < hotThreshold { return random.next(below: hotCount) }
+            return hotCount &+ random.next(below: count &- hotCount)
+        case .ycsbZipfian, .ycsbLatest, .ycsbHotspot, .exponential:
+            return nextYCSB(random: &random)
+        }
+    }
+
+    /// YCSB's generators, out of line so that KVBench's own stay small enough to inline (their cost is
+    /// dominated by `pow` and the FNV fold anyway).
+    @inlinable @inline(never)
+    mutating func nextYCSB(random: inout WorkloadRandom) -> UInt64 {
+        switch mode {
         case .ycsbZipfian:
             if count == 0 { return 0 }
             while true {
@@ -201,24 +229,8 @@ public struct KeyChooser: Sendable {
                 let id = newest &- exponential.next(uniform: random.nextDouble())
                 if id >= 0 { return UInt64(id) }
             }
-        case .uniform:
-            return random.next(below: count)
-        case .zipfian:
-            let rank = zipf.next(random: &random)
-            return rank < permutation.count ? permutation.apply(rank) : rank
-        case .latest:
-            let rank = zipf.next(random: &random)
-            return count == 0 ? 0 : count &- 1 &- rank
-        case .sequential:
-            if count == 0 { return 0 }
-            if cursor >= count { cursor = 0 }
-            let id = cursor
-            cursor &+= 1
-            return id
-        case .hotspot:
-            if hotCount == 0 || hotCount >= count { return random.next(below: count) }
-            if random.next() < hotThreshold { return random.next(below: hotCount) }
-            return hotCount &+ random.next(below: count &- hotCount)
+        case .uniform, .zipfian, .latest, .sequential, .hotspot:
+            return 0
         }
     }
 
