@@ -51,24 +51,47 @@ public struct YCSBKeyBuilder: Sendable, Hashable {
                 offset &+= 1
             }
             if negative { base.storeBytes(of: 0x2D, toByteOffset: offset, as: UInt8.self) }
-            // Two digits at a time from the end.
+            // From the end: eight digits per 64-bit division, then 32-bit arithmetic only.
             var position = length
             var rest = magnitude
-            while rest >= 100 {
-                let pair = UInt32(truncatingIfNeeded: rest % 100)
-                rest /= 100
-                position &-= 2
-                let digits = UInt16(truncatingIfNeeded: 0x30 &+ pair / 10) | UInt16(truncatingIfNeeded: 0x30 &+ pair % 10) << 8
-                base.storeBytes(of: digits.littleEndian, toByteOffset: position, as: UInt16.self)
+            while rest >= 100_000_000 {
+                let chunk = UInt32(truncatingIfNeeded: rest % 100_000_000)
+                rest /= 100_000_000
+                position &-= 8
+                let high = chunk / 10_000
+                YCSBKeyBuilder.storeFour(high, at: base + position)
+                YCSBKeyBuilder.storeFour(chunk &- high &* 10_000, at: base + (position &+ 4))
             }
-            let last = UInt32(truncatingIfNeeded: rest)
-            if last >= 10 {
-                let digits = UInt16(truncatingIfNeeded: 0x30 &+ last / 10) | UInt16(truncatingIfNeeded: 0x30 &+ last % 10) << 8
-                base.storeBytes(of: digits.littleEndian, toByteOffset: position &- 2, as: UInt16.self)
+            var small = UInt32(truncatingIfNeeded: rest)
+            while small >= 100 {
+                let next = small / 100
+                position &-= 2
+                YCSBKeyBuilder.storeTwo(small &- next &* 100, at: base + position)
+                small = next
+            }
+            if small >= 10 {
+                YCSBKeyBuilder.storeTwo(small, at: base + (position &- 2))
             } else {
-                base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 &+ last), toByteOffset: position &- 1, as: UInt8.self)
+                base.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 &+ small), toByteOffset: position &- 1, as: UInt8.self)
             }
         }
+    }
+
+    /// Writes the four decimal digits of `value` (< 10,000).
+    @inlinable @inline(__always)
+    static func storeFour(_ value: UInt32, at target: UnsafeMutableRawPointer) {
+        let high = value / 100
+        storeTwo(high, at: target)
+        storeTwo(value &- high &* 100, at: target + 2)
+    }
+
+    /// Writes the two decimal digits of `value` (< 100): tens as (value × 103) >> 10, exact below 100.
+    @inlinable @inline(__always)
+    static func storeTwo(_ value: UInt32, at target: UnsafeMutableRawPointer) {
+        let tens = (value &* 103) >> 10
+        let ones = value &- tens &* 10
+        let digits = UInt16(truncatingIfNeeded: 0x30 &+ tens) | UInt16(truncatingIfNeeded: 0x30 &+ ones) << 8
+        target.storeBytes(of: digits.littleEndian, as: UInt16.self)
     }
 
     /// The number of decimal digits of `value` (hashed keys mostly have 18 or 19).

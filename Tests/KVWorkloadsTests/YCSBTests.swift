@@ -16,6 +16,15 @@ import Testing
         let padded = YCSBKeyBuilder(hashed: false, zeroPadding: 8)
         #expect([0, 5, 123].map { padded.name($0) } == ["user00000000", "user00000005", "user00000123"])
         #expect(YCSBKeyBuilder(hashed: false, zeroPadding: 1).name(5) == "user5")
+        // The digit writer against Swift's own decimal formatting, over short and long numbers.
+        let ordered = YCSBKeyBuilder(hashed: false, zeroPadding: 1)
+        var key = ordered.makeBuffer()
+        for id in Array(0..<20_000) + [99_999_999, 100_000_000, 123_456_789_012, UInt64(Int64.max)] {
+            hashed.write(UInt64(id), into: &key)
+            #expect(String(decoding: key, as: UTF8.self) == "user" + String(YCSBHash.fnv64(Int64(bitPattern: UInt64(id)))))
+            ordered.write(UInt64(id), into: &key)
+            #expect(String(decoding: key, as: UTF8.self) == "user" + String(id))
+        }
         // One buffer rewritten from a long key to a short one and back keeps exactly the new key.
         var buffer = hashed.makeBuffer()
         hashed.write(0, into: &buffer)
