@@ -95,24 +95,23 @@ public struct OperationStream: Sendable {
             index &+= draw >= threshold4 ? 1 : 0
             kind = kinds[min(index, kinds.count &- 1)]
         }
-        switch kind {
-        case .insert:
+        if kind == .insert {
             return Operation(kind: .insert, recordID: insertCursor.claim(), scanLength: 0)
-        case .scan:
-            let start = nextRecord()
-            let length: UInt64
-            if scanLengthZipfian != nil {
-                length = UInt64(scanLengthZipfian!.next(uniform: random.nextDouble()))
-            } else if scanLengthUniform {
-                length = minScanLength &+ random.next(below: maxScanLength &- minScanLength &+ 1)
-            } else {
-                length = maxScanLength
-            }
-            return Operation(kind: .scan, recordID: start, scanLength: Int(length), field: nextField())
-        default:
-            let record = nextRecord()
+        }
+        // One call site for the key draw, so that it is inlined.
+        let record = nextRecord()
+        guard kind == .scan else {
             return Operation(kind: kind, recordID: record, scanLength: 0, field: nextField())
         }
+        let length: UInt64
+        if scanLengthZipfian != nil {
+            length = UInt64(scanLengthZipfian!.next(uniform: random.nextDouble()))
+        } else if scanLengthUniform {
+            length = minScanLength &+ random.next(below: maxScanLength &- minScanLength &+ 1)
+        } else {
+            length = maxScanLength
+        }
+        return Operation(kind: .scan, recordID: record, scanLength: Int(length), field: nextField())
     }
 
     /// YCSB's `fieldchooser`: a uniform field, drawn only when some operation reads or writes one field.
