@@ -89,7 +89,7 @@ public enum YCSBText {
         let runtime = UInt64((phase.elapsedS * 1000).rounded(.down))
         var lines = ["[OVERALL], RunTime(ms), \(runtime)",
                      "[OVERALL], Throughput(ops/sec), \(javaDouble(1000 * Double(phase.operations) / Double(runtime)))"]
-        let operations = phase.ycsbOperations ?? [:]
+        let operations = phase.ycsbOperations ?? derived(phase)
         for name in YCSBOperationResult.order {
             guard let result = operations[name] else { continue }
             lines.append("[\(name)], Operations, \(result.operations)")
@@ -103,6 +103,29 @@ public enum YCSBText {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Outside YCSB mode (no `ycsb_operations`): the same figures from KVBench's own `ops` (read-modify-write
+    /// not split into its read and update; min and p95 from the percentile curve).
+    static func derived(_ phase: PhaseResult) -> [String: YCSBOperationResult] {
+        let names = ["read": "READ", "update": "UPDATE", "insert": "INSERT", "scan": "SCAN",
+                     "read_modify_write": "READ-MODIFY-WRITE", "delete": "DELETE"]
+        var results: [String: YCSBOperationResult] = [:]
+        for (kind, result) in phase.ops {
+            guard let name = names[kind] else { continue }
+            func at(_ percentile: Double) -> UInt64 {
+                UInt64(result.percentileCurve.first { $0.percentile == percentile }?.us ?? 0)
+            }
+            var returns: [String: UInt64] = [:]
+            let ok = result.count >= result.notFound + result.errors ? result.count - result.notFound - result.errors : 0
+            if ok > 0 { returns["OK"] = ok }
+            if result.notFound > 0 { returns["NOT_FOUND"] = result.notFound }
+            if result.errors > 0 { returns["ERROR"] = result.errors }
+            results[name] = YCSBOperationResult(operations: result.count, averageUs: result.latencyUs.mean, minUs: at(0),
+                                                maxUs: UInt64(result.latencyUs.max), p95Us: at(95), p99Us: UInt64(result.latencyUs.p99),
+                                                returns: returns)
+        }
+        return results
     }
 
     /// A double as Java's `Double.toString` writes it: plain decimal with at least one fraction digit

@@ -215,10 +215,17 @@ struct OperationExecutor<Store: KeyValueStore> {
             recorder.recordError(operation.kind, error)
         }
         let end = clock.now()
+        complete(operation, start: start, end: end, intended: intended, recorder: &recorder, open: pacer != nil)
+    }
+
+    /// After an operation: acknowledges an insert beyond the loaded records, records the latency
+    /// (from the intended start in open loop, with the service time beside it).
+    @inlinable @inline(__always)
+    func complete(_ operation: Operation, start: UInt64, end: UInt64, intended: UInt64, recorder: inout ThreadRecorder, open: Bool) {
         if operation.kind == .insert && operation.recordID >= loadedRecords {
             context.insertCounter.acknowledge(operation.recordID)
         }
-        if pacer != nil && recorder.openLoop {
+        if open && recorder.openLoop {
             recorder.record(operation.kind, latency: end &- intended, end: end)
             recorder.recordService(operation.kind, end &- start)
         } else {
@@ -283,15 +290,7 @@ struct OperationExecutor<Store: KeyValueStore> {
             recorder.recordPart(.read, latency: middle &- start, notFound: !readFound, failed: false)
             if readFound { recorder.recordPart(.update, latency: end &- middle, notFound: !updateFound && !threw, failed: threw) }
         }
-        if kind == .insert && operation.recordID >= loadedRecords {
-            context.insertCounter.acknowledge(operation.recordID)
-        }
-        if pacer != nil && recorder.openLoop {
-            recorder.record(kind, latency: end &- intended, end: end)
-            recorder.recordService(kind, end &- start)
-        } else {
-            recorder.record(kind, latency: end &- start, end: end)
-        }
+        complete(operation, start: start, end: end, intended: intended, recorder: &recorder, open: pacer != nil)
     }
 
     /// YCSB read of the record under `key`: all fields, or (`readallfields=false`) one; false when absent.

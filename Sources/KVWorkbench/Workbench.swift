@@ -129,7 +129,8 @@ public enum Workbench {
             peakRSSBytes: ProcessUsage.peakResidentBytes(), cpuS: cpuAfter - cpuBefore,
             timeseries: [], engineCounters: statisticsAfter.counters
         )
-        result.ycsbOperations = merged.ycsbOperations()
+        // YCSB mode only: another pass over every histogram (with READ-MODIFY-WRITE's parts merged in).
+        if configuration.workload.ycsb != nil { result.ycsbOperations = merged.ycsbOperations() }
         if let ioBefore, let ioAfter {
             let written = (ioAfter.writeBytes &- ioAfter.cancelledWriteBytes) &- (ioBefore.writeBytes &- ioBefore.cancelledWriteBytes)
             result.osWriteBytes = Int64(bitPattern: written) < 0 ? 0 : written

@@ -41,7 +41,7 @@ public struct YCSBKeyBuilder: Sendable, Hashable {
         let sign = negative ? 1 : 0
         let fill = Swift.max(0, zeroPadding &- digitCount &- sign)
         let length = 4 &+ fill &+ sign &+ digitCount
-        if key.count != length { YCSBKeyBuilder.resize(&key, to: length) }
+        if key.count != length { key.resizeKeepingStorage(to: length) }
         key.withUnsafeMutableBytes { buffer in
             let base = buffer.baseAddress.unsafelyUnwrapped
             base.storeBytes(of: YCSBKeyBuilder.prefixWord.littleEndian, as: UInt32.self)
@@ -108,16 +108,6 @@ public struct YCSBKeyBuilder: Sendable, Hashable {
         return count
     }
 
-    /// Sets `key.count` to `length` without giving up its storage.
-    @usableFromInline
-    static func resize(_ key: inout Bytes, to length: Int) {
-        if key.count > length {
-            key.removeLast(key.count - length)
-        } else {
-            key.append(contentsOf: repeatElement(0x30, count: length - key.count))
-        }
-    }
-
     /// A buffer for `write`, with capacity for the longest key.
     public func makeBuffer() -> Bytes {
         var key = Bytes()
@@ -152,3 +142,15 @@ public struct YCSBKeyBuilder: Sendable, Hashable {
     }
 }
 
+
+extension Array where Element == UInt8 {
+    /// Sets `count` to `length` without giving up the storage (new bytes are ASCII '0').
+    @inlinable
+    mutating func resizeKeepingStorage(to length: Int) {
+        if count > length {
+            removeLast(count - length)
+        } else {
+            append(contentsOf: repeatElement(0x30, count: length - count))
+        }
+    }
+}

@@ -143,7 +143,7 @@ public struct YCSBRecordBuilder: Sendable {
     public mutating func build(_ value: inout Bytes, recordID: UInt64, version: UInt64, random: inout WorkloadRandom) {
         let from = data.offset(recordID: recordID, version: version)
         if constant {
-            if value.count != fixedLength { Self.resize(&value, to: fixedLength) }
+            if value.count != fixedLength { value.resizeKeepingStorage(to: fixedLength) }
             let fieldLength = layout.fieldLength
             value.withUnsafeMutableBytes { buffer in
                 data.pool.withUnsafeBytes { pool in
@@ -222,15 +222,5 @@ public struct YCSBRecordBuilder: Sendable {
             index += 1
         }
         return nil
-    }
-
-    /// Sets `value.count` to `length` without giving up its storage.
-    @inlinable
-    static func resize(_ value: inout Bytes, to length: Int) {
-        if value.count > length {
-            value.removeLast(value.count - length)
-        } else {
-            value.append(contentsOf: repeatElement(0, count: length - value.count))
-        }
     }
 }

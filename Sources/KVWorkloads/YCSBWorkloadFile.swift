@@ -59,36 +59,28 @@ public struct YCSBProperties: Sendable {
     private mutating func set(logicalLine: String, origin: String) {
         let characters = Array(logicalLine)
         var index = 0
-        var key = ""
-        while index < characters.count {
-            let character = characters[index]
-            if character == "\\", index + 1 < characters.count {
-                key.append(Self.unescape(characters[index + 1]))
-                index += 2
-                continue
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\u{0C}" }
+        /// The text from `index` up to the first unescaped character `stop` accepts, escapes resolved.
+        func take(until stop: (Character) -> Bool) -> String {
+            var text = ""
+            while index < characters.count {
+                let character = characters[index]
+                if character == "\\", index + 1 < characters.count {
+                    text.append(Self.unescape(characters[index + 1]))
+                    index += 2
+                    continue
+                }
+                if stop(character) { break }
+                text.append(character)
+                index += 1
             }
-            if character == "=" || character == ":" || character == " " || character == "\t" || character == "\u{0C}" { break }
-            key.append(character)
-            index += 1
+            return text
         }
-        while index < characters.count, characters[index] == " " || characters[index] == "\t" || characters[index] == "\u{0C}" {
-            index += 1
-        }
+        let key = take { $0 == "=" || $0 == ":" || blank($0) }
+        while index < characters.count, blank(characters[index]) { index += 1 }
         if index < characters.count, characters[index] == "=" || characters[index] == ":" { index += 1 }
-        while index < characters.count, characters[index] == " " || characters[index] == "\t" || characters[index] == "\u{0C}" {
-            index += 1
-        }
-        var value = ""
-        while index < characters.count {
-            let character = characters[index]
-            if character == "\\", index + 1 < characters.count {
-                value.append(Self.unescape(characters[index + 1]))
-                index += 2
-                continue
-            }
-            value.append(character)
-            index += 1
-        }
+        while index < characters.count, blank(characters[index]) { index += 1 }
+        let value = take { _ in false }
         if let earlier = entries[key] {
             warnings.append("\(origin): '\(key)' was already set (\(earlier.origin)); the later value wins, as in YCSB.")
         }
