@@ -53,7 +53,7 @@ struct CompareCommand: ParsableCommand {
         Interrupt.install()
         let results = try Comparison.run(engines: engineList, options: options, command: CommandLine.arguments.joined(separator: " "))
         try options.writeJSON(results)
-        if let out { try RunOutcome.writeReport(results, to: out) }
+        if let out { try RunOutcome.writeReport(results, to: out, toStandardError: options.format == .ycsb) }
         try Comparison.finish(results, allowErrors: options.allowErrors)
     }
 }
