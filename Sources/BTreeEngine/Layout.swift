@@ -8,7 +8,7 @@ extension BTreeStore {
     public static func layout(directory: String) throws(StoreError) -> [StoreFileLayout] {
         var layout: [StoreFileLayout] = []
         let path = directory + "/" + fileName
-        if FileSystem.exists(path), let pages = try pageFileLayout(try contents(path)) {
+        if FileSystem.exists(path), let pages = try pageFileLayout(try StorageFile.contents(of: path)) {
             layout.append(.pageFile(pages))
         }
         var active: (name: String, size: Int, records: [WriteAheadLog.Record])?
@@ -22,11 +22,6 @@ extension BTreeStore {
                                                      records: active.records.map(\.offset))))
         }
         return layout
-    }
-
-    private static func contents(_ path: String) throws(StoreError) -> Bytes {
-        let file = try StorageFile(path: path, mode: .readOnly)
-        return try file.read(at: 0, count: try file.size())
     }
 
     private static func pageFileLayout(_ bytes: Bytes) -> PageFileLayout? {

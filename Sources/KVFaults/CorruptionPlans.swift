@@ -6,10 +6,7 @@ import StorageIO
 /// RocksDB and LMDB are located from their documented on-disk formats (log records,
 /// table footer, meta pages); any other engine gets the generic plan, chosen by file name.
 public enum CorruptionPlans {
-    static func read(_ path: String) throws(StoreError) -> Bytes {
-        let file = try StorageFile(path: path, mode: .readOnly)
-        return try file.read(at: 0, count: try file.size())
-    }
+    static func read(_ path: String) throws(StoreError) -> Bytes { try StorageFile.contents(of: path) }
 
     static func largest(_ directory: String, where matches: (String) -> Bool) throws(StoreError) -> (name: String, size: Int)? {
         var best: (String, Int)?

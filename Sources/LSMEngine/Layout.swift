@@ -13,16 +13,16 @@ extension LSMStore {
             let path = directory + "/" + name
             switch LSMFileName.parse(name) {
             case .log:
-                let bytes = try contents(path)
+                let bytes = try StorageFile.contents(of: path)
                 guard !bytes.isEmpty else { continue }
                 logs.append(.recordLog(RecordLogLayout(file: name, label: "log", size: bytes.count,
                                                        records: recordStarts(bytes, from: 0, type: LogBatch.recordType, path: path))))
             case .manifest:
-                let bytes = try contents(path)
+                let bytes = try StorageFile.contents(of: path)
                 manifest.append(.recordLog(RecordLogLayout(file: name, label: "manifest", size: bytes.count, magic: ManifestLog.magicBytes,
                                                            records: recordStarts(bytes, from: ManifestLog.headerSize, type: VersionEdit.recordType, path: path))))
             case .table:
-                let bytes = try contents(path)
+                let bytes = try StorageFile.contents(of: path)
                 guard !bytes.isEmpty else { continue }
                 tables.append(.table(tableLayout(name: name, bytes)))
             case .manifestTemporary, nil:
@@ -30,11 +30,6 @@ extension LSMStore {
             }
         }
         return logs + manifest + tables
-    }
-
-    private static func contents(_ path: String) throws(StoreError) -> Bytes {
-        let file = try StorageFile(path: path, mode: .readOnly)
-        return try file.read(at: 0, count: try file.size())
     }
 
     /// Start offsets of the intact records (none when the file does not read as a log).
