@@ -8,7 +8,7 @@ extension BTreeStore {
     public static func layout(directory: String) throws(StoreError) -> [StoreFileLayout] {
         var layout: [StoreFileLayout] = []
         let path = directory + "/" + fileName
-        if FileSystem.exists(path), let pages = try pageFileLayout(try StorageFile.contents(of: path)) {
+        if FileSystem.exists(path), let pages = pageFileLayout(try StorageFile.contents(of: path)) {
             layout.append(.pageFile(pages))
         }
         var active: (name: String, size: Int, records: [WriteAheadLog.Record])?
