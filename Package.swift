@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "StorageIO", targets: ["StorageIO"]),
         .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
+        .library(name: "LevelDBEngine", targets: ["LevelDBEngine"]),
+        .library(name: "SQLiteEngine", targets: ["SQLiteEngine"]),
         .library(name: "BTreeEngine", targets: ["BTreeEngine"]),
         .library(name: "LSMEngine", targets: ["LSMEngine"]),
         .library(name: "KVWorkloads", targets: ["KVWorkloads"]),
@@ -37,11 +39,25 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // Debian's libleveldb-dev ships no pkg-config file; the module map links -lleveldb.
+        .systemLibrary(
+            name: "CLevelDB",
+            path: "CLevelDB",
+            providers: [.apt(["libleveldb-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(name: "KVStore"),
         .target(name: "CCRC32C"),
         .target(name: "StorageIO", dependencies: ["KVStore", "CCRC32C"]),
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
+        .target(name: "LevelDBEngine", dependencies: ["KVStore", "StorageIO", "CLevelDB"]),
+        .target(name: "SQLiteEngine", dependencies: ["KVStore", "StorageIO", "CSQLite"]),
         .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"],
                 swiftSettings: [.define("KVBENCH_INTERNAL_CHECKS", .when(configuration: .debug))]),
         .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"],
@@ -64,6 +80,7 @@ let package = Package(
             name: "kvbench",
             dependencies: [
                 "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults", "KVProcess",
+                "LevelDBEngine", "SQLiteEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +88,8 @@ let package = Package(
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
         .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "LevelDBEngineTests", dependencies: ["LevelDBEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "SQLiteEngineTests", dependencies: ["SQLiteEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "BTreeEngineTests", dependencies: ["BTreeEngine", "KVConformance", "StorageIO", "KVStore"]),
         .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
