@@ -28,12 +28,6 @@ public enum FramedRecords {
         public var type: UInt8
         public var payload: Range<Int>
 
-        public init(start: Int, type: UInt8, payload: Range<Int>) {
-            self.start = start
-            self.type = type
-            self.payload = payload
-        }
-
         /// Where the next record starts.
         public var end: Int { payload.upperBound }
     }
