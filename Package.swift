@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "KVReports", targets: ["KVReports"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
         .library(name: "KVFaults", targets: ["KVFaults"]),
+        .library(name: "StorageFaults", targets: ["StorageFaults"]),
         .library(name: "KVProcess", targets: ["KVProcess"]),
         .library(name: "CFaultPreload", type: .dynamic, targets: ["CFaultPreload"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
@@ -65,7 +66,8 @@ let package = Package(
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
         .target(name: "KVProcess", dependencies: ["KVStore", "StorageIO"]),
-        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO", "KVProcess"]),
+        .target(name: "StorageFaults", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO", "StorageFaults", "KVProcess"]),
         .target(name: "CFaultPreload", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCycleCounter"),
         .target(name: "KVReports", dependencies: ["KVResults"]),
@@ -98,7 +100,7 @@ let package = Package(
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
         .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench", "KVResults"]),
         .testTarget(name: "KVProcessTests", dependencies: ["KVProcess"]),
-        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
+        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "StorageFaults", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )

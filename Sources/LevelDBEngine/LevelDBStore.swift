@@ -80,18 +80,8 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     public static func open(_ options: StoreOptions) throws(StoreError) -> LevelDBStore {
         let path = options.directory
         if options.durability == .none { throw .unsupported(noneRefusal) }
-        var paranoid = true
-        for (name, value) in options.settings {
-            switch name {
-            case "leveldb.paranoid_checks":
-                guard value == "true" || value == "false" else {
-                    throw .invalidOption(name: name, reason: "expected true or false, got \(value)")
-                }
-                paranoid = value == "true"
-            default:
-                throw .invalidOption(name: name, reason: "unknown LevelDB setting; the one setting is leveldb.paranoid_checks")
-            }
-        }
+        let given = try EngineSettings(options.settings, engine: "LevelDB", known: ["leveldb.paranoid_checks"])
+        let paranoid = try given.flag("leveldb.paranoid_checks") ?? true
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "CURRENT", engine: "LevelDB")
         let lock = try DirectoryLock(directory: path)
 

@@ -80,9 +80,7 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
     public static func open(_ options: StoreOptions) throws(StoreError) -> SQLiteStore {
         let path = options.directory
         if options.durability == .none { throw .unsupported(noneRefusal) }
-        if let name = options.settings.keys.sorted().first {
-            throw .invalidOption(name: name, reason: "the SQLite adapter has no engine-specific settings")
-        }
+        _ = try EngineSettings(options.settings, engine: "SQLite", known: [])
         let existed = try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: fileName, engine: "SQLite")
         let lock = try DirectoryLock(directory: path)
         let file = path + "/" + fileName
