@@ -134,16 +134,20 @@ struct PropertyReader {
 
     /// YCSB client options: read by YCSB's `Client`, not by CoreWorkload, and given to KVBench as flags.
     static let clientOptions: [String: String] = [
-        "threadcount": "--threads", "target": "--target-rate", "maxexecutiontime": "--duration",
-        "db": "--engine", "exporter": "--format ycsb", "exportfile": "--json", "measurementtype": "(KVBench always keeps HdrHistograms)",
-        "histogram.buckets": "(KVBench always keeps HdrHistograms)", "hdrhistogram.percentiles": "(--format ycsb prints the 95th and 99th)",
-        "hdrhistogram.fileoutput": "--json", "hdrhistogram.output.path": "--json", "timeseries.granularity": "(the JSON time series is per second)",
-        "measurement.interval": "(closed loop: service time; --target-rate: intended start too)",
-        "measurement.trackjvm": "(no JVM)", "status.interval": "(the progress line)", "dotransactions": "(a run has a load and a run phase)",
-        "operationcount.multiplier": "--operations", "table.prefix": "(one table)",
-        "reportlatencyforeacherror": "(failed operations are timed with the rest; docs/ycsb.md)",
-        "latencytrackederrors": "(failed operations are timed with the rest; docs/ycsb.md)",
-        "measurement.raw.output_file": "--json", "columnfamily": "(one keyspace per engine)",
+        "threadcount": "KVBench takes it from --threads", "target": "KVBench takes it from --target-rate",
+        "maxexecutiontime": "KVBench takes it from --duration", "db": "KVBench takes it from --engine",
+        "exporter": "--format ycsb prints YCSB's text form", "exportfile": "--json writes the results",
+        "measurementtype": "KVBench always keeps HdrHistograms", "histogram.buckets": "KVBench always keeps HdrHistograms",
+        "hdrhistogram.percentiles": "--format ycsb prints the 95th and 99th percentiles",
+        "hdrhistogram.fileoutput": "--json writes the results", "hdrhistogram.output.path": "--json writes the results",
+        "timeseries.granularity": "the JSON time series is per second",
+        "measurement.interval": "KVBench times service time, and with --target-rate also from the intended start",
+        "measurement.trackjvm": "there is no JVM", "status.interval": "the progress line shows the status",
+        "dotransactions": "a run has both a load and a run phase", "operationcount.multiplier": "KVBench takes it from --operations",
+        "table.prefix": "each engine holds one keyspace", "columnfamily": "each engine holds one keyspace",
+        "reportlatencyforeacherror": "failed operations are timed with the rest, docs/ycsb.md",
+        "latencytrackederrors": "failed operations are timed with the rest, docs/ycsb.md",
+        "measurement.raw.output_file": "--json writes the results",
     ]
 
     /// Every property this reader looks at.
@@ -205,7 +209,7 @@ struct PropertyReader {
         for key in properties.entries.keys.sorted() where !Self.known.contains(key) {
             let entry = properties.entries[key]!
             if let flag = Self.clientOptions[key] {
-                warnings.append("\(entry.origin): '\(key)' is a YCSB client option, not a CoreWorkload property; it has no effect here (KVBench: \(flag)).")
+                warnings.append("\(entry.origin): '\(key)' is a YCSB client option, not a CoreWorkload property; it has no effect here (\(flag)).")
             } else {
                 warnings.append("\(entry.origin): unknown property '\(key)' is ignored (CoreWorkload does not read it).")
             }

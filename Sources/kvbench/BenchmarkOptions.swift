@@ -5,6 +5,7 @@ import KVStore
 import KVWorkbench
 import KVWorkloads
 import StorageIO
+import Synchronization
 
 extension Durability: ExpressibleByArgument {}
 
@@ -162,7 +163,7 @@ struct BenchmarkOptions: ParsableArguments {
             let plain = parsed.definition.withoutYCSBMode()
             parsed = (plain.definition, parsed.warnings + plain.warnings)
         }
-        for warning in parsed.warnings { writeStandardError("warning: \(warning)\n") }
+        for warning in parsed.warnings { Self.warnOnce(warning) }
         var definition = parsed.definition
         if let override { definition.requestDistribution = override }
         if ycsb && skew.zipfTheta != YCSBZipfian.constant {
@@ -173,6 +174,16 @@ struct BenchmarkOptions: ParsableArguments {
             }
         }
         return definition
+    }
+
+    /// Workload warnings already printed by this process; a child-run process prints none (its parent did).
+    static let printedWarnings = Mutex<Set<String>>([])
+    static let silenceWarnings = Atomic<Bool>(false)
+
+    /// Prints a workload warning on standard error, once per process.
+    static func warnOnce(_ warning: String) {
+        guard !silenceWarnings.load(ordering: .relaxed), printedWarnings.withLock({ $0.insert(warning).inserted }) else { return }
+        writeStandardError("warning: \(warning)\n")
     }
 
     /// The YCSB built-in or property file with the `-p` overrides; a bad `-p` is a usage error, a bad file bad input.

@@ -22,6 +22,7 @@ struct ChildRunCommand: ParsableCommand {
             throw CommandFailure("cannot join memory cgroup \(cgroup): \(String(cString: strerror(errno)))")
         }
         Interrupt.install()
+        BenchmarkOptions.silenceWarnings.store(true, ordering: .relaxed)
         let configuration = try options.checkedConfiguration(directory: runDirectory)
         let outcome = try EngineTable.entry(engine).run(configuration)
         let encoder = JSONEncoder()
