@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "StorageIO", targets: ["StorageIO"]),
         .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
+        .library(name: "WiredTigerEngine", targets: ["WiredTigerEngine"]),
         .library(name: "BTreeEngine", targets: ["BTreeEngine"]),
         .library(name: "LSMEngine", targets: ["LSMEngine"]),
         .library(name: "KVWorkloads", targets: ["KVWorkloads"]),
@@ -37,11 +38,18 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        .systemLibrary(
+            name: "CWiredTiger",
+            path: "CWiredTiger",
+            pkgConfig: "wiredtiger",
+            providers: [.apt(["libwiredtiger-dev"])]
+        ),
         .target(name: "KVStore"),
         .target(name: "CCRC32C"),
         .target(name: "StorageIO", dependencies: ["KVStore", "CCRC32C"]),
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
+        .target(name: "WiredTigerEngine", dependencies: ["KVStore", "StorageIO", "CWiredTiger"]),
         .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"],
                 swiftSettings: [.define("KVBENCH_INTERNAL_CHECKS", .when(configuration: .debug))]),
         .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"],
@@ -63,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults", "KVProcess",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "WiredTigerEngine", "KVFaults", "KVProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +79,7 @@ let package = Package(
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
         .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "WiredTigerEngineTests", dependencies: ["WiredTigerEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "BTreeEngineTests", dependencies: ["BTreeEngine", "KVConformance", "StorageIO", "KVStore"]),
         .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),

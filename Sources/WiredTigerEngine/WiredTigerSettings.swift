@@ -1,0 +1,81 @@
+import KVStore
+
+/// The WiredTiger engines' settings (`--setting wiredtiger.NAME=VALUE`) and the
+/// `wiredtiger_open` configuration built from them, the durability and the memory budget.
+struct WiredTigerSettings {
+    /// `statistics=(fast)` (the default) or `statistics=(none)`; without statistics the
+    /// engine-view write bytes are unknown (`null`).
+    var statistics = true
+    /// Seconds between WiredTiger's background checkpoints (`checkpoint=(wait=N)`; 0: none,
+    /// only at `sync` without logging and at close). 60 is MongoDB's interval.
+    var checkpointSeconds = 60
+
+    static let names = ["wiredtiger.statistics", "wiredtiger.checkpoint_seconds"]
+
+    /// Sessions WiredTiger allows: two per thread (`--threads` goes up to 1024) and its own.
+    static let sessionMax = 2 * 1024 + 64
+
+    init(_ settings: [String: String]) throws(StoreError) {
+        for (name, value) in settings {
+            switch name {
+            case "wiredtiger.statistics":
+                guard value == "fast" || value == "none" else {
+                    throw .invalidOption(name: name, reason: "expected fast or none, got \(value)")
+                }
+                statistics = value == "fast"
+            case "wiredtiger.checkpoint_seconds":
+                guard let seconds = Int(value), (0...100_000).contains(seconds) else {
+                    throw .invalidOption(name: name, reason: "expected whole seconds from 0 to 100000, got \(value)")
+                }
+                checkpointSeconds = seconds
+            default:
+                throw .invalidOption(name: name, reason: "unknown WiredTiger setting; the settings are \(Self.names.joined(separator: " and "))")
+            }
+        }
+    }
+
+    /// How each durability mode is configured (`docs/durability.md` explains the mapping).
+    static func logConfiguration(_ durability: Durability) -> String {
+        switch durability {
+        case .none: return "log=(enabled=false)"
+        case .os: return "log=(enabled=true),transaction_sync=(enabled=true,method=none)"
+        case .fsync: return "log=(enabled=true),transaction_sync=(enabled=true,method=fsync)"
+        }
+    }
+
+    /// The `wiredtiger_open` configuration string.
+    static func connectionConfiguration(create: Bool, cacheBytes: Int, durability: Durability, settings: WiredTigerSettings) -> String {
+        // The whole configuration is passed on every open: none is read from the environment or
+        // from a WiredTiger.basecfg file, and none is written to one.
+        var parts = [
+            "use_environment=false",
+            "config_base=false",
+            "cache_size=\(cacheBytes)",
+            "session_max=\(sessionMax)",
+            "statistics=(\(settings.statistics ? "fast" : "none"))",
+            "checkpoint=(wait=\(settings.checkpointSeconds))",
+            logConfiguration(durability),
+        ]
+        if create { parts.insert("create", at: 0) }
+        return parts.joined(separator: ",")
+    }
+
+    /// The engine settings as every report states them.
+    func report(cacheBytes: Int, durability: Durability) -> [String: String] {
+        let log: String
+        switch durability {
+        case .none: log = "disabled: writes are durable at checkpoints only"
+        case .os: log = "enabled; transaction_sync=(enabled=true,method=none): each commit waits until its log record is written to the OS, not synced"
+        case .fsync: log = "enabled; transaction_sync=(enabled=true,method=fsync): each commit waits until its log record is synced (fdatasync, shared by concurrent commits)"
+        }
+        return [
+            "cache_size_bytes": String(cacheBytes),
+            "log": log,
+            "checkpoint": checkpointSeconds == 0 ? "no background checkpoints" : "every \(checkpointSeconds) s (checkpoint=(wait=\(checkpointSeconds)))",
+            "compression": "none (block_compressor is not set)",
+            "checksum": "uncompressed (the default: every block is checksummed, as none is compressed)",
+            "statistics": statistics ? "fast" : "none (engine-view write bytes unknown)",
+            "session_max": String(Self.sessionMax),
+        ]
+    }
+}
