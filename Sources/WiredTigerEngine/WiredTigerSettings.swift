@@ -34,12 +34,19 @@ struct WiredTigerSettings {
         }
     }
 
+    /// The size of each log file: a quarter of the memory budget, between 1 MiB and 16 MiB.
+    /// WiredTiger preallocates whole log files (the current one and up to a few more, each
+    /// fully allocated so a commit's sync never changes a file's size); at its default of
+    /// 100 MB, 300 MB of log would sit beside a benchmark's few MiB of data.
+    static func logFileBytes(cacheBytes: Int) -> Int { min(max(cacheBytes / 4, 1 << 20), 16 << 20) }
+
     /// How each durability mode is configured (`docs/durability.md` explains the mapping).
-    static func logConfiguration(_ durability: Durability) -> String {
+    static func logConfiguration(_ durability: Durability, cacheBytes: Int) -> String {
+        let log = "log=(enabled=true,file_max=\(logFileBytes(cacheBytes: cacheBytes)))"
         switch durability {
         case .none: return "log=(enabled=false)"
-        case .os: return "log=(enabled=true),transaction_sync=(enabled=true,method=none)"
-        case .fsync: return "log=(enabled=true),transaction_sync=(enabled=true,method=fsync)"
+        case .os: return log + ",transaction_sync=(enabled=true,method=none)"
+        case .fsync: return log + ",transaction_sync=(enabled=true,method=fsync)"
         }
     }
 
@@ -54,7 +61,7 @@ struct WiredTigerSettings {
             "session_max=\(sessionMax)",
             "statistics=(\(settings.statistics ? "fast" : "none"))",
             "checkpoint=(wait=\(settings.checkpointSeconds))",
-            logConfiguration(durability),
+            logConfiguration(durability, cacheBytes: cacheBytes),
         ]
         if create { parts.insert("create", at: 0) }
         return parts.joined(separator: ",")
@@ -68,7 +75,9 @@ struct WiredTigerSettings {
         case .os: log = "enabled; transaction_sync=(enabled=true,method=none): each commit waits until its log record is written to the OS, not synced"
         case .fsync: log = "enabled; transaction_sync=(enabled=true,method=fsync): each commit waits until its log record is synced (fdatasync, shared by concurrent commits)"
         }
-        return [
+        var report: [String: String] = [:]
+        if durability != .none { report["log_file_max_bytes"] = String(Self.logFileBytes(cacheBytes: cacheBytes)) + " (preallocated)" }
+        return report.merging([
             "cache_size_bytes": String(cacheBytes),
             "log": log,
             "checkpoint": checkpointSeconds == 0 ? "no background checkpoints" : "every \(checkpointSeconds) s (checkpoint=(wait=\(checkpointSeconds)))",
@@ -76,6 +85,6 @@ struct WiredTigerSettings {
             "checksum": "uncompressed (the default: every block is checksummed, as none is compressed)",
             "statistics": statistics ? "fast" : "none (engine-view write bytes unknown)",
             "session_max": String(Self.sessionMax),
-        ]
+        ]) { old, _ in old }
     }
 }

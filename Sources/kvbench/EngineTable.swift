@@ -6,6 +6,7 @@ import KVWorkbench
 import LMDBEngine
 import LSMEngine
 import RocksDBEngine
+import WiredTigerEngine
 
 /// How `crash-test --mode power` simulates a power loss for an engine.
 enum PowerLossSimulation: Sendable {
@@ -97,6 +98,12 @@ enum EngineTable {
                     noChecksums: "LMDB 0.9 has no page checksums: damage that still parses is returned as data (reported as undetected)",
                     settingsUnderMemoryLimit: ["lmdb.no_readahead=true"],
                     unboundedNote: "LMDB reads through the OS page cache and cannot be bounded by the memory budget; see its peak RSS, or run with an enforced --memory-limit."),
+        EngineEntry(WiredTigerStore.self, name: "wiredtiger",
+                    summary: "WiredTiger \(WiredTigerStore.engineVersion) B-tree table through its C API (MongoDB's engine)",
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.generic),
+        EngineEntry(WiredTigerLSMStore.self, name: "wiredtiger-lsm",
+                    summary: "WiredTiger \(WiredTigerLSMStore.engineVersion) LSM table (type=lsm) through its C API",
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.generic),
         EngineEntry(NullStore.self, name: "null", summary: "stores nothing; measures the harness itself"),
     ]
 
