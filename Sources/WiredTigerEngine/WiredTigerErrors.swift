@@ -33,12 +33,16 @@ struct WiredTigerFailure: Error, CustomStringConvertible {
     }
 }
 
-/// Messages WiredTiger reports through its event handler. The last error message of each
-/// thread is kept for the error that the failing call returns next; every message also goes
-/// to standard error (never standard output, which the crash-test worker speaks on).
+/// Messages WiredTiger reports through its event handler. A thread's error messages since
+/// its last failure was reported are kept for the error the failing call returns: the first
+/// names the cause (a checksum mismatch), the last the consequence (a panic). Every message
+/// also goes to standard error (never standard output, which the crash-test worker speaks on).
 enum WiredTigerEvents {
-    /// The last error message per thread (a malloc'd C string, freed when replaced or when the thread exits).
-    private static let lastMessageKey: pthread_key_t = {
+    /// Error messages kept per thread, at most this many bytes (the first ones win).
+    private static let keptBytes = 2048
+
+    /// The messages per thread (a malloc'd C string, freed when taken or when the thread exits).
+    private static let messagesKey: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key) { free($0) }
         return key
@@ -63,9 +67,13 @@ enum WiredTigerEvents {
     }()
 
     private static func record(_ message: UnsafePointer<CChar>?) {
-        let previous = pthread_getspecific(lastMessageKey)
-        pthread_setspecific(lastMessageKey, message.map { UnsafeRawPointer(strdup($0)) })
-        free(previous)
+        guard let message else { return }
+        let previous = pthread_getspecific(messagesKey).map { String(cString: $0.assumingMemoryBound(to: CChar.self)) }
+        let text = String(cString: message)
+        if let previous, previous.utf8.count >= keptBytes { return }
+        let joined = previous.map { $0 + " / " + text } ?? text
+        free(pthread_getspecific(messagesKey))
+        pthread_setspecific(messagesKey, UnsafeRawPointer(strdup(joined)))
     }
 
     private static func print(_ message: UnsafePointer<CChar>?) {
@@ -74,18 +82,18 @@ enum WiredTigerEvents {
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 
-    /// Takes (and clears) the calling thread's last error message.
-    static func takeLastMessage() -> String? {
-        guard let stored = pthread_getspecific(lastMessageKey) else { return nil }
-        pthread_setspecific(lastMessageKey, nil)
+    /// Takes (and clears) the calling thread's error messages.
+    static func takeMessages() -> String? {
+        guard let stored = pthread_getspecific(messagesKey) else { return nil }
+        pthread_setspecific(messagesKey, nil)
         defer { free(stored) }
         return String(cString: stored.assumingMemoryBound(to: CChar.self))
     }
 
-    /// Forgets an earlier message, so that the next failure reports only its own.
-    static func clearLastMessage() {
-        if let stored = pthread_getspecific(lastMessageKey) {
-            pthread_setspecific(lastMessageKey, nil)
+    /// Forgets earlier messages, so that the next failure reports only its own.
+    static func clearMessages() {
+        if let stored = pthread_getspecific(messagesKey) {
+            pthread_setspecific(messagesKey, nil)
             free(stored)
         }
     }
@@ -95,6 +103,6 @@ enum WiredTigerEvents {
 @inline(__always)
 func checkWiredTiger(_ code: Int32, _ operation: @autoclosure () -> String, path: String, engine: String) throws(StoreError) {
     guard code != 0 else { return }
-    throw WiredTigerFailure(code: code, operation: operation(), detail: WiredTigerEvents.takeLastMessage())
+    throw WiredTigerFailure(code: code, operation: operation(), detail: WiredTigerEvents.takeMessages())
         .storeError(path: path, engine: engine)
 }

@@ -30,10 +30,13 @@ public enum WiredTigerBTree: WiredTigerTableType {
 public enum WiredTigerLSM: WiredTigerTableType {
     public static let engineName = "wiredtiger-lsm"
     public static let typeName = "lsm"
-    /// The in-memory chunk lives in the cache: a quarter of it, between WiredTiger's minimum
-    /// (512 KiB) and its default (10 MiB).
+    /// The in-memory chunk lives in the cache. WiredTiger refuses to open an LSM tree unless the
+    /// cache holds three chunks plus a leaf page (32 KiB) for each of 3 × 15 merging chunks;
+    /// the chunk is a quarter of the cache left after those pages, between WiredTiger's
+    /// minimum (512 KiB) and its default (10 MiB).
     public static func tableSettings(cacheBytes: Int) -> (config: String, report: [String: String]) {
-        let chunk = min(max(cacheBytes / 4, 512 << 10), 10 << 20)
+        let mergePages = 3 * 15 * (32 << 10)
+        let chunk = min(max((cacheBytes - mergePages) / 4, 512 << 10), 10 << 20)
         return (",lsm=(chunk_size=\(chunk))", [
             "table": "LSM (type=lsm): B-tree chunks, merged by the LSM manager's threads",
             "lsm_chunk_size_bytes": String(chunk),
@@ -117,7 +120,7 @@ public final class WiredTigerTableStore<Table: WiredTigerTableType>: KeyValueSto
             create: !existed, cacheBytes: cacheBytes, durability: options.durability, settings: settings)
 
         var handle: UnsafeMutablePointer<WT_CONNECTION>?
-        WiredTigerEvents.clearLastMessage()
+        WiredTigerEvents.clearMessages()
         let code = wiredtiger_open(path, WiredTigerEvents.handler, configuration, &handle)
         if code != 0 {
             lock.release()
@@ -410,7 +413,7 @@ public final class WiredTigerTableStore<Table: WiredTigerTableType>: KeyValueSto
         guard exchanged else { return }
         sessions.close()
         // Closes every session and cursor, and writes a final checkpoint.
-        WiredTigerEvents.clearLastMessage()
+        WiredTigerEvents.clearMessages()
         let code = connection.pointee.close(connection, nil)
         lock.release()
         try check(code, "WT_CONNECTION::close")

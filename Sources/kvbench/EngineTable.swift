@@ -100,10 +100,10 @@ enum EngineTable {
                     unboundedNote: "LMDB reads through the OS page cache and cannot be bounded by the memory budget; see its peak RSS, or run with an enforced --memory-limit."),
         EngineEntry(WiredTigerStore.self, name: "wiredtiger",
                     summary: "WiredTiger \(WiredTigerStore.engineVersion) B-tree table through its C API (MongoDB's engine)",
-                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.generic),
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.wiredTiger),
         EngineEntry(WiredTigerLSMStore.self, name: "wiredtiger-lsm",
                     summary: "WiredTiger \(WiredTigerLSMStore.engineVersion) LSM table (type=lsm) through its C API",
-                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.generic),
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.wiredTiger),
         EngineEntry(NullStore.self, name: "null", summary: "stores nothing; measures the harness itself"),
     ]
 

@@ -139,3 +139,15 @@ private func keyInCopyOfOpenStore(_ durability: Durability) throws -> Bool {
     }
     #expect(outer == 1 && inner == 2)
 }
+
+/// WiredTiger opens an LSM tree only when the cache holds three chunks and the merges' pages:
+/// the chunk size follows the budget, down to the crash test's 4 MiB.
+@Test(arguments: [4 << 20, 6 << 20, 64 << 20])
+func wiredTigerLSMOpensWithSmallBudgets(_ budget: Int) throws {
+    let directory = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-wiredtiger")
+    defer { try? FileSystem.removeTree(directory) }
+    let store = try WiredTigerLSMStore.open(StoreOptions(directory: directory + "/db", memoryBudget: budget))
+    defer { try? store.close() }
+    for index in 0..<3_000 { try store.put(Array("key\(index)".utf8), Bytes(repeating: 1, count: 200)) }
+    #expect(try store.get(Array("key2999".utf8))?.count == 200)
+}
