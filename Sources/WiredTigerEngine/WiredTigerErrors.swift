@@ -39,7 +39,7 @@ struct WiredTigerFailure: Error, CustomStringConvertible {
 /// also goes to standard error (never standard output, which the crash-test worker speaks on).
 enum WiredTigerEvents {
     /// Error messages kept per thread, at most this many bytes (the first ones win).
-    private static let keptBytes = 2048
+    private static let keptBytes = 1200
 
     /// The messages per thread (a malloc'd C string, freed when taken or when the thread exits).
     private static let messagesKey: pthread_key_t = {
@@ -69,7 +69,9 @@ enum WiredTigerEvents {
     private static func record(_ message: UnsafePointer<CChar>?) {
         guard let message else { return }
         let previous = pthread_getspecific(messagesKey).map { String(cString: $0.assumingMemoryBound(to: CChar.self)) }
-        let text = String(cString: message)
+        // WiredTiger follows a checksum error with a hex dump of the block: keep the start of each message.
+        var text = String(cString: message)
+        if text.utf8.count > 400 { text = String(decoding: text.utf8.prefix(400), as: UTF8.self) + " …" }
         if let previous, previous.utf8.count >= keptBytes { return }
         let joined = previous.map { $0 + " / " + text } ?? text
         free(pthread_getspecific(messagesKey))
