@@ -9,8 +9,12 @@ struct WiredTigerSettings {
     /// Seconds between WiredTiger's background checkpoints (`checkpoint=(wait=N)`; 0: none,
     /// only at `sync` without logging and at close). 60 is MongoDB's interval.
     var checkpointSeconds = 60
+    /// `mmap=false` (the adapter's default): WiredTiger 3.2 reads blocks through a memory map
+    /// where it can (the LSM tree's finished chunks) and skips their checksums there, so
+    /// damaged chunks would be returned as data; with `false` every block read is checked.
+    var mmap = false
 
-    static let names = ["wiredtiger.statistics", "wiredtiger.checkpoint_seconds"]
+    static let names = ["wiredtiger.statistics", "wiredtiger.checkpoint_seconds", "wiredtiger.mmap"]
 
     /// Sessions WiredTiger allows: two per thread (`--threads` goes up to 1024) and its own.
     static let sessionMax = 2 * 1024 + 64
@@ -28,8 +32,13 @@ struct WiredTigerSettings {
                     throw .invalidOption(name: name, reason: "expected whole seconds from 0 to 100000, got \(value)")
                 }
                 checkpointSeconds = seconds
+            case "wiredtiger.mmap":
+                guard value == "true" || value == "false" else {
+                    throw .invalidOption(name: name, reason: "expected true or false, got \(value)")
+                }
+                mmap = value == "true"
             default:
-                throw .invalidOption(name: name, reason: "unknown WiredTiger setting; the settings are \(Self.names.joined(separator: " and "))")
+                throw .invalidOption(name: name, reason: "unknown WiredTiger setting; the settings are \(Self.names.joined(separator: ", "))")
             }
         }
     }
@@ -57,6 +66,7 @@ struct WiredTigerSettings {
         var parts = [
             "use_environment=false",
             "config_base=false",
+            "mmap=\(settings.mmap)",
             "cache_size=\(cacheBytes)",
             "session_max=\(sessionMax)",
             "statistics=(\(settings.statistics ? "fast" : "none"))",
@@ -85,6 +95,7 @@ struct WiredTigerSettings {
             "checksum": "uncompressed (the default: every block is checksummed, as none is compressed)",
             "statistics": statistics ? "fast" : "none (engine-view write bytes unknown)",
             "session_max": String(Self.sessionMax),
+            "mmap": mmap ? "true (reads of finished LSM chunks through a map skip block checksums)" : "false (every block read is checksummed)",
         ]) { old, _ in old }
     }
 }

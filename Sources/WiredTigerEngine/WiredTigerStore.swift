@@ -412,8 +412,17 @@ public final class WiredTigerTableStore<Table: WiredTigerTableType>: KeyValueSto
         let (exchanged, _) = isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
         guard exchanged else { return }
         sessions.close()
-        // Closes every session and cursor, and writes a final checkpoint.
         WiredTigerEvents.clearMessages()
+        // After a panic (a checksum mismatch, say) WiredTiger says the process must exit, and
+        // closing a panicked connection with an LSM tree spins forever in 3.2.1: it is left open.
+        var probe: UnsafeMutablePointer<WT_SESSION>?
+        let state = connection.pointee.open_session(connection, nil, nil, &probe)
+        if state == WT_PANIC {
+            lock.release()
+            try check(state, "WT_CONNECTION::open_session (the connection has panicked; it is left open, as WiredTiger asks the process to exit)")
+        }
+        if let probe { _ = probe.pointee.close(probe, nil) }
+        // Closes every session and cursor, and writes a final checkpoint.
         let code = connection.pointee.close(connection, nil)
         lock.release()
         try check(code, "WT_CONNECTION::close")
