@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
         .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench", "KVResults"]),
         .testTarget(name: "KVProcessTests", dependencies: ["KVProcess"]),
-        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
+        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine", "WiredTigerEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )
