@@ -100,12 +100,17 @@ enum EngineTable {
                     unboundedNote: "LMDB reads through the OS page cache and cannot be bounded by the memory budget; see its peak RSS, or run with an enforced --memory-limit."),
         EngineEntry(WiredTigerStore.self, name: "wiredtiger",
                     summary: "WiredTiger \(WiredTigerStore.engineVersion) B-tree table through its C API (MongoDB's engine)",
-                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.wiredTiger),
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.wiredTiger,
+                    comparisonNote: Self.wiredTigerNote),
         EngineEntry(WiredTigerLSMStore.self, name: "wiredtiger-lsm",
                     summary: "WiredTiger \(WiredTigerLSMStore.engineVersion) LSM table (type=lsm) through its C API",
-                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.wiredTiger),
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.wiredTiger,
+                    comparisonNote: Self.wiredTigerNote),
         EngineEntry(NullStore.self, name: "null", summary: "stores nothing; measures the harness itself"),
     ]
+
+    /// What a reader of a comparison with WiredTiger must know.
+    static let wiredTigerNote = "WiredTiger's memory budget is its cache; it checkpoints every 60 s, so in a shorter run its tables are written only by eviction and its write amplification is mostly its log."
 
     /// Engine names in table order.
     static let names = engines.map(\.name)
