@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "StorageIO", targets: ["StorageIO"]),
         .library(name: "RocksDBEngine", targets: ["RocksDBEngine"]),
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
+        .library(name: "LevelDBEngine", targets: ["LevelDBEngine"]),
+        .library(name: "SQLiteEngine", targets: ["SQLiteEngine"]),
         .library(name: "WiredTigerEngine", targets: ["WiredTigerEngine"]),
         .library(name: "BTreeEngine", targets: ["BTreeEngine"]),
         .library(name: "LSMEngine", targets: ["LSMEngine"]),
@@ -17,6 +19,7 @@ let package = Package(
         .library(name: "KVReports", targets: ["KVReports"]),
         .library(name: "KVWorkbench", targets: ["KVWorkbench"]),
         .library(name: "KVFaults", targets: ["KVFaults"]),
+        .library(name: "StorageFaults", targets: ["StorageFaults"]),
         .library(name: "KVProcess", targets: ["KVProcess"]),
         .library(name: "CFaultPreload", type: .dynamic, targets: ["CFaultPreload"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
@@ -38,6 +41,18 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // Debian's libleveldb-dev ships no pkg-config file; the module map links -lleveldb.
+        .systemLibrary(
+            name: "CLevelDB",
+            path: "CLevelDB",
+            providers: [.apt(["libleveldb-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .systemLibrary(
             name: "CWiredTiger",
             path: "CWiredTiger",
@@ -49,6 +64,8 @@ let package = Package(
         .target(name: "StorageIO", dependencies: ["KVStore", "CCRC32C"]),
         .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
+        .target(name: "LevelDBEngine", dependencies: ["KVStore", "StorageIO", "CLevelDB"]),
+        .target(name: "SQLiteEngine", dependencies: ["KVStore", "StorageIO", "CSQLite"]),
         .target(name: "WiredTigerEngine", dependencies: ["KVStore", "StorageIO", "CWiredTiger"]),
         .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"],
                 swiftSettings: [.define("KVBENCH_INTERNAL_CHECKS", .when(configuration: .debug))]),
@@ -57,7 +74,8 @@ let package = Package(
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
         .target(name: "KVResults"),
         .target(name: "KVProcess", dependencies: ["KVStore", "StorageIO"]),
-        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO", "KVProcess"]),
+        .target(name: "StorageFaults", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "KVFaults", dependencies: ["KVStore", "StorageIO", "StorageFaults", "KVProcess"]),
         .target(name: "CFaultPreload", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CCycleCounter"),
         .target(name: "KVReports", dependencies: ["KVResults"]),
@@ -71,7 +89,8 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "WiredTigerEngine", "KVFaults", "KVProcess",
+                "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults", "KVProcess",
+                "LevelDBEngine", "SQLiteEngine", "WiredTigerEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -79,6 +98,8 @@ let package = Package(
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
         .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "LevelDBEngineTests", dependencies: ["LevelDBEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "SQLiteEngineTests", dependencies: ["SQLiteEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "WiredTigerEngineTests", dependencies: ["WiredTigerEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "BTreeEngineTests", dependencies: ["BTreeEngine", "KVConformance", "StorageIO", "KVStore"]),
         .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),
@@ -88,7 +109,7 @@ let package = Package(
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
         .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench", "KVResults"]),
         .testTarget(name: "KVProcessTests", dependencies: ["KVProcess"]),
-        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine", "WiredTigerEngine"]),
+        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "StorageFaults", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine", "WiredTigerEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,10 +17,7 @@ import Glibc
 /// Durability: `os` writes the commit's log record with `pwrite` before
 /// returning, `fsync` also syncs the log, `none` logs nothing (commits reach
 /// the file at the next checkpoint or at close). See `docs/btree-design.md`.
-///
-/// `@unchecked Sendable`: the pthread key is set once and only read; every
-/// other stored property is immutable and Sendable, or guarded by `writer`.
-public final class BTreeStore: KeyValueStore, @unchecked Sendable {
+public final class BTreeStore: KeyValueStore, Sendable {
     public typealias Cursor = BTreeCursor
 
     public static let engineName = "btree"
@@ -39,7 +36,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
     private let writerFailure = Mutex<StoreError?>(nil)
     private let walFiles: [StorageFile]
     private let lock: DirectoryLock
-    private let slotKey: pthread_key_t
+    private let threadSlots: PerThreadSlots<ReaderSlot>
     private let isClosed = Atomic<Bool>(false)
     private let userBytes = Atomic<UInt64>(0)
     private let commits = Atomic<UInt64>(0)
@@ -66,7 +63,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
     }
 
     private init(options: StoreOptions, pageSize: Int, pool: BufferPool, pageFile: PageFile, registry: ReaderRegistry,
-                 writer: sending TreeWriter, walFiles: [StorageFile], lock: DirectoryLock, slotKey: pthread_key_t,
+                 writer: sending TreeWriter, walFiles: [StorageFile], lock: DirectoryLock, threadSlots: PerThreadSlots<ReaderSlot>,
                  checkpointPages: Int, checkpointLogBytes: Int) {
         self.options = options
         self.pool = pool
@@ -75,7 +72,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
         self.writer = Mutex(writer)
         self.walFiles = walFiles
         self.lock = lock
-        self.slotKey = slotKey
+        self.threadSlots = threadSlots
         checkpointQueue.setSpecific(key: Self.onCheckpointQueue, value: true)
         self.limits = StoreLimits(maxKeySize: TreeWriter.maxKeySize(pageSize: pageSize), maxValueSize: 1 << 30)
         self.settingsReport = [
@@ -99,32 +96,15 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
     // MARK: open
 
     public static func open(_ options: StoreOptions) throws(StoreError) -> BTreeStore {
-        var pageSize: Int?
-        var checkpointPages: Int?
-        var checkpointLogBytes = 4 << 20
-        for (name, value) in options.settings {
-            switch name {
-            case "btree.page_size":
-                guard let size = Int(value), size >= PageLayout.minPageSize, size <= PageLayout.maxPageSize, size & (size - 1) == 0 else {
-                    throw .invalidOption(name: name, reason: "expected a power of two from 512 to 32768, got \(value)")
-                }
-                pageSize = size
-            case "btree.checkpoint_pages":
-                guard let pages = Int(value), pages >= 16 else {
-                    throw .invalidOption(name: name, reason: "expected a page count of at least 16, got \(value)")
-                }
-                checkpointPages = pages
-            case "btree.checkpoint_log_bytes":
-                guard let bytes = Int(value), bytes >= 4096 else {
-                    throw .invalidOption(name: name, reason: "expected a byte count of at least 4096, got \(value)")
-                }
-                checkpointLogBytes = bytes
-            default:
-                throw .invalidOption(name: name, reason: "unknown B+tree setting; known: btree.page_size, btree.checkpoint_pages, btree.checkpoint_log_bytes")
-            }
-        }
+        let settings = try EngineSettings(options.settings, engine: "B+tree",
+                                          known: ["btree.page_size", "btree.checkpoint_pages", "btree.checkpoint_log_bytes"])
+        let pageSize = try settings.integer("btree.page_size", in: PageLayout.minPageSize...PageLayout.maxPageSize, powerOfTwo: true)
+        let checkpointPages = try settings.integer("btree.checkpoint_pages", in: 16...Int.max)
+        let checkpointLogBytes = try settings.integer("btree.checkpoint_log_bytes", in: 4096...Int.max) ?? 4 << 20
         let directory = options.directory
-        try checkDirectory(directory, createIfMissing: options.createIfMissing)
+        try FileSystem.prepareDatabaseDirectory(directory, createIfMissing: options.createIfMissing, marker: fileName,
+                                                engine: "B+tree engine", companions: Set(WriteAheadLog.fileNames),
+                                                companionsName: "log files", strict: true)
         let lock = try DirectoryLock(directory: directory)
         let dbPath = directory + "/" + fileName
         let created: Bool
@@ -181,34 +161,12 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
         }
         registry.publish(Snapshot(txn: writer.lastTxn, root: writer.root, height: writer.height))
 
-        var key = pthread_key_t()
-        guard pthread_key_create(&key, nil) == 0 else { throw .io(operation: "pthread_key_create", path: directory, errno: errno) }
+        let threadSlots = try PerThreadSlots<ReaderSlot>(path: directory)
         let store = BTreeStore(options: options, pageSize: meta.pageSize, pool: pool, pageFile: pageFile, registry: registry,
-                               writer: writer, walFiles: walFiles, lock: lock, slotKey: key,
+                               writer: writer, walFiles: walFiles, lock: lock, threadSlots: threadSlots,
                                checkpointPages: dirtyLimit, checkpointLogBytes: checkpointLogBytes)
         store.writer.withLock { store.copyStatistics($0) }
         return store
-    }
-
-    /// Refuses a missing directory (unless creating) and a directory holding files that are not ours.
-    private static func checkDirectory(_ path: String, createIfMissing: Bool) throws(StoreError) {
-        if !FileSystem.exists(path) {
-            guard createIfMissing else { throw .notFound(path: path) }
-            try FileSystem.createDirectory(path)
-            return
-        }
-        guard FileSystem.isDirectory(path) else { throw .notADatabase(path: path, reason: "it is a file, not a directory") }
-        let ours = Set([fileName, DirectoryLock.fileName] + WriteAheadLog.fileNames)
-        let names = try FileSystem.list(path)
-        if let foreign = names.first(where: { !ours.contains($0) }) {
-            throw .notADatabase(path: path, reason: "it holds \(foreign), which is not a B+tree engine file")
-        }
-        if !names.contains(fileName) {
-            if names.contains(where: { WriteAheadLog.fileNames.contains($0) }) {
-                throw .corruption(path: path, reason: "log files exist but \(fileName) is missing")
-            }
-            if !createIfMissing { throw .notFound(path: path) }
-        }
     }
 
     /// Reads both meta pages and returns the newest valid one.
@@ -461,12 +419,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
     /// The calling thread's reader slot, created on first use.
     @inline(__always)
     private func threadSlot() -> ReaderSlot {
-        if let existing = pthread_getspecific(slotKey) {
-            return Unmanaged<ReaderSlot>.fromOpaque(existing).takeUnretainedValue()
-        }
-        let slot = registry.makeSlot()
-        pthread_setspecific(slotKey, Unmanaged.passUnretained(slot).toOpaque())
-        return slot
+        threadSlots.slot { registry.makeSlot() }
     }
 
     public func get(_ key: Bytes) throws(StoreError) -> Bytes? {
@@ -559,7 +512,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
         let (exchanged, _) = isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
         guard exchanged else { return }
         waitForCheckpoint()
-        pthread_key_delete(slotKey)
+        threadSlots.close()
         lock.release()
     }
 
@@ -572,7 +525,7 @@ public final class BTreeStore: KeyValueStore, @unchecked Sendable {
         } catch {
             failure = error
         }
-        pthread_key_delete(slotKey)
+        threadSlots.close()
         lock.release()
         if let failure { throw failure }
     }

@@ -5,6 +5,7 @@ import Musl
 #endif
 import KVProcess
 import KVStore
+import StorageFaults
 import StorageIO
 
 /// How a power loss is simulated below an engine.

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import KVStore
+import StorageFaults
 import StorageIO
 
 /// What the crash-test child does: opens the store and runs a write-heavy mix

@@ -1,4 +1,5 @@
 import KVStore
+import StorageFaults
 import StorageIO
 
 /// I/O errors injected through StorageIO's fault layer (ENOSPC or EIO on write,

@@ -147,6 +147,12 @@ public enum MarkdownReport {
         if results.contains(where: { $0.engine == "lmdb" }) {
             text += "- LMDB reads through the OS page cache and cannot be bounded by the memory budget: compare its peak RSS. It has no mode without durability and no write counter: its engine-view write amplification is the issued view (`wchar`, marked (wchar)).\n"
         }
+        if results.contains(where: { $0.engine == "leveldb" }) {
+            text += "- LevelDB has no mode without its log and counts no written bytes: its engine-view write amplification is the issued view (`wchar`, marked (wchar)). Its C API copies every value read.\n"
+        }
+        if results.contains(where: { $0.engine == "sqlite" }) {
+            text += "- SQLite has no mode without a crash-safe journal (it runs in WAL mode) and counts no written bytes: its engine-view write amplification is the issued view (`wchar`, marked (wchar)). Each operation is a prepared SQL statement.\n"
+        }
         text += "- `n/a`: the engine does not report that figure (never a guess). Read amplification is the probe view: tables, blocks or pages touched per point lookup.\n"
         text += "- Figures come from one run on one machine; compare engines within a report, not across machines.\n"
         return text

@@ -33,13 +33,9 @@ public final class NullStore: KeyValueStore {
     }
 
     public static func open(_ options: StoreOptions) throws(StoreError) -> NullStore {
-        for (name, value) in options.settings {
-            guard name == "null.abort", value == "open" || value == "close" else {
-                throw .invalidOption(name: name, reason: "the null engine's only setting is the test hook null.abort=open|close")
-            }
-        }
-        if options.settings["null.abort"] == "open" { abortForTest("open") }
-        return NullStore(options: options, abortOnClose: options.settings["null.abort"] == "close")
+        let abort = try EngineSettings(options.settings, engine: "null", known: ["null.abort"]).choice("null.abort", of: ["open", "close"])
+        if abort == "open" { abortForTest("open") }
+        return NullStore(options: options, abortOnClose: abort == "close")
     }
 
     @inlinable @inline(__always)

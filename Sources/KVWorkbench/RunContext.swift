@@ -191,7 +191,7 @@ struct OperationExecutor<Store: KeyValueStore> {
     @inlinable
     mutating func sweep(limit: Int, deadline: UInt64?, recorder: inout ThreadRecorder, progress: PhaseProgress) {
         var remaining = limit
-        var sinceReport: UInt64 = 0
+        var batch = ProgressBatch(progress)
         var finished = false
         while remaining > 0 && !finished {
             do {
@@ -208,14 +208,9 @@ struct OperationExecutor<Store: KeyValueStore> {
                         start = clock.now()
                         remaining -= 1
                         count += 1
-                        sinceReport &+= 1
-                        if sinceReport == 1024 {
-                            progress.add(sinceReport)
-                            sinceReport = 0
-                            if Interrupt.isRequested || deadline.map({ end >= $0 }) == true {
-                                finished = true
-                                break
-                            }
+                        if batch.countAndCheckStop(deadlineReached: { deadline.map { end >= $0 } == true }) {
+                            finished = true
+                            break
                         }
                     }
                     return count
@@ -226,7 +221,7 @@ struct OperationExecutor<Store: KeyValueStore> {
                 break
             }
         }
-        progress.add(sinceReport)
+        batch.flush()
     }
 
     /// Hands this thread's deleted record ids to the shared context.

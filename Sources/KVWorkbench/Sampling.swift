@@ -52,6 +52,42 @@ final class StatisticsSampler: Sendable {
     }
 }
 
+/// One thread's count of operations not yet handed to the phase's progress: it hands
+/// them over every 1,024 operations and checks for an interrupt there, and after every
+/// operation of a paced loop (which may sleep between operations).
+@usableFromInline
+struct ProgressBatch {
+    @usableFromInline let progress: PhaseProgress
+    @usableFromInline let checksEveryOperation: Bool
+    @usableFromInline var pending: UInt64 = 0
+
+    @inlinable
+    init(_ progress: PhaseProgress, checksEveryOperation: Bool = false) {
+        self.progress = progress
+        self.checksEveryOperation = checksEveryOperation
+    }
+
+    /// Counts one operation; true when the thread should stop (an interrupt was requested,
+    /// or `deadlineReached` says so at a hand-over).
+    @inlinable @inline(__always)
+    mutating func countAndCheckStop(deadlineReached: () -> Bool = { false }) -> Bool {
+        pending &+= 1
+        if pending == 1024 {
+            progress.add(pending)
+            pending = 0
+            return Interrupt.isRequested || deadlineReached()
+        }
+        return checksEveryOperation && Interrupt.isRequested
+    }
+
+    /// Hands the remaining count over (at the end of the thread's loop).
+    @inlinable
+    mutating func flush() {
+        progress.add(pending)
+        pending = 0
+    }
+}
+
 /// Operations done in the current phase, and the live progress line on a terminal.
 public final class PhaseProgress: Sendable {
     @usableFromInline let done = Atomic<UInt64>(0)

@@ -182,19 +182,12 @@ public enum Workbench {
                                     seed: configuration.seed, thread: thread, threadCount: configuration.threads)
         var executor = OperationExecutor(store: store, context: context)
         var pacer = context.makePacer(thread: thread, threadCount: configuration.threads, start: recorder.phaseStart)
-        var sinceReport: UInt64 = 0
+        var batch = ProgressBatch(progress, checksEveryOperation: pacer != nil)
         while let recordID = order.next() {
             executor.perform(Operation(kind: .insert, recordID: recordID, scanLength: 0), recorder: &recorder, pacer: &pacer)
-            sinceReport &+= 1
-            if sinceReport == 1024 {
-                progress.add(sinceReport)
-                sinceReport = 0
-                if Interrupt.isRequested { break }
-            } else if pacer != nil && Interrupt.isRequested {
-                break
-            }
+            if batch.countAndCheckStop() { break }
         }
-        progress.add(sinceReport)
+        batch.flush()
     }
 
     /// Issues this thread's run-phase operations until its share of the count or the deadline is reached.
@@ -225,11 +218,11 @@ public enum Workbench {
         }
         let share = isWriter ? Int.max : total / workers + (worker < total % workers ? 1 : 0)
         var issued = 0
-        var sinceReport: UInt64 = 0
         if special == .readSequential {
             executor.sweep(limit: deadline == nil ? share : Int.max, deadline: deadline, recorder: &recorder, progress: progress)
             return
         }
+        var batch = ProgressBatch(progress, checksEveryOperation: pacer != nil)
         while true {
             if isWriter {
                 // At least one write, even when the readers finish before this thread is scheduled.
@@ -242,16 +235,9 @@ public enum Workbench {
             let operation = isWriter ? context.writerOperation(random: &executor.random) : stream.next()
             executor.perform(operation, recorder: &recorder, pacer: &pacer)
             issued &+= 1
-            sinceReport &+= 1
-            if sinceReport == 1024 {
-                progress.add(sinceReport)
-                sinceReport = 0
-                if Interrupt.isRequested { break }
-            } else if pacer != nil && Interrupt.isRequested {
-                break
-            }
+            if batch.countAndCheckStop() { break }
         }
-        progress.add(sinceReport)
+        batch.flush()
         if !isWriter && special == .readWhileWriting {
             if context.readersDone.add(1, ordering: .relaxed).newValue == workers {
                 context.allReadersDone.store(true, ordering: .relaxed)

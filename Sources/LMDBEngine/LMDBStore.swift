@@ -44,20 +44,19 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
     private let database: MDB_dbi
     private let lock: DirectoryLock
     private let mapSize: Int
-    private let readerKey: pthread_key_t
-    private let readers = Mutex<[LMDBThreadReader]>([])
+    private let readers: PerThreadSlots<LMDBThreadReader>
     private let isClosed = Atomic<Bool>(false)
     private let userBytes = Atomic<UInt64>(0)
     private let commits = Atomic<UInt64>(0)
 
     private init(options: StoreOptions, environment: OpaquePointer, database: MDB_dbi, lock: DirectoryLock,
-                 mapSize: Int, readerKey: pthread_key_t) {
+                 mapSize: Int, readers: PerThreadSlots<LMDBThreadReader>) {
         self.options = options
         self.environment = environment
         self.database = database
         self.lock = lock
         self.mapSize = mapSize
-        self.readerKey = readerKey
+        self.readers = readers
         let maxKey = Int(mdb_env_get_maxkeysize(environment))
         self.limits = StoreLimits(maxKeySize: maxKey, maxValueSize: Int(UInt32.max / 2))
         self.settingsReport = [
@@ -79,24 +78,9 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
         if options.durability == .none {
             throw .unsupported("LMDB has no mode without durability; use --durability os or fsync")
         }
-        var mapSize = defaultMapSize
-        var noReadahead = false
-        for (name, value) in options.settings {
-            switch name {
-            case "lmdb.map_size":
-                guard let size = Int(value), size >= 1 << 20 else {
-                    throw .invalidOption(name: name, reason: "expected a byte count of at least 1048576, got \(value)")
-                }
-                mapSize = size
-            case "lmdb.no_readahead":
-                guard value == "true" || value == "false" else {
-                    throw .invalidOption(name: name, reason: "expected true or false, got \(value)")
-                }
-                noReadahead = value == "true"
-            default:
-                throw .invalidOption(name: name, reason: "unknown LMDB setting; the settings are lmdb.map_size and lmdb.no_readahead")
-            }
-        }
+        let settings = try EngineSettings(options.settings, engine: "LMDB", known: ["lmdb.map_size", "lmdb.no_readahead"])
+        let mapSize = try settings.integer("lmdb.map_size", in: (1 << 20)...Int.max) ?? defaultMapSize
+        let noReadahead = try settings.flag("lmdb.no_readahead") ?? false
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "data.mdb", engine: "LMDB")
         let lock = try DirectoryLock(directory: path)
 
@@ -124,11 +108,10 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
         }
         try checkLMDB(mdb_txn_commit(transaction), "mdb_txn_commit", path: path)
 
-        var key = pthread_key_t()
-        guard pthread_key_create(&key, nil) == 0 else { throw .io(operation: "pthread_key_create", path: path, errno: errno) }
+        let readers = try PerThreadSlots<LMDBThreadReader>(path: path)
         opened = true
         return LMDBStore(options: options, environment: environment, database: database, lock: lock,
-                         mapSize: mapSize, readerKey: key)
+                         mapSize: mapSize, readers: readers)
     }
 
     /// Turns an LMDB return code into the matching `StoreError`.
@@ -222,16 +205,12 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
 
     /// The calling thread's cached read transaction, created on first use.
     private func threadReader() throws(StoreError) -> LMDBThreadReader {
-        if let existing = pthread_getspecific(readerKey) {
-            return Unmanaged<LMDBThreadReader>.fromOpaque(existing).takeUnretainedValue()
+        try readers.slot { () throws(StoreError) in
+            var transaction: OpaquePointer?
+            try checkLMDB(mdb_txn_begin(environment, nil, UInt32(MDB_RDONLY), &transaction), "mdb_txn_begin", path: options.directory)
+            mdb_txn_reset(transaction)
+            return LMDBThreadReader(transaction: transaction!)
         }
-        var transaction: OpaquePointer?
-        try checkLMDB(mdb_txn_begin(environment, nil, UInt32(MDB_RDONLY), &transaction), "mdb_txn_begin", path: options.directory)
-        mdb_txn_reset(transaction)
-        let reader = LMDBThreadReader(transaction: transaction!)
-        readers.withLock { $0.append(reader) }
-        pthread_setspecific(readerKey, Unmanaged.passUnretained(reader).toOpaque())
-        return reader
     }
 
     public func withValue<Result>(forKey key: Bytes, _ body: (UnsafeRawBufferPointer) -> Result) throws(StoreError) -> Result? {
@@ -305,14 +284,11 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
     public func close() throws(StoreError) {
         let (exchanged, _) = isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
         guard exchanged else { return }
-        readers.withLock { readers in
-            for reader in readers {
-                if let transaction = reader.transaction { mdb_txn_abort(transaction) }
-                reader.transaction = nil
-            }
-            readers.removeAll()
+        for reader in readers.all {
+            if let transaction = reader.transaction { mdb_txn_abort(transaction) }
+            reader.transaction = nil
         }
-        pthread_key_delete(readerKey)
+        readers.close()
         var failure: StoreError?
         if options.durability == .fsync {
             do { try checkLMDB(mdb_env_sync(environment, 1), "mdb_env_sync", path: options.directory) } catch { failure = error }

@@ -30,25 +30,16 @@ struct LSMConfiguration: Sendable {
         blockCacheBytes = budget / 2
         baseLevelBytes = 0
         targetFileBytes = 0
-        for name in options.settings.keys where !Self.settingNames.contains(name) {
-            throw .invalidOption(name: name, reason: "unknown LSM setting; known: \(Self.settingNames.sorted().joined(separator: ", "))")
-        }
-        func integer(_ name: String, _ range: ClosedRange<Int>) throws(StoreError) -> Int? {
-            guard let text = options.settings[name] else { return nil }
-            guard let value = Int(text), range.contains(value) else {
-                throw .invalidOption(name: name, reason: "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(text)")
-            }
-            return value
-        }
-        if let value = try integer("lsm.bloom_bits_per_key", 1...40) { bloomBitsPerKey = value }
-        if let value = try integer("lsm.level_size_ratio", 2...100) { levelSizeRatio = value }
-        if let value = try integer("lsm.memtable_bytes", (64 << 10)...(1 << 30)) { memtableBytes = value }
-        if let value = try integer("lsm.block_bytes", 256...(1 << 20)) { blockBytes = value }
-        if let value = try integer("lsm.l0_compaction_trigger", 1...64) { l0CompactionTrigger = value }
-        if let value = try integer("lsm.l0_slowdown_trigger", 1...256) { l0SlowdownTrigger = value }
-        if let value = try integer("lsm.l0_stop_trigger", 1...256) { l0StopTrigger = value }
-        baseLevelBytes = try integer("lsm.base_level_bytes", (64 << 10)...(1 << 40)) ?? memtableBytes * 16
-        targetFileBytes = try integer("lsm.target_file_bytes", (16 << 10)...(1 << 32)) ?? max(64 << 10, memtableBytes / 2)
+        let settings = try EngineSettings(options.settings, engine: "LSM", known: Self.settingNames.sorted())
+        if let value = try settings.integer("lsm.bloom_bits_per_key", in: 1...40) { bloomBitsPerKey = value }
+        if let value = try settings.integer("lsm.level_size_ratio", in: 2...100) { levelSizeRatio = value }
+        if let value = try settings.integer("lsm.memtable_bytes", in: (64 << 10)...(1 << 30)) { memtableBytes = value }
+        if let value = try settings.integer("lsm.block_bytes", in: 256...(1 << 20)) { blockBytes = value }
+        if let value = try settings.integer("lsm.l0_compaction_trigger", in: 1...64) { l0CompactionTrigger = value }
+        if let value = try settings.integer("lsm.l0_slowdown_trigger", in: 1...256) { l0SlowdownTrigger = value }
+        if let value = try settings.integer("lsm.l0_stop_trigger", in: 1...256) { l0StopTrigger = value }
+        baseLevelBytes = try settings.integer("lsm.base_level_bytes", in: (64 << 10)...(1 << 40)) ?? memtableBytes * 16
+        targetFileBytes = try settings.integer("lsm.target_file_bytes", in: (16 << 10)...(1 << 32)) ?? max(64 << 10, memtableBytes / 2)
         guard l0CompactionTrigger <= l0SlowdownTrigger, l0SlowdownTrigger <= l0StopTrigger else {
             throw .invalidOption(name: "lsm.l0_slowdown_trigger", reason: "L0 triggers must satisfy compaction <= slowdown <= stop")
         }

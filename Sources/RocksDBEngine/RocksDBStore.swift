@@ -64,9 +64,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     public static func open(_ options: StoreOptions) throws(StoreError) -> RocksDBStore {
         let path = options.directory
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "CURRENT", engine: "RocksDB")
-        if !options.settings.isEmpty {
-            throw .invalidOption(name: options.settings.keys.sorted()[0], reason: "RocksDB adapter has no engine-specific settings")
-        }
+        _ = try EngineSettings(options.settings, engine: "RocksDB", known: [])
         let lock = try DirectoryLock(directory: path)
 
         let budget = max(options.memoryBudget, 4 << 20)

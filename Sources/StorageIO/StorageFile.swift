@@ -37,16 +37,11 @@ public final class StorageFile: Sendable {
         case .createOrOpen: flags = O_RDWR | O_CREAT
         case .createNew: flags = O_RDWR | O_CREAT | O_EXCL
         }
-        let faults = FaultInjection.isActive
-        let existed = faults && mode == .createOrOpen ? FileSystem.exists(path) : true
-        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
-        if faults { FaultInjection.didOpen(path: path, descriptor: fd, created: mode == .createNew || !existed) }
+        self.descriptor = try Syscalls.open(path, flags: flags)
         self.path = path
-        self.descriptor = fd
     }
 
-    deinit { Glibc.close(descriptor) }
+    deinit { Syscalls.close(descriptor) }
 
     private func poisonedError() -> StoreError? {
         poison.withLock { (failure: inout StoreError?) -> StoreError? in failure }
@@ -57,24 +52,12 @@ public final class StorageFile: Sendable {
 
     /// The file's current size in bytes.
     public func size() throws(StoreError) -> Int {
-        var info = stat()
-        if fstat(descriptor, &info) != 0 { throw .io(operation: "fstat", path: path, errno: errno) }
-        return Int(info.st_size)
+        try Syscalls.size(descriptor, path: path)
     }
 
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (fewer only at end of file).
     public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) -> Int {
-        var done = 0
-        while done < buffer.count {
-            let result = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "pread", path: path, errno: errno)
-            }
-            if result == 0 { break }
-            done += result
-        }
-        return done
+        try Syscalls.read(descriptor, path: path, at: offset, into: buffer)
     }
 
     /// Reads exactly `count` bytes at `offset`, or throws `corruption` when the file is shorter.
@@ -90,18 +73,7 @@ public final class StorageFile: Sendable {
     /// Writes all of `buffer` at `offset`.
     public func write(at offset: Int, _ buffer: UnsafeRawBufferPointer) throws(StoreError) {
         if let failure = poisonedError() { throw failure }
-        let tracked = FaultInjection.isActive
-            ? try FaultInjection.beginWrite(descriptor: descriptor, path: path, offset: offset, count: buffer.count) : false
-        defer { if tracked { FaultInjection.endCall() } }
-        var done = 0
-        while done < buffer.count {
-            let result = pwrite(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "pwrite", path: path, errno: errno)
-            }
-            done += result
-        }
+        try Syscalls.write(descriptor, path: path, at: offset, buffer)
         written.add(UInt64(buffer.count), ordering: .relaxed)
     }
 
@@ -113,28 +85,21 @@ public final class StorageFile: Sendable {
     /// Makes the file's data (and its size) durable with `fdatasync`. A failure is final.
     public func sync() throws(StoreError) {
         if let failure = poisonedError() { throw failure }
-        let faults = FaultInjection.isActive
-        var code: Int32 = 0
-        if faults, let injected = FaultInjection.syncFailure(descriptor: descriptor, path: path) { code = injected }
-        if code == 0 && fdatasync(descriptor) != 0 { code = errno }
+        let code = Syscalls.dataSync(descriptor, path: path)
         if code != 0 {
             let error = StoreError.io(operation: "fdatasync", path: path, errno: code)
             poison.withLock { $0 = error }
             throw error
         }
-        if faults { FaultInjection.didSync(descriptor: descriptor, path: path) }
     }
 
     /// Cuts or extends the file to `size` bytes.
     public func truncate(to size: Int) throws(StoreError) {
-        let tracked = FaultInjection.isActive
-            ? try FaultInjection.beginTruncate(descriptor: descriptor, path: path, length: size) : false
-        defer { if tracked { FaultInjection.endCall() } }
-        if ftruncate(descriptor, off_t(size)) != 0 { throw .io(operation: "ftruncate", path: path, errno: errno) }
+        try Syscalls.truncate(descriptor, path: path, to: size)
     }
 
     /// Advises the kernel that the file will be read randomly (no read-ahead).
     public func adviseRandomAccess() {
-        _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_RANDOM)
+        Syscalls.adviseRandomAccess(descriptor)
     }
 }

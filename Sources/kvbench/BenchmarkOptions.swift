@@ -147,8 +147,8 @@ struct BenchmarkOptions: ParsableArguments {
         let recordCount = records ?? definition.recordCount ?? 100_000
         var engineSettings: [String: String] = [:]
         for setting in settings {
-            let parts = setting.split(separator: "=", maxSplits: 1)
-            engineSettings[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            let (name, value) = EngineSettings.split(setting)
+            engineSettings[name] = value
         }
         var warmupOperations = 0
         var warmupSeconds: Double?

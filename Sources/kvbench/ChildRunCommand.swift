@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KVProcess
 import KVResults
+import KVStore
 import KVWorkbench
 
 /// `kvbench child-run` (hidden): one engine run in a process of its own, started by
@@ -54,7 +55,7 @@ extension BenchmarkOptions {
 
     /// A setting named `<engine>.…` goes to that engine only; any other goes to every engine (which rejects what it does not know).
     static func setting(_ setting: String, appliesTo engine: String) -> Bool {
-        let name = setting.split(separator: "=", maxSplits: 1).first.map(String.init) ?? setting
+        let name = EngineSettings.split(setting).name
         guard let dot = name.firstIndex(of: "."), EngineTable.names.contains(String(name[..<dot])) else { return true }
         return name[..<dot] == engine
     }

@@ -6,6 +6,8 @@ import KVWorkbench
 import LMDBEngine
 import LSMEngine
 import RocksDBEngine
+import LevelDBEngine
+import SQLiteEngine
 import WiredTigerEngine
 
 /// How `crash-test --mode power` simulates a power loss for an engine.
@@ -98,6 +100,16 @@ enum EngineTable {
                     noChecksums: "LMDB 0.9 has no page checksums: damage that still parses is returned as data (reported as undetected)",
                     settingsUnderMemoryLimit: ["lmdb.no_readahead=true"],
                     unboundedNote: "LMDB reads through the OS page cache and cannot be bounded by the memory budget; see its peak RSS, or run with an enforced --memory-limit."),
+        EngineEntry(LevelDBStore.self, name: "leveldb",
+                    summary: "LevelDB \(LevelDBStore.engineVersion) through its C API: the LSM tree KVBench's follows (one compaction thread, bloom filters, block cache)",
+                    refusedDurabilities: [.none: "--durability none is not available for leveldb: \(LevelDBStore.noneRefusal)"],
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.levelDB,
+                    comparisonNote: "LevelDB's C API returns a copy of every value read (it has no pinned read), and LevelDB compacts on one background thread."),
+        EngineEntry(SQLiteStore.self, name: "sqlite",
+                    summary: "SQLite \(SQLiteStore.engineVersion): a WITHOUT ROWID B-tree table with a BLOB key, WAL journal, prepared statements",
+                    refusedDurabilities: [.none: "--durability none is not available for sqlite: \(SQLiteStore.noneRefusal)"],
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.sqlite,
+                    noChecksums: "SQLite has no page checksums (only its WAL frames are checksummed): damage to the database file that still parses is returned as data (reported as undetected)"),
         EngineEntry(WiredTigerStore.self, name: "wiredtiger",
                     summary: "WiredTiger \(WiredTigerStore.engineVersion) B-tree table through its C API (MongoDB's engine)",
                     powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.wiredTiger,

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import KVProcess
 import KVResults
+import KVStore
 import StorageIO
 import KVWorkbench
 
@@ -40,8 +41,8 @@ enum IsolatedRun {
         defer { cgroup?.remove() }
         // Under a limit, each engine is opened as a careful user would when data outgrows memory
         // (a setting the user gave wins).
-        let given = Set(options.settings.map { $0.split(separator: "=", maxSplits: 1)[0] })
-        let extra = cgroup == nil ? [] : try EngineTable.entry(engine).settingsUnderMemoryLimit.filter { !given.contains($0.split(separator: "=", maxSplits: 1)[0]) }
+        let given = Set(options.settings.map { EngineSettings.split($0).name })
+        let extra = cgroup == nil ? [] : try EngineTable.entry(engine).settingsUnderMemoryLimit.filter { !given.contains(EngineSettings.split($0).name) }
         var arguments = [FaultSupport.executablePath, "child-run", "--engine", engine, "--run-directory", directory, "--result", resultPath]
         if let cgroup { arguments += ["--cgroup", cgroup.path] }
         arguments += options.childArguments(engine: engine, extraSettings: extra)

@@ -197,12 +197,12 @@ func aSignalStopsTheRunRemovesItsDirectoryAndWritesPartialResults(signal: Int32,
     let json = scratch.path + "/results.json"
     let child = try CLI.start(["run", "--engine", "lsm", "--workload", "fillrandom", "--records", "100000000", "--quiet", "--json", json],
                               in: scratch.path, environment: ["TMPDIR": temporary])
+    // Signal once the load is writing (the engine's log holds bytes), however slowly a busy machine started it.
     var waited = 0
-    while (try FileManager.default.contentsOfDirectory(atPath: temporary)).isEmpty && waited < 600 {
+    while !containsWrittenLog(temporary) && waited < 1200 {
         usleep(50_000)
         waited += 1
     }
-    usleep(500_000)
     kill(child.processIdentifier, signal)
     for _ in 0..<600 where child.isRunning { usleep(100_000) }
     if child.isRunning { kill(child.processIdentifier, SIGKILL) }
@@ -217,4 +217,14 @@ func aSignalStopsTheRunRemovesItsDirectoryAndWritesPartialResults(signal: Int32,
     let load = (run["phases"] as? [[String: Any]])?.first ?? [:]
     let inserted = load["operations"] as? Double ?? 0
     #expect(inserted > 0 && inserted < 100_000_000)
+}
+
+/// True when some LSM log below `directory` holds bytes (the load has begun).
+private func containsWrittenLog(_ directory: String) -> Bool {
+    guard let walker = FileManager.default.enumerator(atPath: directory) else { return false }
+    for case let name as String in walker where name.hasSuffix(".log") {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+        if attributes?[.type] as? FileAttributeType == .typeRegular, (attributes?[.size] as? NSNumber)?.intValue ?? 0 > 0 { return true }
+    }
+    return false
 }

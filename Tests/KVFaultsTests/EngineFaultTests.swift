@@ -4,6 +4,7 @@ import Glibc
 import BTreeEngine
 import KVStore
 import LSMEngine
+import StorageFaults
 import StorageIO
 import Testing
 @testable import KVFaults

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KVStore
+import StorageFaults
 import StorageIO
 import Testing
 @testable import KVFaults

@@ -4,11 +4,12 @@ import Glibc
 import Musl
 #endif
 import KVStore
+@_spi(SyscallHook) import StorageIO
 import Synchronization
 
 /// A fault-injecting layer under `StorageFile` and `FileSystem`, for crash tests
-/// of the engines that do their I/O through StorageIO. Off by default: then
-/// every hooked call costs one relaxed atomic load.
+/// of the engines that do their I/O through StorageIO: a `SyscallHook` installed
+/// by `enable` and removed by `disable`. Engines never import this module.
 ///
 /// When on, it tracks what is not yet durable: per file (by inode) the length
 /// at its last sync and the original bytes of every overwrite of synced data;
@@ -92,13 +93,9 @@ public enum FaultInjection {
         var onCrash: (@Sendable (String) -> Void)?
     }
 
-    private static let active = Atomic<Bool>(false)
     private static let inFlight = Atomic<Int>(0)
     private static let state = Mutex(State())
-
-    /// True while the layer is on. The only cost of the layer when it is off.
-    @inline(__always)
-    public static var isActive: Bool { active.load(ordering: .relaxed) }
+    private static let hook = Hook()
 
     /// Turns the layer on for files under `root` (other paths are left alone, so
     /// unrelated code in the same process is unaffected). Files that exist now count as
@@ -115,12 +112,12 @@ public enum FaultInjection {
             let trimmed = root.hasSuffix("/") ? String(root.dropLast()) : root
             state.roots = [trimmed, FileSystem.canonicalPath(trimmed)]
         }
-        active.store(true, ordering: .releasing)
+        Syscalls.install(hook)
     }
 
     /// Turns the layer off and forgets everything it tracked (files stay as they are).
     public static func disable() {
-        active.store(false, ordering: .releasing)
+        Syscalls.install(nil)
         state.withLock { $0 = State() }
     }
 
@@ -252,9 +249,53 @@ public enum FaultInjection {
         return Glibc.rename(path, grave) == 0 ? grave : nil
     }
 
-    // MARK: hooks called by StorageFile and FileSystem (only while active)
+    // MARK: the hooks, called by StorageIO through `Hook` while the layer is on
 
-    static func didOpen(path: String, descriptor: Int32, created: Bool) {
+    /// The layer as StorageIO sees it: each call runs the static hooks around the real one.
+    private final class Hook: SyscallHook {
+        func open(path: String, flags: Int32, _ perform: () throws(StoreError) -> Int32) throws(StoreError) -> Int32 {
+            let keepsContents = flags & O_CREAT != 0 && flags & O_EXCL == 0
+            let existed = keepsContents ? FileSystem.exists(path) : true
+            let fd = try perform()
+            FaultInjection.didOpen(path: path, descriptor: fd, created: flags & O_EXCL != 0 || !existed)
+            return fd
+        }
+
+        func write(descriptor: Int32, path: String, offset: Int, count: Int, _ perform: () throws(StoreError) -> Void) throws(StoreError) {
+            let tracked = try beginWrite(descriptor: descriptor, path: path, offset: offset, count: count)
+            defer { if tracked { endCall() } }
+            try perform()
+        }
+
+        func truncate(descriptor: Int32, path: String, length: Int, _ perform: () throws(StoreError) -> Void) throws(StoreError) {
+            let tracked = try beginTruncate(descriptor: descriptor, path: path, length: length)
+            defer { if tracked { endCall() } }
+            try perform()
+        }
+
+        func sync(descriptor: Int32, path: String, _ perform: () -> Int32) -> Int32 {
+            if let injected = syncFailure(descriptor: descriptor, path: path) { return injected }
+            let code = perform()
+            if code == 0 { didSync(descriptor: descriptor, path: path) }
+            return code
+        }
+
+        func syncDirectory(path: String, _ perform: () throws(StoreError) -> Void) throws(StoreError) {
+            if let code = directorySyncFailure(path: path) { throw .io(operation: "fsync directory", path: path, errno: code) }
+            try perform()
+            didSyncDirectory(path: path)
+        }
+
+        func rename(_ source: String, to destination: String, _ perform: () throws(StoreError) -> Void) throws(StoreError) {
+            try FaultInjection.rename(source, to: destination, perform)
+        }
+
+        func remove(path: String, _ perform: () throws(StoreError) -> Void) throws(StoreError) {
+            if try !FaultInjection.remove(path) { try perform() }
+        }
+    }
+
+    private static func didOpen(path: String, descriptor: Int32, created: Bool) {
         state.withLock { state in
             guard inScope(state, path) else { return }
             state.directories.insert(parent(of: path))
@@ -269,7 +310,7 @@ public enum FaultInjection {
 
     /// Before a write of `count` bytes at `offset`: may fail it; saves synced bytes it overwrites.
     /// Returns true when the file is in scope; then the caller must call `endCall()` after the write.
-    static func beginWrite(descriptor: Int32, path: String, offset: Int, count: Int) throws(StoreError) -> Bool {
+    private static func beginWrite(descriptor: Int32, path: String, offset: Int, count: Int) throws(StoreError) -> Bool {
         try state.withLock { (state) throws(StoreError) -> Bool in
             guard inScope(state, path) else { return false }
             if state.poweredOff { throw .io(operation: "pwrite (simulated power loss)", path: path, errno: EIO) }
@@ -292,7 +333,7 @@ public enum FaultInjection {
 
     /// Before a truncate to `length`: saves the synced bytes it cuts off.
     /// Returns true when the file is in scope; then the caller must call `endCall()` after it.
-    static func beginTruncate(descriptor: Int32, path: String, length: Int) throws(StoreError) -> Bool {
+    private static func beginTruncate(descriptor: Int32, path: String, length: Int) throws(StoreError) -> Bool {
         try state.withLock { (state) throws(StoreError) -> Bool in
             guard inScope(state, path) else { return false }
             if state.poweredOff { throw .io(operation: "ftruncate (simulated power loss)", path: path, errno: EIO) }
@@ -312,12 +353,12 @@ public enum FaultInjection {
     }
 
     /// Ends a call started by `beginWrite` or `beginTruncate`.
-    static func endCall() {
+    private static func endCall() {
         inFlight.subtract(1, ordering: .releasing)
     }
 
     /// Before a file sync: returns an injected errno (and drops the file's unsynced data, as Linux may), or nil.
-    static func syncFailure(descriptor: Int32, path: String) -> Int32? {
+    private static func syncFailure(descriptor: Int32, path: String) -> Int32? {
         state.withLock { state in
             guard inScope(state, path) else { return nil }
             if state.poweredOff { return EIO }
@@ -332,7 +373,7 @@ public enum FaultInjection {
     }
 
     /// After a successful file sync: the file's current content is durable.
-    static func didSync(descriptor: Int32, path: String) {
+    private static func didSync(descriptor: Int32, path: String) {
         state.withLock { state in
             guard inScope(state, path), let key = key(descriptor) else { return }
             state.inodes[key] = InodeState(durableLength: size(descriptor))
@@ -341,7 +382,7 @@ public enum FaultInjection {
     }
 
     /// Before a directory sync: returns an injected errno, or nil.
-    static func directorySyncFailure(path: String) -> Int32? {
+    private static func directorySyncFailure(path: String) -> Int32? {
         state.withLock { state in
             guard inScope(state, path) else { return nil }
             if state.poweredOff { return EIO }
@@ -351,7 +392,7 @@ public enum FaultInjection {
     }
 
     /// After a successful directory sync: its pending entries are durable.
-    static func didSyncDirectory(path: String) {
+    private static func didSyncDirectory(path: String) {
         let directory = FileSystem.canonicalPath(path)
         state.withLock { state in
             for index in state.changes.indices {
@@ -364,11 +405,11 @@ public enum FaultInjection {
         }
     }
 
-    /// Renames through the layer: a replaced destination goes to the graveyard so it can return.
-    /// Returns false (doing nothing) when neither path is in scope.
-    static func rename(_ source: String, to destination: String) throws(StoreError) -> Bool {
-        try state.withLock { (state) throws(StoreError) -> Bool in
-            guard inScope(state, source) || inScope(state, destination) else { return false }
+    /// Renames through the layer (`perform` is the real rename): a replaced destination goes
+    /// to the graveyard so it can return.
+    private static func rename(_ source: String, to destination: String, _ perform: () throws(StoreError) -> Void) throws(StoreError) {
+        try state.withLock { (state) throws(StoreError) in
+            guard inScope(state, source) || inScope(state, destination) else { return try perform() }
             if state.poweredOff { throw .io(operation: "rename (simulated power loss)", path: source, errno: EIO) }
             crashPoint(&state, "before rename", destination)
             var replaced: String?
@@ -378,22 +419,22 @@ public enum FaultInjection {
                 }
                 replaced = grave
             }
-            if Glibc.rename(source, destination) != 0 {
-                let code = errno
+            do throws(StoreError) {
+                try perform()
+            } catch {
                 if let replaced { _ = Glibc.rename(replaced, destination) }
-                throw .io(operation: "rename", path: source, errno: code)
+                throw error
             }
             let change = DirectoryChange.renamed(source: source, destination: destination, replaced: replaced)
             state.directories.formUnion(change.directories)
             state.changes.append(PendingChange(change: change, unsyncedDirectories: change.directories))
             crashPoint(&state, "after rename", destination)
-            return true
         }
     }
 
     /// Removes a file through the layer: it goes to the graveyard until its directory is synced.
     /// Returns false (doing nothing) when the path is not in scope.
-    static func remove(_ path: String) throws(StoreError) -> Bool {
+    private static func remove(_ path: String) throws(StoreError) -> Bool {
         try state.withLock { (state) throws(StoreError) -> Bool in
             guard inScope(state, path) else { return false }
             if state.poweredOff { throw .io(operation: "unlink (simulated power loss)", path: path, errno: EIO) }
