@@ -20,27 +20,10 @@ struct WiredTigerSettings {
     static let sessionMax = 2 * 1024 + 64
 
     init(_ settings: [String: String]) throws(StoreError) {
-        for (name, value) in settings {
-            switch name {
-            case "wiredtiger.statistics":
-                guard value == "fast" || value == "none" else {
-                    throw .invalidOption(name: name, reason: "expected fast or none, got \(value)")
-                }
-                statistics = value == "fast"
-            case "wiredtiger.checkpoint_seconds":
-                guard let seconds = Int(value), (0...100_000).contains(seconds) else {
-                    throw .invalidOption(name: name, reason: "expected whole seconds from 0 to 100000, got \(value)")
-                }
-                checkpointSeconds = seconds
-            case "wiredtiger.mmap":
-                guard value == "true" || value == "false" else {
-                    throw .invalidOption(name: name, reason: "expected true or false, got \(value)")
-                }
-                mmap = value == "true"
-            default:
-                throw .invalidOption(name: name, reason: "unknown WiredTiger setting; the settings are \(Self.names.joined(separator: ", "))")
-            }
-        }
+        let given = try EngineSettings(settings, engine: "WiredTiger", known: Self.names)
+        statistics = try given.choice("wiredtiger.statistics", of: ["fast", "none"]).map { $0 == "fast" } ?? statistics
+        checkpointSeconds = try given.integer("wiredtiger.checkpoint_seconds", in: 0...100_000) ?? checkpointSeconds
+        mmap = try given.flag("wiredtiger.mmap") ?? mmap
     }
 
     /// The size of each log file: a quarter of the memory budget, between 1 MiB and 16 MiB.
