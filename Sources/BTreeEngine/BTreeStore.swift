@@ -144,7 +144,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
         let registry = ReaderRegistry()
         registry.publish(Snapshot(txn: meta.txn, root: meta.root, height: meta.height))
         let dirtyLimit = checkpointPages ?? max(64, min(pool.frameCount / 4, 2048))
-        let wal = WriteAheadLog(files: walFiles, active: Int(meta.seq % 2), tail: 0)
+        let wal = WriteAheadLog(files: walFiles, active: Int(meta.seq % 2))
         let writer = TreeWriter(pool: pool, file: pageFile, durability: options.durability,
                                 wal: options.durability == .none ? nil : wal, meta: meta, freeSpace: freeSpace,
                                 freelistPages: freelistPages, checkpointPages: dirtyLimit,
@@ -157,7 +157,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
             try writer.checkpoint(forceSync: true, restartLog: false)
         }
         if options.durability != .none {
-            try wal.restart(in: Int(writer.newestMeta.seq % 2))
+            try wal.restart(afterCheckpoint: writer.newestMeta.seq)
         }
         registry.publish(Snapshot(txn: writer.lastTxn, root: writer.root, height: writer.height))
 
@@ -178,9 +178,11 @@ public final class BTreeStore: KeyValueStore, Sendable {
         var candidates: [Meta] = []
         var damage: [String] = []
         var sawMagic = false
+        var otherVersion: UInt32?
         switch slot0 {
         case .valid(let meta): candidates.append(meta); sawMagic = true
         case .damaged(let reason): damage.append("meta page 0: \(reason)"); sawMagic = true
+        case .otherVersion(let version): otherVersion = version
         case .foreign: break
         }
         var sizes = [Int]()
@@ -195,8 +197,12 @@ public final class BTreeStore: KeyValueStore, Sendable {
             case .valid: break
             case .damaged(let reason):
                 if sizes.count == 1 { damage.append("meta page 1: \(reason)"); sawMagic = true }
+            case .otherVersion(let version): otherVersion = version
             case .foreign: break
             }
+        }
+        if let otherVersion {
+            throw .notADatabase(path: path, reason: "B+tree format version \(otherVersion), this build reads version \(Meta.formatVersion)")
         }
         guard sawMagic else { throw .notADatabase(path: path, reason: "no B+tree magic number in either meta page") }
         guard let newest = candidates.max(by: { $0.seq < $1.seq }) else {
@@ -253,7 +259,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
                 return applied
             }
             for record in log where record.lsn >= expected {
-                guard let operations = WriteAheadLog.decode(record.payload) else {
+                guard let operations = WriteAheadLog.decode(record.operations) else {
                     throw .corruption(path: path, reason: "log record \(record.lsn) has a valid checksum but cannot be decoded")
                 }
                 writer.begin()
@@ -287,7 +293,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
     }
 
     /// Runs one commit: `apply` changes the tree, `encode` writes its log record.
-    private func commit(_ apply: (TreeWriter) throws(StoreError) -> Void, log encode: (WriteAheadLog) -> Void) throws(StoreError) {
+    private func commit(_ apply: (TreeWriter) throws(StoreError) -> Void, log encode: (inout Bytes) -> Void) throws(StoreError) {
         if backpressure.load(ordering: .relaxed) { waitForCheckpoint() }
         try writer.withLock { (writer) throws(StoreError) in
             if let failure = writerFailure.withLock({ $0 }) { throw failure }
@@ -371,7 +377,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
         try limits.validate(key: key.count, value: value.count)
         try key.withBorrowedBytes { (k) throws(StoreError) in
             try value.withBorrowedBytes { (v) throws(StoreError) in
-                try commit({ (writer) throws(StoreError) in try writer.put(k, v) }, log: { $0.appendPut(key: k, value: v) })
+                try commit({ (writer) throws(StoreError) in try writer.put(k, v) }, log: { WriteAheadLog.appendPut(key: k, value: v, into: &$0) })
             }
         }
         userBytes.add(UInt64(key.count + value.count), ordering: .relaxed)
@@ -381,7 +387,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
         try ensureOpen()
         try limits.validate(key: key.count)
         try key.withBorrowedBytes { (k) throws(StoreError) in
-            try commit({ (writer) throws(StoreError) in try writer.delete(k) }, log: { $0.appendDelete(key: k) })
+            try commit({ (writer) throws(StoreError) in try writer.delete(k) }, log: { WriteAheadLog.appendDelete(key: k, into: &$0) })
         }
         userBytes.add(UInt64(key.count), ordering: .relaxed)
     }
@@ -401,13 +407,13 @@ public final class BTreeStore: KeyValueStore, Sendable {
                     try key.withBorrowedBytes { (k) throws(StoreError) in _ = try writer.delete(k) }
                 }
             }
-        }, log: { wal in
+        }, log: { out in
             for operation in batch.operations {
                 switch operation {
                 case .put(let key, let value):
-                    key.withUnsafeBytes { k in value.withUnsafeBytes { v in wal.appendPut(key: k, value: v) } }
+                    key.withUnsafeBytes { k in value.withUnsafeBytes { v in WriteAheadLog.appendPut(key: k, value: v, into: &out) } }
                 case .delete(let key):
-                    key.withUnsafeBytes { wal.appendDelete(key: $0) }
+                    key.withUnsafeBytes { WriteAheadLog.appendDelete(key: $0, into: &out) }
                 }
             }
         })

@@ -10,8 +10,13 @@ import StorageIO
 /// `52 u32 freelistHead`, `56 u64 freeCount`, `64 u64 entries`; the rest of the page is zero.
 struct Meta: Equatable {
     static let magic: [UInt8] = Array("KVBTREE".utf8) + [0]
-    static let formatVersion: UInt32 = 1
+    /// 2: redo log records in the shared framing (`FramedRecords`) with an LSN and a salt.
+    static let formatVersion: UInt32 = 2
     static let encodedSize = 128
+    /// Where the magic number, the checkpoint number and the root page number lie in the page.
+    static let magicBytes = 4..<12
+    static let seqBytes = 24..<32
+    static let rootBytes = 40..<44
 
     var pageSize: Int
     var seq: UInt64
@@ -26,12 +31,12 @@ struct Meta: Equatable {
     /// Writes the meta into `page` (pageSize bytes).
     func encode(into page: UnsafeMutableRawBufferPointer) {
         page.initializeMemory(as: UInt8.self, repeating: 0)
-        for (index, byte) in Self.magic.enumerated() { page[4 + index] = byte }
+        for (index, byte) in Self.magic.enumerated() { page[Self.magicBytes.lowerBound + index] = byte }
         page.storeBytes(of: Self.formatVersion.littleEndian, toByteOffset: 12, as: UInt32.self)
         page.storeBytes(of: UInt32(pageSize).littleEndian, toByteOffset: 16, as: UInt32.self)
-        page.storeBytes(of: seq.littleEndian, toByteOffset: 24, as: UInt64.self)
+        page.storeBytes(of: seq.littleEndian, toByteOffset: Self.seqBytes.lowerBound, as: UInt64.self)
         page.storeBytes(of: txn.littleEndian, toByteOffset: 32, as: UInt64.self)
-        page.storeBytes(of: root.littleEndian, toByteOffset: 40, as: UInt32.self)
+        page.storeBytes(of: root.littleEndian, toByteOffset: Self.rootBytes.lowerBound, as: UInt32.self)
         page.storeBytes(of: UInt32(height).littleEndian, toByteOffset: 44, as: UInt32.self)
         page.storeBytes(of: pageCount.littleEndian, toByteOffset: 48, as: UInt32.self)
         page.storeBytes(of: freelistHead.littleEndian, toByteOffset: 52, as: UInt32.self)
@@ -46,6 +51,8 @@ struct Meta: Equatable {
         case valid(Meta)
         /// Our magic number but a bad checksum or impossible fields (torn or damaged).
         case damaged(String)
+        /// Our magic number and an intact page of another format version.
+        case otherVersion(UInt32)
         /// Not our magic number at all.
         case foreign
     }
@@ -53,7 +60,7 @@ struct Meta: Equatable {
     /// Decodes a meta page from the first `encodedSize` bytes of `bytes`.
     static func decode(_ bytes: UnsafeRawBufferPointer) -> Decoded {
         guard bytes.count >= encodedSize else { return .foreign }
-        guard Array(bytes[4..<12]) == magic else { return .foreign }
+        guard Array(bytes[magicBytes]) == magic else { return .foreign }
         let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<encodedSize])) == crc else {
             return .damaged("meta page checksum mismatch")
@@ -61,8 +68,8 @@ struct Meta: Equatable {
         func u32(_ offset: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
         func u64(_ offset: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
         let format = u32(12)
-        guard format == formatVersion else { return .damaged("format version \(format), this engine reads \(formatVersion)") }
-        let meta = Meta(pageSize: Int(u32(16)), seq: u64(24), txn: u64(32), root: u32(40), height: Int(u32(44)),
+        guard format == formatVersion else { return .otherVersion(format) }
+        let meta = Meta(pageSize: Int(u32(16)), seq: u64(seqBytes.lowerBound), txn: u64(32), root: u32(rootBytes.lowerBound), height: Int(u32(44)),
                         pageCount: u32(48), freelistHead: u32(52), freeCount: u64(56), entries: u64(64))
         guard meta.pageSize >= PageLayout.minPageSize, meta.pageSize <= PageLayout.maxPageSize,
               meta.pageSize & (meta.pageSize - 1) == 0, meta.pageCount >= 2,

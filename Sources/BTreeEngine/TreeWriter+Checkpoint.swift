@@ -29,7 +29,7 @@ extension TreeWriter {
         routingCheckpointTxn = commitTxn
         liveDirty = 0
         checkpointInProgress = true
-        if restartLog { try wal?.restart(in: Int(meta.seq % 2)) }
+        if restartLog { try wal?.restart(afterCheckpoint: meta.seq) }
         return CheckpointJob(meta: meta, listPages: listPages, listed: listed,
                              syncFiles: forceSync || durability == .fsync)
     }

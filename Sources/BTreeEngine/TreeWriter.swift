@@ -137,11 +137,9 @@ final class TreeWriter: @unchecked Sendable {
     }
 
     /// Logs the open commit's operations (nothing under durability `none`).
-    func log(_ encode: (WriteAheadLog) -> Void) throws(StoreError) {
+    func log(_ encode: (inout Bytes) -> Void) throws(StoreError) {
         guard let wal else { return }
-        wal.begin(lsn: txn)
-        encode(wal)
-        try wal.write()
+        try wal.append(lsn: txn, encode)
         if durability == .fsync { try wal.sync() }
     }
 

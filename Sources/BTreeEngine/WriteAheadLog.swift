@@ -7,146 +7,150 @@ enum LoggedOperation {
     case delete(key: ArraySlice<UInt8>)
 }
 
-/// The redo log between checkpoints: two files used in turn.
+/// The redo log between checkpoints: two files used in turn, each a log of framed
+/// records (`FramedRecords`, `docs/record-format.md`).
 ///
-/// Record: `u32 crc, u32 payloadLength, u64 lsn, payload`, the CRC32C covering
-/// everything after itself. Payload: operations `u8 kind (1 put, 2 delete),
-/// u32 keyLength, [u32 valueLength], key, [value]`. One record is one commit,
-/// and its LSN is the commit's transaction id. After checkpoint number `s`
-/// (whose meta page covers every commit up to its LSN) records go to file
-/// `s % 2`, truncated first; the other file keeps the commits between the
-/// previous checkpoint and this one, so a fall-back to the older meta page
-/// still finds every commit after it.
+/// One record (type 1) is one commit. Payload: `u64 lsn, u32 salt, operations`, where
+/// the LSN is the commit's transaction id and an operation is `u8 kind (1 put, 2 delete),
+/// u32 keyLength, [u32 valueLength], key, [value]`. After checkpoint number `s` (whose
+/// meta page covers every commit up to its LSN) records go to file `s % 2`, truncated
+/// first and given a new random salt; the other file keeps the commits between the
+/// previous checkpoint and this one, so a fall-back to the older meta page still finds
+/// every commit after it. The salt tells this use of a file from an earlier one: a power
+/// loss can undo the truncation while keeping later bytes, and records of the earlier
+/// use (another salt) end the log like a torn tail instead of reading as damage.
 final class WriteAheadLog {
     static let fileNames = ["btree.wal.0", "btree.wal.1"]
-    static let recordHeader = 16
+    static let recordType: UInt8 = 1
+    /// Payload bytes before the operations: the LSN and the salt.
+    static let payloadHeader = 12
 
     let files: [StorageFile]
+    private let writers: [FramedRecordWriter]
     private(set) var active: Int
-    private(set) var tail: Int
-    private var buffer: Bytes = []
-    private(set) var bytesWritten: UInt64 = 0
+    private var salt: UInt32
 
-    init(files: [StorageFile], active: Int, tail: Int) {
+    init(files: [StorageFile], active: Int) {
         self.files = files
+        self.writers = files.map { FramedRecordWriter(file: $0, offset: 0) }
         self.active = active
-        self.tail = tail
-        buffer.reserveCapacity(4096)
+        self.salt = UInt32.random(in: .min ... .max)
     }
 
     /// Bytes in the active file.
-    var activeBytes: Int { tail }
+    var activeBytes: Int { writers[active].offset }
 
-    /// Starts an empty log in file `index` (truncating it).
-    func restart(in index: Int) throws(StoreError) {
-        try files[index].truncate(to: 0)
+    /// Bytes written to both files.
+    var bytesWritten: UInt64 { writers.reduce(0) { $0 + $1.bytesWritten } }
+
+    /// Starts an empty log for the commits after checkpoint `seq`: file `seq % 2`, truncated, with a new salt.
+    func restart(afterCheckpoint seq: UInt64) throws(StoreError) {
+        let index = Int(seq % 2)
+        try writers[index].truncate(to: 0)
         active = index
-        tail = 0
+        salt = UInt32.random(in: .min ... .max)
     }
 
-    /// Begins encoding the record of commit `lsn`.
-    func begin(lsn: UInt64) {
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: repeatElement(0, count: 8))
-        appendInteger(lsn)
-    }
-
-    func appendPut(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        buffer.append(1)
-        appendInteger(UInt32(key.count))
-        appendInteger(UInt32(value.count))
-        buffer.append(contentsOf: key)
-        buffer.append(contentsOf: value)
-    }
-
-    func appendDelete(key: UnsafeRawBufferPointer) {
-        buffer.append(2)
-        appendInteger(UInt32(key.count))
-        buffer.append(contentsOf: key)
-    }
-
-    private func appendInteger<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
-    }
-
-    /// Seals and writes the record begun with `begin`; the record reaches the OS before this returns.
-    func write() throws(StoreError) {
-        let payloadLength = buffer.count - Self.recordHeader
-        buffer.withUnsafeMutableBytes { raw in
-            raw.storeBytes(of: UInt32(payloadLength).littleEndian, toByteOffset: 4, as: UInt32.self)
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[4...]))
-            raw.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
+    /// Writes the record of commit `lsn`, whose operations `encode` appends
+    /// (`appendPut`, `appendDelete`); the record reaches the OS before this returns.
+    func append(lsn: UInt64, _ encode: (inout Bytes) -> Void) throws(StoreError) {
+        try writers[active].append(type: Self.recordType) { out in
+            Self.appendInteger(lsn, to: &out)
+            Self.appendInteger(salt, to: &out)
+            encode(&out)
         }
-        try files[active].write(at: tail, buffer)
-        tail += buffer.count
-        bytesWritten += UInt64(buffer.count)
+    }
+
+    static func appendPut(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into out: inout Bytes) {
+        out.append(1)
+        appendInteger(UInt32(key.count), to: &out)
+        appendInteger(UInt32(value.count), to: &out)
+        out.append(contentsOf: key)
+        out.append(contentsOf: value)
+    }
+
+    static func appendDelete(key: UnsafeRawBufferPointer, into out: inout Bytes) {
+        out.append(2)
+        appendInteger(UInt32(key.count), to: &out)
+        out.append(contentsOf: key)
+    }
+
+    private static func appendInteger<T: FixedWidthInteger>(_ value: T, to out: inout Bytes) {
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
     }
 
     /// Syncs the active file.
-    func sync() throws(StoreError) { try files[active].sync() }
+    func sync() throws(StoreError) { try writers[active].sync() }
 
-    /// A valid record read back from a log file.
+    /// A commit read back from a log file.
     struct Record {
         var lsn: UInt64
-        var payload: ArraySlice<UInt8>
+        /// Where the framed record starts in the file.
+        var offset: Int
+        /// The commit's operations (the payload after the LSN and the salt).
+        var operations: ArraySlice<UInt8>
     }
 
-    /// The records of `file` from its start while checksums hold and LSNs are consecutive.
+    /// The commits of `file`, read by the framing's torn-tail rule (records of another salt
+    /// end the log). A damaged record before intact ones, or commits that are not
+    /// consecutive, are corruption.
     static func readRecords(_ file: StorageFile) throws(StoreError) -> [Record] {
         let size = try file.size()
         guard size > 0 else { return [] }
         let bytes = try file.read(at: 0, count: size)
-        var records: [Record] = []
-        var offset = 0
-        while offset + recordHeader <= bytes.count {
-            let (crc, length, lsn) = bytes.withUnsafeBytes { raw in
-                (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)),
-                 Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))),
-                 UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
+        return try bytes.withBorrowedBytes { (raw) throws(StoreError) -> [Record] in
+            func integer<T: FixedWidthInteger>(_ payload: UnsafeRawBufferPointer, _ offset: Int, as type: T.Type) -> T {
+                T(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: T.self))
             }
-            let end = offset + recordHeader + length
-            guard end <= bytes.count else { break }
-            let actual = bytes.withUnsafeBytes { raw in
-                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(offset + 4)..<end]))
+            let scan = try FramedRecords.scan(raw, types: recordType...recordType, path: file.path) { first, candidate in
+                first.count >= payloadHeader && candidate.count >= payloadHeader
+                    && integer(first, 8, as: UInt32.self) == integer(candidate, 8, as: UInt32.self)
             }
-            guard actual == crc else { break }
-            if let last = records.last, last.lsn + 1 != lsn { break }
-            records.append(Record(lsn: lsn, payload: bytes[(offset + recordHeader)..<end]))
-            offset = end
+            var records: [Record] = []
+            for record in scan.records {
+                let payload = UnsafeRawBufferPointer(rebasing: raw[record.payload])
+                guard payload.count >= payloadHeader else {
+                    throw .corruption(path: file.path, reason: "log record at offset \(record.start) is shorter than its LSN and salt")
+                }
+                let lsn = integer(payload, 0, as: UInt64.self)
+                if let last = records.last, last.lsn + 1 != lsn {
+                    throw .corruption(path: file.path, reason: "log record at offset \(record.start) holds commit \(lsn) after commit \(last.lsn)")
+                }
+                records.append(Record(lsn: lsn, offset: record.start, operations: bytes[(record.payload.lowerBound + payloadHeader)..<record.payload.upperBound]))
+            }
+            return records
         }
-        return records
     }
 
-    /// Decodes the operations of a record payload; nil when the payload is malformed.
-    static func decode(_ payload: ArraySlice<UInt8>) -> [LoggedOperation]? {
-        var operations: [LoggedOperation] = []
-        var index = payload.startIndex
+    /// Decodes the operations of a record; nil when they are malformed.
+    static func decode(_ operations: ArraySlice<UInt8>) -> [LoggedOperation]? {
+        var decoded: [LoggedOperation] = []
+        var index = operations.startIndex
         func integer(_ at: Int) -> Int {
-            Int(UInt32(payload[at]) | UInt32(payload[at + 1]) << 8 | UInt32(payload[at + 2]) << 16 | UInt32(payload[at + 3]) << 24)
+            operations.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at - operations.startIndex, as: UInt32.self))) }
         }
-        while index < payload.endIndex {
-            let kind = payload[index]
-            switch kind {
+        while index < operations.endIndex {
+            switch operations[index] {
             case 1:
-                guard index + 9 <= payload.endIndex else { return nil }
+                guard index + 9 <= operations.endIndex else { return nil }
                 let keyLength = integer(index + 1)
                 let valueLength = integer(index + 5)
                 let keyStart = index + 9
-                guard keyStart + keyLength + valueLength <= payload.endIndex else { return nil }
-                operations.append(.put(key: payload[keyStart..<(keyStart + keyLength)],
-                                       value: payload[(keyStart + keyLength)..<(keyStart + keyLength + valueLength)]))
+                guard keyStart + keyLength + valueLength <= operations.endIndex else { return nil }
+                decoded.append(.put(key: operations[keyStart..<(keyStart + keyLength)],
+                                    value: operations[(keyStart + keyLength)..<(keyStart + keyLength + valueLength)]))
                 index = keyStart + keyLength + valueLength
             case 2:
-                guard index + 5 <= payload.endIndex else { return nil }
+                guard index + 5 <= operations.endIndex else { return nil }
                 let keyLength = integer(index + 1)
                 let keyStart = index + 5
-                guard keyStart + keyLength <= payload.endIndex else { return nil }
-                operations.append(.delete(key: payload[keyStart..<(keyStart + keyLength)]))
+                guard keyStart + keyLength <= operations.endIndex else { return nil }
+                decoded.append(.delete(key: operations[keyStart..<(keyStart + keyLength)]))
                 index = keyStart + keyLength
             default:
                 return nil
             }
         }
-        return operations
+        return decoded
     }
 }

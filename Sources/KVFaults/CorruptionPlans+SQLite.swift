@@ -54,7 +54,7 @@ extension CorruptionPlans {
                 let frame = 24 + max(pageSize, 512)
                 let frames = (bytes.count - 32) / frame
                 let records = (0..<frames).map { 32 + $0 * frame }
-                cases += logCases(file: wal, bytes: bytes, records: records, label: "WAL")
+                cases += logCases(file: wal, size: bytes.count, records: records, label: "WAL")
             }
         }
         return cases

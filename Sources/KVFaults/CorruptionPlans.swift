@@ -1,14 +1,12 @@
 import KVStore
 import StorageIO
 
-/// Where to damage each engine's files. RocksDB and LMDB are located from their
-/// documented on-disk formats (log records, table footer, meta pages); any other
-/// engine gets the generic plan, chosen by file name.
+/// Where to damage each engine's files. KVBench's own engines describe their files
+/// themselves (`StoreFileLayout`, from `LSMStore.layout` and `BTreeStore.layout`);
+/// RocksDB and LMDB are located from their documented on-disk formats (log records,
+/// table footer, meta pages); any other engine gets the generic plan, chosen by file name.
 public enum CorruptionPlans {
-    static func read(_ path: String) throws(StoreError) -> Bytes {
-        let file = try StorageFile(path: path, mode: .readOnly)
-        return try file.read(at: 0, count: try file.size())
-    }
+    static func read(_ path: String) throws(StoreError) -> Bytes { try StorageFile.contents(of: path) }
 
     static func largest(_ directory: String, where matches: (String) -> Bool) throws(StoreError) -> (name: String, size: Int)? {
         var best: (String, Int)?
@@ -39,38 +37,24 @@ public enum CorruptionPlans {
         return offsets
     }
 
-    /// Start offsets of the records of a file framed as `crc u32 | length u32 | rest of a
-    /// headerSize-byte header | payload[length]` from `start` (KVBench's LSM and B+tree logs).
-    static func framedRecordOffsets(_ bytes: Bytes, start: Int, headerSize: Int) -> [Int] {
-        var offsets: [Int] = []
-        var position = start
-        while position + headerSize <= bytes.count {
-            let length = Int(littleEndian(bytes, position + 4, as: UInt32.self))
-            if length == 0 || position + headerSize + length > bytes.count { break }
-            offsets.append(position)
-            position += headerSize + length
-        }
-        return offsets
-    }
-
     /// Log cases: bit flips in a middle record, truncation mid-record and at a record boundary, zeros and garbage appended.
     static func logCases(file: String, bytes: Bytes, label: String) -> [CorruptionCase] {
-        logCases(file: file, bytes: bytes, records: logRecordOffsets(bytes), label: label)
+        logCases(file: file, size: bytes.count, records: logRecordOffsets(bytes), label: label)
     }
 
-    static func logCases(file: String, bytes: Bytes, records: [Int], label: String) -> [CorruptionCase] {
+    static func logCases(file: String, size: Int, records: [Int], label: String) -> [CorruptionCase] {
         var cases: [CorruptionCase] = []
         if records.count >= 2 {
             let middle = records[records.count / 2]
-            cases.append(CorruptionCase(name: "\(label): bit flip in a middle record's payload", file: file, action: .flip(offset: min(middle + 12, bytes.count - 1), mask: 0x10)))
+            cases.append(CorruptionCase(name: "\(label): bit flip in a middle record's payload", file: file, action: .flip(offset: min(middle + 12, size - 1), mask: 0x10)))
             cases.append(CorruptionCase(name: "\(label): bit flip in a middle record's checksum", file: file, action: .flip(offset: middle, mask: 0x01)))
             cases.append(CorruptionCase(name: "\(label): truncated at a record boundary", file: file, action: .truncate(length: middle)))
             cases.append(CorruptionCase(name: "\(label): truncated mid-record", file: file, action: .truncate(length: middle + 10)))
             let last = records[records.count - 1]
-            cases.append(CorruptionCase(name: "\(label): last record cut short (torn tail)", file: file, action: .truncate(length: last + (bytes.count - last) / 2)))
+            cases.append(CorruptionCase(name: "\(label): last record cut short (torn tail)", file: file, action: .truncate(length: last + (size - last) / 2)))
         } else {
-            cases.append(CorruptionCase(name: "\(label): bit flip in the middle", file: file, action: .flip(offset: bytes.count / 2, mask: 0x10)))
-            cases.append(CorruptionCase(name: "\(label): truncated to half", file: file, action: .truncate(length: bytes.count / 2)))
+            cases.append(CorruptionCase(name: "\(label): bit flip in the middle", file: file, action: .flip(offset: size / 2, mask: 0x10)))
+            cases.append(CorruptionCase(name: "\(label): truncated to half", file: file, action: .truncate(length: size / 2)))
         }
         cases.append(CorruptionCase(name: "\(label): zeros appended", file: file, action: .appendZeros(count: 4096)))
         cases.append(CorruptionCase(name: "\(label): garbage appended", file: file, action: .appendGarbage(count: 1000)))
@@ -175,96 +159,89 @@ public enum CorruptionPlans {
         return cases
     }
 
-    /// KVBench's LSM engine (docs/lsm-format.md): log records, the manifest, a table's data,
-    /// filter and index blocks and footer.
-    public static func lsm(_ directory: String) throws(StoreError) -> [CorruptionCase] {
-        var cases: [CorruptionCase] = []
-        if let log = try largest(directory, where: { $0.hasSuffix(".log") }) {
-            let bytes = try read(directory + "/" + log.name)
-            cases += logCases(file: log.name, bytes: bytes, records: framedRecordOffsets(bytes, start: 0, headerSize: 9), label: "log")
-        }
-        let manifest = "LSM-MANIFEST"
-        if FileSystem.exists(directory + "/" + manifest) {
-            let bytes = try read(directory + "/" + manifest)
-            cases.append(CorruptionCase(name: "manifest: bit flip in the header magic", file: manifest, action: .flip(offset: 1, mask: 0x01)))
-            cases += logCases(file: manifest, bytes: bytes, records: framedRecordOffsets(bytes, start: 16, headerSize: 9), label: "manifest")
-        }
-        if let table = try largest(directory, where: { $0.hasSuffix(".sst") }) {
-            let bytes = try read(directory + "/" + table.name)
-            let size = bytes.count
-            cases.append(CorruptionCase(name: "table: bit flip in a data block", file: table.name, action: .flip(offset: min(20, size - 1), mask: 0x04)))
-            if size >= 56, littleEndian(bytes, size - 8, as: UInt64.self) == 0x4B56_424C_534D_5354 {
-                let indexOffset = Int(littleEndian(bytes, size - 56, as: UInt64.self))
-                let indexSize = Int(littleEndian(bytes, size - 48, as: UInt64.self))
-                let filterOffset = Int(littleEndian(bytes, size - 40, as: UInt64.self))
-                let filterSize = Int(littleEndian(bytes, size - 32, as: UInt64.self))
-                if indexOffset + indexSize <= size, indexSize > 0 {
-                    cases.append(CorruptionCase(name: "table: bit flip in the index block", file: table.name, action: .flip(offset: indexOffset + indexSize / 2, mask: 0x02)))
-                }
-                if filterOffset + filterSize <= size, filterSize > 0 {
-                    cases.append(CorruptionCase(name: "table: bit flip in the filter block", file: table.name, action: .flip(offset: filterOffset + filterSize / 2, mask: 0x40)))
-                }
+    /// A plan from an engine's own description of its files (`StoreFileLayout`): for the largest
+    /// file of each record log label and the largest table, and for the page file, the cases below.
+    public static func from(_ layout: @escaping @Sendable (String) throws(StoreError) -> [StoreFileLayout])
+        -> @Sendable (String) throws(StoreError) -> [CorruptionCase]
+    {
+        { (directory) throws(StoreError) in cases(for: try layout(directory)) }
+    }
+
+    /// The cases for the files of `layout`, in its order.
+    static func cases(for layout: [StoreFileLayout]) -> [CorruptionCase] {
+        var largestLog: [String: RecordLogLayout] = [:]
+        var largestTable: TableLayout?
+        for file in layout {
+            switch file {
+            case .recordLog(let log) where log.size > (largestLog[log.label]?.size ?? -1):
+                largestLog[log.label] = log
+            case .table(let table) where table.size > (largestTable?.size ?? 0):
+                largestTable = table
+            default:
+                break
             }
-            cases.append(CorruptionCase(name: "table: bit flip in the footer (block offsets)", file: table.name, action: .flip(offset: size - 56 + 1, mask: 0x01)))
-            cases.append(CorruptionCase(name: "table: bit flip in the footer magic", file: table.name, action: .flip(offset: size - 3, mask: 0x20)))
-            cases.append(CorruptionCase(name: "table: truncated to half", file: table.name, action: .truncate(length: size / 2)))
+        }
+        var cases: [CorruptionCase] = []
+        var planned: Set<String> = []
+        for file in layout {
+            switch file {
+            case .recordLog(let log):
+                guard largestLog[log.label] == log, planned.insert(log.label).inserted else { continue }
+                if let magic = log.magic {
+                    cases.append(CorruptionCase(name: "\(log.label): bit flip in the header magic", file: log.file, action: .flip(offset: magic.lowerBound + 1, mask: 0x01)))
+                }
+                cases += logCases(file: log.file, size: log.size, records: log.records, label: log.label)
+            case .table(let table):
+                guard table == largestTable, planned.insert("table").inserted else { continue }
+                cases += tableCases(table)
+            case .pageFile(let pages):
+                cases += pageFileCases(pages)
+            }
         }
         return cases
     }
 
-    /// KVBench's B+tree engine: meta pages 0 and 1, the root (interior) page, a leaf page,
-    /// page headers, truncation of the page file, and its redo logs.
-    public static func btree(_ directory: String) throws(StoreError) -> [CorruptionCase] {
-        var cases: [CorruptionCase] = []
-        let file = "btree.db"
-        if FileSystem.exists(directory + "/" + file) {
-            let bytes = try read(directory + "/" + file)
-            var pageSize = bytes.count >= 20 ? Int(littleEndian(bytes, 16, as: UInt32.self)) : 4096
-            if pageSize < 512 || pageSize > 32768 || pageSize & (pageSize - 1) != 0 { pageSize = 4096 }
-            if bytes.count >= 2 * pageSize {
-                let seq0 = littleEndian(bytes, 24, as: UInt64.self)
-                let seq1 = littleEndian(bytes, pageSize + 24, as: UInt64.self)
-                let newest = seq1 > seq0 ? pageSize : 0
-                let older = pageSize - newest
-                cases.append(CorruptionCase(name: "meta page (newest): bit flip in the root page number", file: file, action: .flip(offset: newest + 40, mask: 0x01)))
-                cases.append(CorruptionCase(name: "meta page (newest): bit flip in the magic", file: file, action: .flip(offset: newest + 5, mask: 0x01)))
-                cases.append(CorruptionCase(name: "meta page (older): bit flip in the checkpoint number", file: file, action: .flip(offset: older + 24, mask: 0x01)))
-                var page = Int(littleEndian(bytes, newest + 40, as: UInt32.self))
-                var height = Int(littleEndian(bytes, newest + 44, as: UInt32.self))
-                if page > 1 && (page + 1) * pageSize <= bytes.count {
-                    let kind = height > 1 ? "interior (root) page" : "root leaf page"
-                    cases.append(CorruptionCase(name: "\(kind): bit flip in a cell", file: file, action: .flip(offset: (page + 1) * pageSize - 12, mask: 0x08)))
-                    cases.append(CorruptionCase(name: "\(kind): bit flip in the page type", file: file, action: .flip(offset: page * pageSize + 4, mask: 0x03)))
-                    // Down the leftmost children to a leaf.
-                    while height > 1 {
-                        let child = Int(littleEndian(bytes, page * pageSize + 12, as: UInt32.self))
-                        guard child > 1, (child + 1) * pageSize <= bytes.count else { break }
-                        page = child
-                        height -= 1
-                    }
-                    if height == 1 {
-                        cases.append(CorruptionCase(name: "leaf page: bit flip in a stored value", file: file, action: .flip(offset: (page + 1) * pageSize - 7, mask: 0x10)))
-                        cases.append(CorruptionCase(name: "leaf page: bit flip in the slot array", file: file, action: .flip(offset: page * pageSize + 34, mask: 0x01)))
-                    }
+    /// A table's data, index and filter blocks, footer handles and magic, and truncation.
+    static func tableCases(_ table: TableLayout) -> [CorruptionCase] {
+        let file = table.file
+        var cases = [CorruptionCase(name: "table: bit flip in a data block", file: file,
+                                    action: .flip(offset: min(table.dataBlocks.lowerBound + 20, table.size - 1), mask: 0x04))]
+        if let index = table.index {
+            cases.append(CorruptionCase(name: "table: bit flip in the index block", file: file, action: .flip(offset: index.lowerBound + index.count / 2, mask: 0x02)))
+        }
+        if let filter = table.filter {
+            cases.append(CorruptionCase(name: "table: bit flip in the filter block", file: file, action: .flip(offset: filter.lowerBound + filter.count / 2, mask: 0x40)))
+        }
+        cases.append(CorruptionCase(name: "table: bit flip in the footer (block offsets)", file: file, action: .flip(offset: table.footerHandles.lowerBound + 1, mask: 0x01)))
+        cases.append(CorruptionCase(name: "table: bit flip in the footer magic", file: file, action: .flip(offset: table.magic.lowerBound + 5, mask: 0x20)))
+        cases.append(CorruptionCase(name: "table: truncated to half", file: file, action: .truncate(length: table.size / 2)))
+        return cases
+    }
+
+    /// Meta pages (newest and older), the root page, a leaf page, page headers and the slot
+    /// array, truncation of the page file and bytes appended to it.
+    static func pageFileCases(_ pages: PageFileLayout) -> [CorruptionCase] {
+        let file = pages.file
+        var cases = [
+            CorruptionCase(name: "meta page (newest): bit flip in the root page number", file: file, action: .flip(offset: pages.newestMeta.root.lowerBound, mask: 0x01)),
+            CorruptionCase(name: "meta page (newest): bit flip in the magic", file: file, action: .flip(offset: pages.newestMeta.magic.lowerBound + 1, mask: 0x01)),
+            CorruptionCase(name: "meta page (older): bit flip in the checkpoint number", file: file, action: .flip(offset: pages.olderMeta.checkpoint.lowerBound, mask: 0x01)),
+        ]
+        if let root = pages.root {
+            let kind = root.isLeaf ? "root leaf page" : "interior (root) page"
+            cases.append(CorruptionCase(name: "\(kind): bit flip in a cell", file: file, action: .flip(offset: root.cellByte, mask: 0x08)))
+            cases.append(CorruptionCase(name: "\(kind): bit flip in the page type", file: file, action: .flip(offset: root.type.lowerBound, mask: 0x03)))
+            if let leaf = pages.leaf {
+                if let value = leaf.valueByte {
+                    cases.append(CorruptionCase(name: "leaf page: bit flip in a stored value", file: file, action: .flip(offset: value, mask: 0x10)))
                 }
-                cases.append(CorruptionCase(name: "page file truncated to half", file: file, action: .truncate(length: bytes.count / 2 / pageSize * pageSize)))
-                cases.append(CorruptionCase(name: "page file truncated mid-page", file: file, action: .truncate(length: bytes.count - pageSize / 2)))
-                cases.append(CorruptionCase(name: "page file: zeros appended", file: file, action: .appendZeros(count: pageSize)))
-                cases.append(CorruptionCase(name: "page file: garbage appended", file: file, action: .appendGarbage(count: 1000)))
+                cases.append(CorruptionCase(name: "leaf page: bit flip in the slot array", file: file, action: .flip(offset: leaf.slots.lowerBound + 2, mask: 0x01)))
             }
         }
-        // The active redo log: the one holding the newest commit (record header: crc u32, length u32, lsn u64).
-        var active: (name: String, bytes: Bytes, records: [Int], newest: UInt64)?
-        for name in try FileSystem.list(directory) where name.hasPrefix("btree.wal") {
-            let bytes = try read(directory + "/" + name)
-            let records = framedRecordOffsets(bytes, start: 0, headerSize: 16)
-            guard let last = records.last else { continue }
-            let newest = littleEndian(bytes, last + 8, as: UInt64.self)
-            if newest > (active?.newest ?? 0) { active = (name, bytes, records, newest) }
-        }
-        if let active {
-            cases += logCases(file: active.name, bytes: active.bytes, records: active.records, label: "redo log (active)")
-        }
+        cases.append(CorruptionCase(name: "page file truncated to half", file: file, action: .truncate(length: pages.size / 2 / pages.pageSize * pages.pageSize)))
+        cases.append(CorruptionCase(name: "page file truncated mid-page", file: file, action: .truncate(length: pages.size - pages.pageSize / 2)))
+        cases.append(CorruptionCase(name: "page file: zeros appended", file: file, action: .appendZeros(count: pages.pageSize)))
+        cases.append(CorruptionCase(name: "page file: garbage appended", file: file, action: .appendGarbage(count: 1000)))
         return cases
     }
 

@@ -61,11 +61,11 @@ public enum LSMBenchmarkProbes {
 
     /// A write-ahead log being appended to (no sync), in `directory`.
     public final class LogProbe {
-        let writer: RecordWriter
+        let writer: FramedRecordWriter
 
         public init(directory: String) throws(StoreError) {
             let file = try StorageFile(path: directory + "/benchmark.log", mode: .createOrOpen)
-            writer = RecordWriter(file: file, number: 1, offset: 0)
+            writer = FramedRecordWriter(file: file, offset: 0)
         }
 
         /// Appends one checksummed record holding `key` and `value` with `write()`.

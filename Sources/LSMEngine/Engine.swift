@@ -12,12 +12,12 @@ import Glibc
 final class ControlState: @unchecked Sendable {
     var memory: MemTable
     var immutable: MemTable?
-    var log: RecordWriter?
+    var log: LogFile?
     /// The log of the immutable memtable, kept so `sync()` can reach it.
-    var immutableLog: RecordWriter?
+    var immutableLog: LogFile?
     /// An empty log created ahead of time by the flush thread, so a rotation
     /// does not create a file and sync the directory while writers wait.
-    var spareLog: RecordWriter?
+    var spareLog: LogFile?
     var version: Version
     var lastSequence: UInt64
     var nextFileNumber: UInt64
@@ -30,7 +30,7 @@ final class ControlState: @unchecked Sendable {
     var compactionRunning = false
     var manualCompaction = false
 
-    init(memory: MemTable, log: RecordWriter?, version: Version, lastSequence: UInt64, nextFileNumber: UInt64) {
+    init(memory: MemTable, log: LogFile?, version: Version, lastSequence: UInt64, nextFileNumber: UInt64) {
         self.memory = memory
         self.log = log
         self.version = version
@@ -43,10 +43,10 @@ final class ControlState: @unchecked Sendable {
 ///
 /// `@unchecked Sendable`: only touched while holding that monitor.
 final class ManifestState: @unchecked Sendable {
-    var writer: RecordWriter
+    var writer: FramedRecordWriter
     var logNumber: UInt64
 
-    init(writer: RecordWriter, logNumber: UInt64) {
+    init(writer: FramedRecordWriter, logNumber: UInt64) {
         self.writer = writer
         self.logNumber = logNumber
     }
@@ -123,8 +123,8 @@ final class Engine: Sendable {
         let count = entries.count
         let userBytes = entries.userBytes
         let recordBytes = userBytes + UInt64(count) * UInt64(LogBatch.maxEntryOverhead)
-        if recordBytes > UInt64(RecordFormat.maxPayload) {
-            throw .unsupported("a write batch of about \(recordBytes) bytes exceeds the LSM log record limit of \(RecordFormat.maxPayload) bytes; split it into smaller batches")
+        if recordBytes > UInt64(FramedRecords.maxPayload) {
+            throw .unsupported("a write batch of about \(recordBytes) bytes exceeds the LSM log record limit of \(FramedRecords.maxPayload) bytes; split it into smaller batches")
         }
         monitor.lock()
         var syncTarget: (log: UInt64, offset: Int)?
@@ -133,7 +133,7 @@ final class Engine: Sendable {
             let first = control.lastSequence + 1
             if let log = control.log {
                 do throws(StoreError) {
-                    let written = try log.append(type: LogBatch.recordType) { out in
+                    let written = try log.records.append(type: LogBatch.recordType) { out in
                         out.appendFixed64(first)
                         out.appendVarint(count)
                         entries.encode(into: &out)
@@ -143,7 +143,7 @@ final class Engine: Sendable {
                     control.backgroundError = error
                     throw error
                 }
-                if durability == .fsync { syncTarget = (log.number, log.offset) }
+                if durability == .fsync { syncTarget = (log.number, log.records.offset) }
             }
             entries.insert(into: control.memory, first: first)
             control.lastSequence = first + UInt64(count) - 1
@@ -191,23 +191,23 @@ final class Engine: Sendable {
     /// With the monitor held: freezes the memtable and starts a new log.
     func rotateMemtable() throws(StoreError) {
         monitor.assertHeld()
-        var newLog: RecordWriter?
+        var newLog: LogFile?
         var logNumber: UInt64 = 0
         if durability != .none {
             if let spare = control.spareLog, spare.number > (control.log?.number ?? 0) {
                 newLog = spare
                 logNumber = spare.number
             } else {
-                if let stale = control.spareLog { try? FileSystem.removeFile(stale.file.path) }
+                if let stale = control.spareLog { try? FileSystem.removeFile(stale.records.file.path) }
                 logNumber = control.nextFileNumber
                 control.nextFileNumber += 1
-                newLog = try RecordWriter.createLog(in: directory, number: logNumber)
+                newLog = try LogFile.create(in: directory, number: logNumber)
             }
             control.spareLog = nil
             if durability == .fsync, let old = control.log {
-                try old.sync()
+                try old.records.sync()
                 counters.logSyncs.add(1, ordering: .relaxed)
-                markSynced(log: old.number, offset: old.offset)
+                markSynced(log: old.number, offset: old.records.offset)
             }
         }
         control.immutable = control.memory
@@ -241,10 +241,10 @@ final class Engine: Sendable {
             }
             guard let current = control.log else { throw .closed }
             control.syncing = true
-            let end = current.offset
+            let end = current.records.offset
             monitor.unlock()
             var failure: StoreError?
-            do { try current.sync() } catch { failure = error }
+            do { try current.records.sync() } catch { failure = error }
             monitor.lock()
             control.syncing = false
             if let failure {
@@ -260,9 +260,9 @@ final class Engine: Sendable {
 
     /// Syncs the live logs (the active one and the one awaiting flush).
     func syncLogs() throws(StoreError) {
-        let logs: [RecordWriter] = monitor.withLock { [control.immutableLog, control.log].compactMap { $0 } }
+        let logs: [LogFile] = monitor.withLock { [control.immutableLog, control.log].compactMap { $0 } }
         for log in logs {
-            try log.sync()
+            try log.records.sync()
             counters.logSyncs.add(1, ordering: .relaxed)
         }
     }

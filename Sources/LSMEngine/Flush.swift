@@ -62,7 +62,7 @@ extension Engine {
             return number
         }
         guard let number else { return }
-        let log = try RecordWriter.createLog(in: directory, number: number)
+        let log = try LogFile.create(in: directory, number: number)
         monitor.withLock { control.spareLog = log }
     }
 

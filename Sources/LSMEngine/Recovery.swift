@@ -68,7 +68,7 @@ enum Recovery {
             let file = try StorageFile(path: path, mode: .readOnly)
             let contents = try file.read(at: 0, count: try file.size())
             try contents.withBorrowedBytes { (raw) throws(StoreError) in
-                let parsed = try RecordFormat.readAll(raw, from: 0, validTypes: LogBatch.recordType...LogBatch.recordType, path: path)
+                let parsed = try FramedRecords.scan(raw, types: LogBatch.recordType...LogBatch.recordType, path: path)
                 for record in parsed.records {
                     let batch = try LogBatch.decode(UnsafeRawBufferPointer(rebasing: raw[record.payload]), path: path) { sequence, kind, key, value in
                         memory.insert(sequence: sequence, kind: kind, key: key, value: value)
@@ -87,14 +87,14 @@ enum Recovery {
         // A fresh manifest naming a new log as the first live one, then that log.
         // (Manifest first, so even a crash during the first open of a new
         // directory leaves it recognizable as an LSM database.)
-        var log: RecordWriter?
+        var log: LogFile?
         let logNumber = nextFile
         nextFile += 1
         let snapshot = version.snapshotEdit(logNumber: logNumber, nextFileNumber: nextFile)
         let (writer, _) = try ManifestLog.rewrite(directory: directory, edit: snapshot)
         for number in liveLogs { try FileSystem.removeFile(LSMFileName.log(number).path(in: directory)) }
         if durability != .none {
-            log = try RecordWriter.createLog(in: directory, number: logNumber)
+            log = try LogFile.create(in: directory, number: logNumber)
         }
 
         let control = ControlState(memory: MemTable(logNumber: durability == .none ? 0 : logNumber), log: log, version: version,

@@ -18,7 +18,32 @@ enum TableFormat {
     static let magic: UInt64 = 0x4B56_424C_534D_5354   // "KVBLSMST"
     static let version: UInt32 = 1
     static let footerSize = 56
+    /// Offset of the magic number in the footer (its last eight bytes).
+    static let magicOffsetInFooter = 48
 
+    /// The fields of a footer (the last `footerSize` bytes of a table), decoded without judging them.
+    struct Footer {
+        var indexOffset: Int
+        var indexSize: Int
+        var filterOffset: Int
+        var filterSize: Int
+        var version: UInt32
+        var checksumHolds: Bool
+        var magic: UInt64
+
+        init(_ raw: UnsafeRawBufferPointer) {
+            var footer = ByteReader(raw)
+            indexOffset = Int(truncatingIfNeeded: footer.fixed64())
+            indexSize = Int(truncatingIfNeeded: footer.fixed64())
+            filterOffset = Int(truncatingIfNeeded: footer.fixed64())
+            filterSize = Int(truncatingIfNeeded: footer.fixed64())
+            _ = footer.fixed64()
+            version = footer.fixed32()
+            let crc = footer.fixed32()
+            magic = footer.fixed64()
+            checksumHolds = raw.count >= 44 && crc == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<44]))
+        }
+    }
 }
 
 /// Writes one table: blocks are buffered and written sequentially, then the
@@ -161,22 +186,12 @@ final class TableFile: Sendable {
         let size = try file.size()
         guard size >= TableFormat.footerSize else { throw .corruption(path: path, reason: "table is shorter than its footer") }
         let footerBytes = try file.read(at: size - TableFormat.footerSize, count: TableFormat.footerSize)
-        let (indexOffset, indexSize, filterOffset, filterSize, version, crc, magic, expectedCRC): (Int, Int, Int, Int, UInt32, UInt32, UInt64, UInt32) =
-            footerBytes.withUnsafeBytes { raw in
-                var footer = ByteReader(raw)
-                let io = Int(truncatingIfNeeded: footer.fixed64()), isz = Int(truncatingIfNeeded: footer.fixed64())
-                let fo = Int(truncatingIfNeeded: footer.fixed64()), fsz = Int(truncatingIfNeeded: footer.fixed64())
-                _ = footer.fixed64()
-                let version = footer.fixed32()
-                let expected = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<44]))
-                let crc = footer.fixed32()
-                let magic = footer.fixed64()
-                return (io, isz, fo, fsz, version, crc, magic, expected)
-            }
-        guard magic == TableFormat.magic else { throw .corruption(path: path, reason: "table footer has a wrong magic number") }
-        guard crc == expectedCRC else { throw .corruption(path: path, reason: "table footer checksum mismatch") }
-        guard version == TableFormat.version else {
-            throw .corruption(path: path, reason: "table format version \(version), this build reads \(TableFormat.version)")
+        let footer = footerBytes.withUnsafeBytes { TableFormat.Footer($0) }
+        let (indexOffset, indexSize, filterOffset, filterSize) = (footer.indexOffset, footer.indexSize, footer.filterOffset, footer.filterSize)
+        guard footer.magic == TableFormat.magic else { throw .corruption(path: path, reason: "table footer has a wrong magic number") }
+        guard footer.checksumHolds else { throw .corruption(path: path, reason: "table footer checksum mismatch") }
+        guard footer.version == TableFormat.version else {
+            throw .corruption(path: path, reason: "table format version \(footer.version), this build reads \(TableFormat.version)")
         }
         let dataEnd = size - TableFormat.footerSize
         guard indexOffset >= 0, indexSize >= 0, filterOffset >= 0, filterSize >= 0,

@@ -124,6 +124,8 @@ enum ManifestLog {
     static let magic: UInt64 = 0x4B56_424C_534D_4D46   // "KVBLSMMF"
     static let version: UInt32 = 1
     static let headerSize = 16
+    /// Where the magic number lies in the header.
+    static let magicBytes = 0..<8
 
     /// What the manifest says: tables per level, first live log, next file number.
     struct State {
@@ -166,7 +168,7 @@ enum ManifestLog {
         let contents = try file.read(at: 0, count: try file.size())
         return try contents.withBorrowedBytes { (raw) throws(StoreError) -> State in
             try checkHeader(raw, directory: directory)
-            let parsed = try RecordFormat.readAll(raw, from: headerSize, validTypes: VersionEdit.recordType...VersionEdit.recordType, path: path)
+            let parsed = try FramedRecords.scan(raw, from: headerSize, types: VersionEdit.recordType...VersionEdit.recordType, path: path)
             guard !parsed.records.isEmpty else {
                 throw .corruption(path: path, reason: "the manifest's first edit (the table snapshot) is damaged")
             }
@@ -189,11 +191,11 @@ enum ManifestLog {
 
     /// Writes a manifest holding only `edit`, atomically replacing the old one.
     /// Returns the open writer for later appends and the bytes written.
-    static func rewrite(directory: String, edit: VersionEdit) throws(StoreError) -> (RecordWriter, Int) {
+    static func rewrite(directory: String, edit: VersionEdit) throws(StoreError) -> (FramedRecordWriter, Int) {
         let temporary = LSMFileName.manifestTemporary.path(in: directory)
         try FileSystem.removeFile(temporary)
         let file = try StorageFile(path: temporary, mode: .createNew)
-        let writer = RecordWriter(file: file, number: 0, offset: 0)
+        let writer = FramedRecordWriter(file: file, offset: 0)
         try writer.appendRaw(header())
         try writer.append(type: VersionEdit.recordType) { edit.encode(into: &$0) }
         try writer.sync()

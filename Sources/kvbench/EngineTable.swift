@@ -85,10 +85,10 @@ enum EngineTable {
     static let engines: [EngineEntry] = [
         EngineEntry(LSMStore.self, name: "lsm",
                     summary: "KVBench's hand-written LSM tree \(LSMStore.engineVersion): leveled compaction, bloom filters, block cache",
-                    powerLoss: .faultLayer, corruptionPlan: CorruptionPlans.lsm),
+                    powerLoss: .faultLayer, corruptionPlan: CorruptionPlans.from(LSMStore.layout)),
         EngineEntry(BTreeStore.self, name: "btree",
                     summary: "KVBench's hand-written B+tree \(BTreeStore.engineVersion): copy-on-write pages, buffer pool, redo log",
-                    powerLoss: .faultLayer, corruptionPlan: CorruptionPlans.btree),
+                    powerLoss: .faultLayer, corruptionPlan: CorruptionPlans.from(BTreeStore.layout)),
         EngineEntry(RocksDBStore.self, name: "rocksdb",
                     summary: "RocksDB \(RocksDBStore.engineVersion) through its C API (Debian build, assertions enabled)",
                     powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.rocksDB,

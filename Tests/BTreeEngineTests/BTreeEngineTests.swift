@@ -97,21 +97,48 @@ func expectValid(_ store: BTreeStore) throws {
         let directory = try temporaryDirectory()
         defer { try? FileSystem.removeTree(directory) }
         let files = try WriteAheadLog.fileNames.map { try StorageFile(path: directory + "/" + $0, mode: .createOrOpen) }
-        let wal = WriteAheadLog(files: files, active: 0, tail: 0)
+        let wal = WriteAheadLog(files: files, active: 0)
         for lsn in UInt64(5)...7 {
-            wal.begin(lsn: lsn)
             let value: Bytes = [1, 2, 3]
-            [UInt8(lsn)].withUnsafeBytes { k in value.withUnsafeBytes { v in wal.appendPut(key: k, value: v) } }
-            [UInt8(9)].withUnsafeBytes { wal.appendDelete(key: $0) }
-            try wal.write()
+            try wal.append(lsn: lsn) { out in
+                [UInt8(lsn)].withUnsafeBytes { k in value.withUnsafeBytes { v in WriteAheadLog.appendPut(key: k, value: v, into: &out) } }
+                [UInt8(9)].withUnsafeBytes { WriteAheadLog.appendDelete(key: $0, into: &out) }
+            }
         }
-        try files[0].write(at: wal.tail, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17])
+        try files[0].write(at: wal.activeBytes, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17])
         let records = try WriteAheadLog.readRecords(files[0])
         #expect(records.map(\.lsn) == [5, 6, 7])
-        let operations = try #require(WriteAheadLog.decode(records[1].payload))
+        let operations = try #require(WriteAheadLog.decode(records[1].operations))
         #expect(operations.count == 2)
         if case .put(let k, let v) = operations[0] { #expect(Array(k) == [6] && Array(v) == [1, 2, 3]) } else { Issue.record("expected a put") }
         if case .delete(let k) = operations[1] { #expect(Array(k) == [9]) } else { Issue.record("expected a delete") }
+    }
+
+    /// The shared torn-tail rule on the redo log: a damaged record followed by intact records of
+    /// the same use of the file is corruption; records left by an earlier use (another salt) end the log.
+    @Test func logDamageBeforeIntactRecordsIsCorruptionButAnEarlierUseIsATail() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileSystem.removeTree(directory) }
+        let files = try WriteAheadLog.fileNames.map { try StorageFile(path: directory + "/" + $0, mode: .createOrOpen) }
+        let wal = WriteAheadLog(files: files, active: 0)
+        func commit(_ lsn: UInt64) throws {
+            try wal.append(lsn: lsn) { out in [UInt8(lsn)].withUnsafeBytes { WriteAheadLog.appendDelete(key: $0, into: &out) } }
+        }
+        for lsn in UInt64(1)...40 { try commit(lsn) }
+        let earlier = try files[0].read(at: 0, count: try files[0].size())
+        // A new use of file 0 (new salt) whose bytes end up after the earlier use's content,
+        // as a power loss that undid the truncation but kept later bytes would leave it.
+        try wal.restart(afterCheckpoint: 2)
+        for lsn in UInt64(100)...130 { try commit(lsn) }
+        let later = try files[0].read(at: 0, count: try files[0].size())
+        try files[0].write(at: 0, earlier + Bytes(later[5...]))
+        #expect(try WriteAheadLog.readRecords(files[0]).map(\.lsn) == Array(1...40))
+        // A flipped bit in a middle record of one use is corruption, not a shorter log.
+        var damaged = earlier
+        damaged[damaged.count / 2] ^= 0x10
+        try files[0].truncate(to: 0)
+        try files[0].write(at: 0, damaged)
+        #expect(throws: StoreError.self) { try WriteAheadLog.readRecords(files[0]) }
     }
 }
 
@@ -351,6 +378,31 @@ func expectValid(_ store: BTreeStore) throws {
         #expect(try reopened.get(key(49)) == nil)
         try expectValid(reopened)
         try reopened.close()
+    }
+
+    /// A database of another format version (version 1 framed its redo log differently) is refused, never misread.
+    @Test func otherFormatVersionIsNotADatabase() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileSystem.removeTree(directory) }
+        let store = try BTreeStore.open(options(directory))
+        try store.put(key(1), [1])
+        try store.close()
+        let file = try StorageFile(path: directory + "/btree.db", mode: .readWrite)
+        for offset in [0, 512] {
+            var page = try file.read(at: offset, count: Meta.encodedSize)
+            page.withUnsafeMutableBytes { raw in
+                raw.storeBytes(of: UInt32(1).littleEndian, toByteOffset: 12, as: UInt32.self)
+                raw.storeBytes(of: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[4...])).littleEndian, toByteOffset: 0, as: UInt32.self)
+            }
+            try file.write(at: offset, page)
+        }
+        do {
+            _ = try BTreeStore.open(options(directory))
+            Issue.record("a version 1 database opened")
+        } catch {
+            guard case .notADatabase(_, let reason) = error else { Issue.record("expected notADatabase, got \(error)"); return }
+            #expect(reason.contains("format version 1"))
+        }
     }
 
     @Test func damagedNewestMetaFallsBackToPrevious() throws {

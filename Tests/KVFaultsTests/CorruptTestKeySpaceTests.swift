@@ -40,14 +40,14 @@ struct CorruptTestKeySpaceTests {
 
     @Test(arguments: [100, 300, 1000, 3000])
     func lsmHasNoWrongValues(keySpace: Int) throws {
-        let result = try wrongCases(LSMStore.self, keySpace: keySpace, plan: CorruptionPlans.lsm) { $0.simulateCrash() }
+        let result = try wrongCases(LSMStore.self, keySpace: keySpace, plan: CorruptionPlans.from(LSMStore.layout)) { $0.simulateCrash() }
         #expect(result.cases >= 15)
         #expect(result.wrong.isEmpty, "\(result.wrong.joined(separator: "\n"))")
     }
 
     @Test(arguments: [100, 300, 1000, 3000])
     func btreeHasNoWrongValues(keySpace: Int) throws {
-        let result = try wrongCases(BTreeStore.self, keySpace: keySpace, plan: CorruptionPlans.btree) { $0.abandonWithoutClosing() }
+        let result = try wrongCases(BTreeStore.self, keySpace: keySpace, plan: CorruptionPlans.from(BTreeStore.layout)) { $0.abandonWithoutClosing() }
         #expect(result.cases >= 12)
         #expect(result.wrong.isEmpty, "\(result.wrong.joined(separator: "\n"))")
     }

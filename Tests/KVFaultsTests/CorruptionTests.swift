@@ -53,16 +53,14 @@ struct CorruptionTests {
     }
 
     @Test func framedLogRecordsAndDamage() throws {
-        // Three records framed as crc u32 | length u32 | type u8 | payload.
+        // Three framed records (FramedRecords: crc u32 | length u32 | type u8 | payload).
         var bytes: Bytes = []
         for length in [5, 9, 3] {
-            bytes += [0, 0, 0, 0]
-            withUnsafeBytes(of: UInt32(length).littleEndian) { bytes += $0 }
-            bytes.append(1)
-            bytes += Bytes(repeating: 7, count: length)
+            FramedRecords.frame(type: 1, into: &bytes) { $0 += Bytes(repeating: 7, count: length) }
         }
-        #expect(CorruptionPlans.framedRecordOffsets(bytes, start: 0, headerSize: 9) == [0, 14, 32])
-        let cases = CorruptionPlans.logCases(file: "000001.log", bytes: bytes, records: [0, 14, 32], label: "log")
+        let scan = try bytes.withUnsafeBytes { try FramedRecords.scan($0, types: 1...1, path: "log") }
+        #expect(scan.records.map(\.start) == [0, 14, 32])
+        let cases = CorruptionPlans.logCases(file: "000001.log", size: bytes.count, records: [0, 14, 32], label: "log")
         #expect(cases.contains { $0.action == .truncate(length: 14) })
         #expect(cases.contains { $0.action == .truncate(length: 24) })
 

@@ -4,16 +4,18 @@ import Synchronization
 
 /// A deliberately small engine for the fault tests: a sorted map in memory and an
 /// append-only log through StorageIO (so the fault layer sees every byte).
-/// Records are `[length u32][crc32c u32][payload]`; a batch is one record, so it is
+/// Records are framed by `FramedRecords` (type 1); a batch is one record, so it is
 /// atomic. Durability: `fsync` writes and syncs every record before acknowledging;
 /// `os` writes every record; `none` buffers up to 64 KiB in memory. Recovery replays
-/// the log up to the first torn or corrupt record and cuts the tail there.
+/// the log by the framing's rule (a torn tail is cut off, and the cut synced before
+/// anything is appended; damage before intact records is corruption).
 final class LogStore: KeyValueStore, @unchecked Sendable {
     // @unchecked Sendable: every mutable field is guarded by `lock`.
     typealias Cursor = LogStoreCursor
 
     static let engineName = "logstore"
     static let engineVersion = "1"
+    static let recordType: UInt8 = 1
 
     let options: StoreOptions
     let limits = StoreLimits(maxKeySize: 1024, maxValueSize: 1 << 20)
@@ -53,20 +55,14 @@ final class LogStore: KeyValueStore, @unchecked Sendable {
         var inner = Inner()
         let size = try file.size()
         let bytes = try file.read(at: 0, count: size)
-        var offset = 0
-        while offset + 8 <= size {
-            let (length, crc) = bytes.withUnsafeBytes { raw in
-                (Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)), raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
-            }
-            guard length > 0, offset + 8 + length <= size else { break }
-            let payload = Array(bytes[(offset + 8)..<(offset + 8 + length)])
-            guard CRC32C.checksum(payload) == crc else { break }
-            apply(payload, to: &inner.map)
-            offset += 8 + length
+        let scan = try bytes.withBorrowedBytes { (raw) throws(StoreError) in try FramedRecords.scan(raw, types: recordType...recordType, path: path) }
+        for record in scan.records { apply(Array(bytes[record.payload]), to: &inner.map) }
+        if scan.validEnd < size {
+            try file.truncate(to: scan.validEnd)
+            try file.sync()
         }
-        if offset < size { try file.truncate(to: offset) }
         inner.file = file
-        inner.end = offset
+        inner.end = scan.validEnd
         return LogStore(options: options, directoryLock: directoryLock, inner: inner)
     }
 
@@ -109,14 +105,12 @@ final class LogStore: KeyValueStore, @unchecked Sendable {
     }
 
     private func commit(_ operations: [WriteBatch.Operation]) throws(StoreError) {
+        // An empty batch changes nothing and has no record (the framing has no empty records).
+        guard !operations.isEmpty else { return }
         let payload = Self.encode(operations)
-        var record: Bytes = []
-        withUnsafeBytes(of: UInt32(payload.count)) { record.append(contentsOf: $0) }
-        withUnsafeBytes(of: CRC32C.checksum(payload)) { record.append(contentsOf: $0) }
-        record += payload
         try lock.withLock { (inner: inout Inner) throws(StoreError) in
             guard let file = inner.file else { throw .closed }
-            inner.buffer += record
+            FramedRecords.frame(type: Self.recordType, into: &inner.buffer) { $0 += payload }
             if options.durability != .none || inner.buffer.count >= 64 << 10 {
                 try file.write(at: inner.end, inner.buffer)
                 inner.end += inner.buffer.count

@@ -70,7 +70,7 @@ func sortedKeys(_ count: Int, seed: UInt64) -> [Bytes] {
 @Test func logRecordsRoundTripAndTornTailIsDropped() throws {
     var log: Bytes = []
     for sequence in 0..<20 {
-        RecordFormat.frame(type: LogBatch.recordType, into: &log) { out in
+        FramedRecords.frame(type: LogBatch.recordType, into: &log) { out in
             out.appendFixed64(UInt64(sequence * 2 + 1))
             out.appendVarint(2)
             out.append(EntryKind.value.rawValue)
@@ -82,7 +82,7 @@ func sortedKeys(_ count: Int, seed: UInt64) -> [Bytes] {
     }
     func decodeAll(_ bytes: Bytes) throws(StoreError) -> [String] {
         try bytes.withBorrowedBytes { (raw) throws(StoreError) -> [String] in
-            let parsed = try RecordFormat.readAll(raw, from: 0, validTypes: 1...1, path: "log")
+            let parsed = try FramedRecords.scan(raw, types: 1...1, path: "log")
             var operations: [String] = []
             for record in parsed.records {
                 _ = try LogBatch.decode(UnsafeRawBufferPointer(rebasing: raw[record.payload]), path: "log") { sequence, kind, key, value in

@@ -14,15 +14,11 @@ private func snapshot(_ directory: String) throws -> [String: Bytes] {
 }
 
 /// The end offset of each edit in manifest bytes (records after the header).
-private func editEnds(_ manifest: Bytes) -> [Int] {
-    var ends: [Int] = []
-    var offset = ManifestLog.headerSize
-    while offset + RecordFormat.headerSize <= manifest.count {
-        let length = manifest.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))) }
-        offset += RecordFormat.headerSize + length
-        ends.append(offset)
+private func editEnds(_ manifest: Bytes) throws -> [Int] {
+    try manifest.withUnsafeBytes { raw in
+        try FramedRecords.scan(raw, from: ManifestLog.headerSize, types: VersionEdit.recordType...VersionEdit.recordType, path: "manifest")
+            .records.map(\.end)
     }
-    return ends
 }
 
 /// A manifest cut after any of its edits (or inside the next one) either opens holding exactly what
@@ -41,7 +37,7 @@ func manifestThatLostEditsIsCorruption(_ durability: Durability) throws {
         try store.close()
         let pristine = try snapshot(directory)
         let manifest = pristine[ManifestLog.fileName]!
-        let ends = editEnds(manifest)
+        let ends = try editEnds(manifest)
         #expect(ends.count > 3, "expected flush and compaction edits")
         var refused = 0
         for (index, end) in ends.dropLast().enumerated() {
