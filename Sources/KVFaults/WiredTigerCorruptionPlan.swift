@@ -191,7 +191,7 @@ extension CorruptionPlans {
             let bytes = try read(directory + "/" + log)
             let (records, end) = wiredTigerLogRecords(bytes)
             guard records.count > 2 else { continue }
-            cases += logCases(file: log, bytes: Array(bytes[..<end]), records: Array(records.dropFirst()), label: "log")
+            cases += logCases(file: log, size: end, records: Array(records.dropFirst()), label: "log")
             break
         }
         return cases
