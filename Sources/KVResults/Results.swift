@@ -159,6 +159,18 @@ public struct RunParameters: Codable, Sendable, Hashable {
     public var datasetBytes: Int
     public var mix: [String: Double]
     public var writerRate: Double?
+    /// How keys are named: `record-order` (KVBench: the id big-endian, padded), `ycsb-hashed` or `ycsb-ordered`.
+    public var keyScheme: String? = nil
+    /// The generator that drew the request keys, e.g. `ScrambledZipfianGenerator (YCSB)`.
+    public var keyGenerator: String? = nil
+    /// `ycsb` (READ-MODIFY-WRITE's read and update also counted under READ and UPDATE) or `kvbench`.
+    public var accounting: String? = nil
+    /// YCSB mode: the record layout (`value_size` is then the stored value's mean length).
+    public var record: RecordParameters? = nil
+    /// Workloads with scans: the scan length's range and distribution (`scan_length` is seekrandom's `--scan-length`).
+    public var minScanLength: Int? = nil
+    public var maxScanLength: Int? = nil
+    public var scanLengthDistribution: String? = nil
 
     public init(workload: String, records: Int, operations: Int?, durationSeconds: Double?, warmupOperations: Int?, warmupSeconds: Double?, threads: Int, targetRate: Double?, loop: String, keySize: Int, valueSize: Int, scanLength: Int, distribution: String, zipfTheta: Double, hotFraction: Double, hotOperationFraction: Double, seed: UInt64, durability: String, memoryBudgetBytes: Int, datasetBytes: Int, mix: [String: Double], writerRate: Double?) {
         self.workload = workload
@@ -200,6 +212,12 @@ public struct RunParameters: Codable, Sendable, Hashable {
         case memoryBudgetBytes = "memory_budget_bytes"
         case datasetBytes = "dataset_bytes"
         case writerRate = "writer_rate"
+        case keyScheme = "key_scheme"
+        case keyGenerator = "key_generator"
+        case accounting, record
+        case minScanLength = "min_scan_length"
+        case maxScanLength = "max_scan_length"
+        case scanLengthDistribution = "scan_length_distribution"
     }
 }
 
@@ -353,6 +371,8 @@ public struct PhaseResult: Codable, Sendable {
     public var writeAmpDevice: Double?
     /// The block device `device_write_bytes` was read from, or nil.
     public var deviceName: String?
+    /// The phase as YCSB reports it, by YCSB's operation names (`READ`, `UPDATE`, `READ-MODIFY-WRITE`, …).
+    public var ycsbOperations: [String: YCSBOperationResult]?
 
     /// Failed operations of every kind (the sum of `ops[].errors`); `throughputOpsS` leaves them out.
     public var errors: UInt64 { ops.values.reduce(0) { $0 + $1.errors } }
@@ -381,6 +401,7 @@ public struct PhaseResult: Codable, Sendable {
         self.timeseries = timeseries
         self.engineCounters = engineCounters
         pageCache = nil
+        ycsbOperations = nil
     }
 
     enum CodingKeys: String, CodingKey {
@@ -407,6 +428,7 @@ public struct PhaseResult: Codable, Sendable {
         case deviceWriteBytes = "device_write_bytes"
         case writeAmpDevice = "write_amp_device"
         case deviceName = "device_name"
+        case ycsbOperations = "ycsb_operations"
     }
 
     /// Fields written for readers but computed from others (not decoded).
@@ -445,5 +467,6 @@ public struct PhaseResult: Codable, Sendable {
         try container.encode(deviceWriteBytes, forKey: .deviceWriteBytes)
         try container.encode(writeAmpDevice, forKey: .writeAmpDevice)
         try container.encode(deviceName, forKey: .deviceName)
+        try container.encode(ycsbOperations, forKey: .ycsbOperations)
     }
 }

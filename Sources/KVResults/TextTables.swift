@@ -101,7 +101,40 @@ public enum TextTables {
         if let rate = parameters.targetRate { text += " at \(format(rate, digits: 0)) ops/s" }
         text += ", key \(parameters.keySize) B, value \(parameters.valueSize) B, distribution \(parameters.distribution)"
         text += ", durability \(parameters.durability), memory budget \(parameters.memoryBudgetBytes / 1_048_576) MiB, seed \(parameters.seed)"
+        text += keysAndRecords(parameters)
         return text
+    }
+
+    /// How keys were named and drawn, and (YCSB mode) what a record is, e.g. `; keys ycsb-hashed
+    /// ("user" + FNV-64(id)) drawn by ScrambledZipfianGenerator (YCSB); records of 10 fields × 100 B = 1,000 B …`.
+    static func keysAndRecords(_ parameters: RunParameters) -> String {
+        var parts: [String] = []
+        if let scheme = parameters.keyScheme {
+            let meaning = scheme == "ycsb-hashed" ? " (\"user\" + FNV-64(id))" : scheme == "ycsb-ordered" ? " (\"user\" + id)" : " (id big-endian, padded)"
+            parts.append("keys \(scheme)\(meaning)" + (parameters.keyGenerator.map { " drawn by \($0)" } ?? ""))
+        }
+        if let record = parameters.record {
+            let lengths = record.fieldLengthDistribution == "constant"
+                ? "\(record.fieldLength) B" : "\(record.minFieldLength)–\(record.fieldLength) B \(record.fieldLengthDistribution)"
+            parts.append("records of \(record.fieldCount) fields × \(lengths) = \(grouped(Int(record.recordBytes.rounded()))) B stored as \(grouped(Int(record.valueBytes.rounded())))-byte values"
+                         + (record.readAllFields ? "" : ", reads of one field") + (record.writeAllFields ? ", updates of all fields" : ", updates of one field (read, then write of the record)"))
+        }
+        if let maxScan = parameters.maxScanLength, let distribution = parameters.scanLengthDistribution {
+            parts.append("scan lengths \(parameters.minScanLength ?? maxScan)–\(maxScan) \(distribution)")
+        }
+        if let accounting = parameters.accounting { parts.append("accounting \(accounting)") }
+        return parts.isEmpty ? "" : "; " + parts.joined(separator: "; ")
+    }
+
+    /// 1140 → "1,140".
+    static func grouped(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var result = ""
+        for (index, character) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { result.append(",") }
+            result.append(character)
+        }
+        return (value < 0 ? "-" : "") + result
     }
 
     /// Renders rows as aligned columns; the first row is the header.

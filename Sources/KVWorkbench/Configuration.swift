@@ -62,24 +62,54 @@ public struct BenchmarkConfiguration: Sendable {
         self.showProgress = showProgress
     }
 
+    /// Bytes of one key: `keySize`, or in YCSB mode the mean length of the YCSB key names of the loaded records.
+    public var keyBytes: Double {
+        guard let ycsb = workload.ycsb else { return Double(keySize) }
+        return ycsb.keys.meanLength(records: UInt64(max(0, records)))
+    }
+
+    /// Bytes of one stored value: `valueSize`, or in YCSB mode the encoded record's (expected) length.
+    public var valueBytes: Double {
+        workload.ycsb?.layout.valueBytes ?? Double(valueSize)
+    }
+
     /// The parameters as they appear in results.
     public var parameters: RunParameters {
         var mix: [String: Double] = [:]
         for weight in workload.proportions where weight.weight > 0 { mix[weight.kind.rawValue] = weight.weight }
-        return RunParameters(
+        let keyLength = Int(keyBytes.rounded())
+        let valueLength = Int(valueBytes.rounded())
+        var parameters = RunParameters(
             workload: workload.name, records: records,
             operations: workload.hasRunPhase && durationSeconds == nil ? operations : nil,
             durationSeconds: durationSeconds,
             warmupOperations: warmupOperations > 0 ? warmupOperations : nil,
             warmupSeconds: warmupSeconds, threads: threads, targetRate: targetRate,
             loop: targetRate == nil ? "closed" : "open",
-            keySize: keySize, valueSize: valueSize, scanLength: scanLength,
+            keySize: keyLength, valueSize: valueLength, scanLength: scanLength,
             distribution: workload.requestDistribution.name, zipfTheta: zipfTheta,
             hotFraction: hotFraction, hotOperationFraction: hotOperationFraction, seed: seed,
             durability: durability.rawValue, memoryBudgetBytes: memoryBudget,
-            datasetBytes: records * (keySize + valueSize), mix: mix,
+            datasetBytes: Int((Double(records) * (keyBytes + valueBytes)).rounded()), mix: mix,
             writerRate: workload.special == .readWhileWriting ? writerRate : nil
         )
+        parameters.keyScheme = workload.ycsb?.keyScheme ?? "record-order"
+        parameters.keyGenerator = workload.requestDistribution.generator
+        parameters.accounting = workload.ycsb == nil ? "kvbench" : "ycsb"
+        if let layout = workload.ycsb?.layout {
+            parameters.record = RecordParameters(
+                fieldCount: layout.fieldCount, fieldLength: layout.fieldLength, minFieldLength: layout.minFieldLength,
+                fieldLengthDistribution: layout.fieldLengthDistribution.rawValue, fieldNamePrefix: layout.fieldNamePrefix,
+                readAllFields: layout.readAllFields, writeAllFields: layout.writeAllFields,
+                recordBytes: layout.recordBytes, valueBytes: layout.valueBytes,
+                encoding: "one value per record: for each field in order, u32 big-endian name length, name, u32 big-endian data length, data (YCSB's key-value binding encoding)")
+        }
+        if workload.proportions.contains(where: { $0.kind == .scan && $0.weight > 0 }) {
+            parameters.minScanLength = workload.scanLengthUniform || workload.scanLengthZipfian ? workload.minScanLength : workload.maxScanLength
+            parameters.maxScanLength = workload.maxScanLength
+            parameters.scanLengthDistribution = workload.scanLengthDistributionName
+        }
+        return parameters
     }
 
     /// Checks every parameter against its range (`ParameterRanges`) and the combination, before anything is opened;
@@ -95,14 +125,16 @@ public struct BenchmarkConfiguration: Sendable {
             throw WorkloadError("readwhilewriting needs --threads 2 or more (one writer, the rest readers)")
         }
         if let targetRate { try ParameterRanges.targetRate.check(targetRate) }
-        try ParameterRanges.keySize.check(keySize)
-        try ParameterRanges.valueSize.check(valueSize)
+        if workload.ycsb == nil {
+            try ParameterRanges.keySize.check(keySize)
+            try ParameterRanges.valueSize.check(valueSize)
+        }
         try ParameterRanges.scanLength.check(scanLength)
         try ParameterRanges.zipfTheta.check(zipfTheta)
         try ParameterRanges.hotFraction.check(hotFraction)
         try ParameterRanges.hotOperationFraction.check(hotOperationFraction)
         if workload.special == .readWhileWriting { try ParameterRanges.writerRate.check(writerRate) }
         try ParameterRanges.checkMemoryBudget(memoryBudget, physical: SystemManifest.memoryBytes())
-        try ParameterRanges.checkDataset(records: records, keySize: keySize, valueSize: valueSize)
+        try ParameterRanges.checkDataset(records: records, keySize: Int(keyBytes.rounded(.up)), valueSize: Int(valueBytes.rounded(.up)))
     }
 }

@@ -72,10 +72,19 @@ public struct ThreadRecorder: Sendable {
     @usableFromInline var clamped: UInt64 = 0
     @usableFromInline var bytesReturned: UInt64 = 0
     @usableFromInline var firstError: String?
+    /// YCSB accounting: READ-MODIFY-WRITE's read and update parts (histograms, not-found and failed
+    /// counts, indexed by `YCSBPart`), empty outside YCSB mode.
+    @usableFromInline var parts: [Histogram<UInt64>]
+    @usableFromInline var partNotFound: [UInt64]
+    @usableFromInline var partErrors: [UInt64]
 
-    /// A recorder for a phase that started at `phaseStart` (on `LatencyClock`).
+    /// A recorder for a phase that started at `phaseStart` (on `LatencyClock`); `ycsbAccounting` keeps
+    /// READ-MODIFY-WRITE's parts for YCSB's READ and UPDATE figures.
     @inlinable
-    public init(openLoop: Bool, phaseStart: UInt64) {
+    public init(openLoop: Bool, phaseStart: UInt64, ycsbAccounting: Bool = false) {
+        parts = ycsbAccounting ? [HistogramLimits.makeLatency(), HistogramLimits.makeLatency()] : []
+        partNotFound = [0, 0]
+        partErrors = [0, 0]
         let kinds = OperationKind.bySlot.count
         latency = (0..<kinds).map { _ in HistogramLimits.makeLatency() }
         currentSecond = LatencyBuckets(kinds: kinds)
@@ -144,6 +153,16 @@ public struct ThreadRecorder: Sendable {
     mutating func recordNotFound(_ kind: OperationKind) {
         notFound[kind.slot] &+= 1
     }
+
+    /// Records one part (`.read` or `.update`) of a READ-MODIFY-WRITE (YCSB accounting only).
+    @inlinable
+    mutating func recordPart(_ kind: OperationKind, latency value: UInt64, notFound: Bool, failed: Bool) {
+        guard !parts.isEmpty else { return }
+        let index = kind == .read ? 0 : 1
+        parts[index].record(min(value, HistogramLimits.highestNanoseconds))
+        if notFound { partNotFound[index] &+= 1 }
+        if failed { partErrors[index] &+= 1 }
+    }
 }
 
 /// The merge of every thread's recorder for one phase.
@@ -157,6 +176,10 @@ public struct PhaseMeasurements: Sendable {
     public var bytesReturned: UInt64 = 0
     public var firstError: String?
     public let openLoop: Bool
+    /// READ-MODIFY-WRITE's read and update parts (YCSB accounting; empty otherwise).
+    public var parts: [Histogram<UInt64>] = []
+    public var partNotFound: [UInt64] = [0, 0]
+    public var partErrors: [UInt64] = [0, 0]
 
     init(openLoop: Bool) {
         let kinds = OperationKind.bySlot.count
@@ -179,6 +202,14 @@ public struct PhaseMeasurements: Sendable {
             if index >= intervals.count { intervals.append(IntervalRecord()) }
             intervals[index].operations += interval.operations
             intervals[index].latencies.add(interval.latencies)
+        }
+        if !recorder.parts.isEmpty {
+            if parts.isEmpty { parts = [HistogramLimits.makeLatency(), HistogramLimits.makeLatency()] }
+            for index in 0..<2 {
+                parts[index].add(recorder.parts[index])
+                partNotFound[index] += recorder.partNotFound[index]
+                partErrors[index] += recorder.partErrors[index]
+            }
         }
         clamped += recorder.clamped
         bytesReturned += recorder.bytesReturned
@@ -207,6 +238,36 @@ public struct PhaseMeasurements: Sendable {
                 serviceUs: openLoop ? Self.summary(service[slot]) : nil,
                 percentileCurve: Self.curve(histogram)
             )
+        }
+        return results
+    }
+
+    /// The phase by YCSB's operation names. With YCSB accounting, READ and UPDATE include
+    /// READ-MODIFY-WRITE's read and update parts, as YCSB counts them.
+    func ycsbOperations() -> [String: YCSBOperationResult] {
+        let names: [(OperationKind, String)] = [(.read, "READ"), (.update, "UPDATE"), (.insert, "INSERT"), (.scan, "SCAN"),
+                                                (.readModifyWrite, "READ-MODIFY-WRITE"), (.delete, "DELETE")]
+        var results: [String: YCSBOperationResult] = [:]
+        for (kind, name) in names {
+            var histogram = latency[kind.slot]
+            var missing = notFound[kind.slot]
+            var failed = errors[kind.slot]
+            if !parts.isEmpty && (kind == .read || kind == .update) {
+                let index = kind == .read ? 0 : 1
+                histogram.add(parts[index])
+                missing += partNotFound[index]
+                failed += partErrors[index]
+            }
+            guard histogram.totalCount > 0 else { continue }
+            var returns: [String: UInt64] = [:]
+            let total = histogram.totalCount
+            let ok = total >= missing + failed ? total - missing - failed : 0
+            if ok > 0 { returns["OK"] = ok }
+            if missing > 0 { returns["NOT_FOUND"] = missing }
+            if failed > 0 { returns["ERROR"] = failed }
+            results[name] = YCSBOperationResult(
+                operations: total, averageUs: histogram.mean / 1000, minUs: histogram.min / 1000, maxUs: histogram.max / 1000,
+                p95Us: histogram.valueAtPercentile(95) / 1000, p99Us: histogram.valueAtPercentile(99) / 1000, returns: returns)
         }
         return results
     }

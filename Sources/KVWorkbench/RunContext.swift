@@ -11,6 +11,9 @@ public final class RunContext: Sendable {
     public let configuration: BenchmarkConfiguration
     @usableFromInline let keyEncoder: KeyEncoder
     @usableFromInline let valueGenerator: ValueGenerator
+    /// YCSB mode: the key names and the record builder every executor copies (nil outside YCSB mode).
+    @usableFromInline let ycsbKeys: YCSBKeyBuilder?
+    @usableFromInline let recordBuilder: YCSBRecordBuilder?
     @usableFromInline let insertCounter: InsertCounter
     @usableFromInline let deletedRecords = Mutex<Set<UInt64>>([])
     /// readwhilewriting: set by the last reader to finish; the writer stops when it sees it.
@@ -19,11 +22,19 @@ public final class RunContext: Sendable {
     @usableFromInline let readersDone = Atomic<Int>(0)
     private let warnings = Mutex<[String]>([])
 
+    /// Mean key length (computed once: in YCSB mode it samples the key names).
+    @usableFromInline let keyBytes: Double
+
     @usableFromInline
     init(configuration: BenchmarkConfiguration) throws(WorkloadError) {
         self.configuration = configuration
-        keyEncoder = try KeyEncoder(keySize: configuration.keySize)
-        valueGenerator = ValueGenerator(valueSize: configuration.valueSize, seed: configuration.seed)
+        keyBytes = configuration.keyBytes
+        let ycsb = configuration.workload.ycsb
+        // In YCSB mode keys are YCSB's names; the record-order encoder is kept at its default size, unused.
+        keyEncoder = try KeyEncoder(keySize: ycsb == nil ? configuration.keySize : 16)
+        valueGenerator = ValueGenerator(valueSize: ycsb == nil ? configuration.valueSize : 0, seed: configuration.seed)
+        ycsbKeys = ycsb?.keys
+        recordBuilder = ycsb.map { YCSBRecordBuilder(layout: $0.layout, seed: configuration.seed) }
         insertCounter = InsertCounter(start: UInt64(configuration.records))
     }
 
@@ -40,7 +51,7 @@ public final class RunContext: Sendable {
         let workers = configuration.workload.special == .readWhileWriting ? configuration.threads - 1 : configuration.threads
         return OperationStream(definition: configuration.workload, recordCount: UInt64(configuration.records),
                                seed: configuration.seed, thread: max(0, thread - (configuration.threads - workers)),
-                               threadCount: workers, insertCursor: insertCounter)
+                               threadCount: workers, insertCursor: insertCounter, operationCount: configuration.operations)
     }
 
     /// The open-loop schedule of one thread, or nil in closed loop.
@@ -118,17 +129,41 @@ struct OperationExecutor<Store: KeyValueStore> {
     @usableFromInline var version: UInt64 = 1
     @usableFromInline var deleted: Set<UInt64> = []
     @usableFromInline let clock = LatencyClock.reader
+    /// YCSB mode: keys, records, and the one-field switches (`readallfields`, `writeallfields`).
+    @usableFromInline let ycsbMode: Bool
+    @usableFromInline let ycsbKeys: YCSBKeyBuilder
+    @usableFromInline var records: YCSBRecordBuilder?
+    @usableFromInline let readOneField: Bool
+    @usableFromInline let writeOneField: Bool
+    /// Field lengths drawn while building records (this thread's own stream).
+    @usableFromInline var fieldRandom: WorkloadRandom
 
     @inlinable
-    init(store: Store, context: RunContext) {
+    init(store: Store, context: RunContext, thread: Int = 0) {
         self.store = store
         self.context = context
         loadedRecords = UInt64(context.configuration.records)
         keyEncoder = context.keyEncoder
         valueGenerator = context.valueGenerator
-        key = context.keyEncoder.key(0)
-        value = Bytes(repeating: 0, count: context.configuration.valueSize)
         random = WorkloadRandom(seed: context.configuration.seed ^ 0x5752_4954_4552)
+        fieldRandom = WorkloadRandom(seed: WorkloadRandom.derive(context.configuration.seed ^ 0x4649_454C_44, stream: UInt64(thread)))
+        if let keys = context.ycsbKeys, let builder = context.recordBuilder {
+            ycsbMode = true
+            ycsbKeys = keys
+            records = builder
+            key = keys.makeBuffer()
+            value = builder.makeBuffer()
+            readOneField = !builder.layout.readAllFields
+            writeOneField = !builder.layout.writeAllFields
+        } else {
+            ycsbMode = false
+            ycsbKeys = YCSBKeyBuilder(hashed: false, zeroPadding: 0)
+            records = nil
+            key = context.keyEncoder.key(0)
+            value = Bytes(repeating: 0, count: context.configuration.valueSize)
+            readOneField = false
+            writeOneField = false
+        }
     }
 
     /// Performs one operation and records its latency (from its intended start in open loop).
@@ -139,6 +174,10 @@ struct OperationExecutor<Store: KeyValueStore> {
             intended = pacer!.nextIntended()
             waitUntil(intended)
             if Interrupt.isRequested { intended = min(intended, clock.now()) }
+        }
+        if ycsbMode {
+            performYCSB(operation, intended: intended, recorder: &recorder, pacer: pacer)
+            return
         }
         keyEncoder.replaceID(operation.recordID, in: &key)
         switch operation.kind {
@@ -176,15 +215,117 @@ struct OperationExecutor<Store: KeyValueStore> {
             recorder.recordError(operation.kind, error)
         }
         let end = clock.now()
+        complete(operation, start: start, end: end, intended: intended, recorder: &recorder, open: pacer != nil)
+    }
+
+    /// After an operation: acknowledges an insert beyond the loaded records, records the latency
+    /// (from the intended start in open loop, with the service time beside it).
+    @inlinable @inline(__always)
+    func complete(_ operation: Operation, start: UInt64, end: UInt64, intended: UInt64, recorder: inout ThreadRecorder, open: Bool) {
         if operation.kind == .insert && operation.recordID >= loadedRecords {
             context.insertCounter.acknowledge(operation.recordID)
         }
-        if pacer != nil && recorder.openLoop {
+        if open && recorder.openLoop {
             recorder.record(operation.kind, latency: end &- intended, end: end)
             recorder.recordService(operation.kind, end &- start)
         } else {
             recorder.record(operation.kind, latency: end &- start, end: end)
         }
+    }
+
+    /// YCSB mode: the operation as YCSB's CoreWorkload and a key-value binding perform it. Keys are
+    /// YCSB's names, values whole records; an update with `writeallfields=false` reads the record and
+    /// writes it back with one field changed; READ-MODIFY-WRITE is a read then that update, each part
+    /// also recorded under READ and UPDATE (YCSB's accounting).
+    @inlinable
+    mutating func performYCSB(_ operation: Operation, intended: UInt64, recorder: inout ThreadRecorder, pacer: Pacer?) {
+        ycsbKeys.write(operation.recordID, into: &key)
+        let kind = operation.kind
+        if kind == .insert || (!writeOneField && (kind == .update || kind == .readModifyWrite)) {
+            records!.build(&value, recordID: operation.recordID, version: version, random: &fieldRandom)
+            version &+= 1
+        }
+        let start = clock.now()
+        // READ-MODIFY-WRITE: 1 while reading, 2 once the update started (its read part ended at `middle`).
+        var stage = 0
+        var middle: UInt64 = 0
+        var readFound = false
+        var updateFound = false
+        var threw = false
+        do {
+            switch kind {
+            case .read:
+                if try !readRecord(field: Int(operation.field), recorder: &recorder) { recorder.recordNotFound(.read) }
+            case .update:
+                if try !updateRecord(operation) { recorder.recordNotFound(.update) }
+            case .insert:
+                try store.put(key, value)
+            case .delete:
+                try store.delete(key)
+                deleted.insert(operation.recordID)
+            case .scan:
+                var returned: UInt64 = 0
+                let one = readOneField
+                let field = Int(operation.field)
+                _ = try store.scan(from: key, limit: operation.scanLength) { _, value in
+                    returned &+= UInt64(one ? (YCSBRecordBuilder.fieldRange(field, in: value)?.count ?? value.count) : value.count)
+                }
+                recorder.bytesReturned &+= returned
+            case .readModifyWrite:
+                stage = 1
+                readFound = try readRecord(field: Int(operation.field), recorder: &recorder)
+                middle = clock.now()
+                stage = 2
+                if readFound { updateFound = try updateRecord(operation) }
+                if !readFound || !updateFound { recorder.recordNotFound(.readModifyWrite) }
+            }
+        } catch {
+            threw = true
+            recorder.recordError(kind, error)
+        }
+        let end = clock.now()
+        if stage == 1 {
+            recorder.recordPart(.read, latency: end &- start, notFound: false, failed: true)
+        } else if stage == 2 {
+            recorder.recordPart(.read, latency: middle &- start, notFound: !readFound, failed: false)
+            if readFound { recorder.recordPart(.update, latency: end &- middle, notFound: !updateFound && !threw, failed: threw) }
+        }
+        complete(operation, start: start, end: end, intended: intended, recorder: &recorder, open: pacer != nil)
+    }
+
+    /// YCSB read of the record under `key`: all fields, or (`readallfields=false`) one; false when absent.
+    @inlinable
+    mutating func readRecord(field: Int, recorder: inout ThreadRecorder) throws(StoreError) -> Bool {
+        let one = readOneField
+        guard let length = try store.withValue(forKey: key, { value in
+            one ? (YCSBRecordBuilder.fieldRange(field, in: value)?.count ?? value.count) : value.count
+        }) else { return false }
+        recorder.bytesReturned &+= UInt64(length)
+        return true
+    }
+
+    /// YCSB update: the whole new record (`writeallfields=true`, already in `value`), or a read of the
+    /// record and a write of it with one field changed; false when the record is absent (nothing written).
+    @inlinable
+    mutating func updateRecord(_ operation: Operation) throws(StoreError) -> Bool {
+        guard writeOneField else {
+            try store.put(key, value)
+            return true
+        }
+        var record = Bytes()
+        swap(&record, &value)
+        defer { swap(&record, &value) }
+        let found = try store.withValue(forKey: key) { existing -> Bool in
+            record.removeAll(keepingCapacity: true)
+            record.append(contentsOf: existing)
+            return true
+        }
+        guard found != nil else { return false }
+        records!.changeField(Int(operation.field), in: &record, recordID: operation.recordID, version: version,
+                             random: &fieldRandom)
+        version &+= 1
+        try store.put(key, record)
+        return true
     }
 
     /// `readseq`: reads entries in key order through cursors, one `read` per entry, restarting at the end.

@@ -83,8 +83,9 @@ public enum Workbench {
         let sampler = StatisticsSampler(store: store, phaseStart: start)
         let recorders = Mutex<[ThreadRecorder]>([])
         let openLoop = configuration.targetRate != nil
+        let ycsbAccounting = configuration.workload.ycsb != nil
         ThreadGroup.run(count: threadCount) { thread in
-            var recorder = ThreadRecorder(openLoop: openLoop, phaseStart: start)
+            var recorder = ThreadRecorder(openLoop: openLoop, phaseStart: start, ycsbAccounting: ycsbAccounting)
             body(thread, &recorder, progress)
             recorder.finish()
             recorders.withLock { $0.append(recorder) }
@@ -115,7 +116,7 @@ public enum Workbench {
         }
         let elapsed = Double(end - start) / 1e9
         let userBytes = statisticsAfter.userBytesWritten &- statisticsBefore.userBytesWritten
-        let liveBytes = context.liveRecordCount() * UInt64(configuration.keySize + configuration.valueSize)
+        let liveBytes = UInt64((Double(context.liveRecordCount()) * (context.keyBytes + configuration.valueBytes)).rounded())
         let diskBytes = FileSystem.allocatedBytes(configuration.directory)
         var result = PhaseResult(
             name: name, elapsedS: elapsed, operations: merged.totalOperations,
@@ -128,6 +129,8 @@ public enum Workbench {
             peakRSSBytes: ProcessUsage.peakResidentBytes(), cpuS: cpuAfter - cpuBefore,
             timeseries: [], engineCounters: statisticsAfter.counters
         )
+        // YCSB mode only: another pass over every histogram (with READ-MODIFY-WRITE's parts merged in).
+        if configuration.workload.ycsb != nil { result.ycsbOperations = merged.ycsbOperations() }
         if let ioBefore, let ioAfter {
             let written = (ioAfter.writeBytes &- ioAfter.cancelledWriteBytes) &- (ioBefore.writeBytes &- ioBefore.cancelledWriteBytes)
             result.osWriteBytes = Int64(bitPattern: written) < 0 ? 0 : written
@@ -180,7 +183,7 @@ public enum Workbench {
         let configuration = context.configuration
         var order = LoadOrderStream(order: configuration.workload.loadOrder, recordCount: UInt64(configuration.records),
                                     seed: configuration.seed, thread: thread, threadCount: configuration.threads)
-        var executor = OperationExecutor(store: store, context: context)
+        var executor = OperationExecutor(store: store, context: context, thread: thread)
         var pacer = context.makePacer(thread: thread, threadCount: configuration.threads, start: recorder.phaseStart)
         var batch = ProgressBatch(progress, checksEveryOperation: pacer != nil)
         while let recordID = order.next() {
@@ -196,7 +199,7 @@ public enum Workbench {
                                               recorder: inout ThreadRecorder, progress: PhaseProgress, budget: OperationBudget) {
         let configuration = context.configuration
         let special = configuration.workload.special
-        var executor = OperationExecutor(store: store, context: context)
+        var executor = OperationExecutor(store: store, context: context, thread: thread)
         let isWriter = special == .readWhileWriting && thread == 0
         let workers = special == .readWhileWriting ? configuration.threads - 1 : configuration.threads
         let worker = special == .readWhileWriting ? thread - 1 : thread

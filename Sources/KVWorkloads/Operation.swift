@@ -8,6 +8,8 @@ public enum OperationKind: String, CaseIterable, Sendable, Codable, Hashable {
 public struct Operation: Sendable, Hashable {
     /// The kind of operation.
     public var kind: OperationKind
+    /// YCSB mode: the field a one-field read (`readallfields=false`) or update (`writeallfields=false`) touches.
+    public var field: UInt32
     /// The record (key) it touches; for `.scan`, the record the scan starts at.
     public var recordID: UInt64
     /// Entries to read, for `.scan`; 0 otherwise.
@@ -15,8 +17,9 @@ public struct Operation: Sendable, Hashable {
 
     /// Creates an operation.
     @inlinable
-    public init(kind: OperationKind, recordID: UInt64, scanLength: Int = 0) {
+    public init(kind: OperationKind, recordID: UInt64, scanLength: Int = 0, field: UInt32 = 0) {
         self.kind = kind
+        self.field = field
         self.recordID = recordID
         self.scanLength = scanLength
     }

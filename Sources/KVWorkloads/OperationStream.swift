@@ -21,15 +21,22 @@ public struct OperationStream: Sendable {
     @usableFromInline let insertCursor: InsertCounter
     @usableFromInline let followsInserts: Bool
     @usableFromInline let maxScanLength: UInt64
+    @usableFromInline let minScanLength: UInt64
     @usableFromInline let scanLengthUniform: Bool
+    @usableFromInline var scanLengthZipfian: YCSBZipfian?
+    /// YCSB mode with one-field reads or updates: the number of fields to choose from (0: no choice drawn).
+    @usableFromInline let fieldChoices: UInt64
 
     /// A stream for thread `thread` of `threadCount`; `insertCursor` is shared by all threads of the phase.
+    /// `operationCount` is the run's operation count, from which YCSB's zipfian predicts the inserts
+    /// (`operationcount × insertproportion × 2`).
     public init(definition: WorkloadDefinition, recordCount: UInt64, seed: UInt64, thread: Int, threadCount: Int,
-                insertCursor: InsertCounter) {
+                insertCursor: InsertCounter, operationCount: Int = 0) {
         precondition(threadCount > 0 && (0..<threadCount).contains(thread),
                      "Thread index must lie in 0..<threadCount.")
         random = WorkloadRandom(seed: WorkloadRandom.derive(seed, stream: UInt64(thread) &+ 1))
-        chooser = KeyChooser(distribution: definition.requestDistribution, itemCount: recordCount, seed: seed)
+        chooser = KeyChooser(distribution: definition.requestDistribution, itemCount: recordCount, seed: seed,
+                             expectedInserts: definition.ycsb?.expectedInserts(operationCount: operationCount) ?? 0)
         if case .sequential = definition.requestDistribution {
             chooser.setSequentialStart(recordCount / UInt64(threadCount) * UInt64(thread))
         }
@@ -58,9 +65,19 @@ public struct OperationStream: Sendable {
         kinds = merged.isEmpty ? [.read] : merged.map(\.kind)
         onlyKind = kinds.count == 1 ? kinds[0] : nil
         self.insertCursor = insertCursor
-        if case .latest = definition.requestDistribution { followsInserts = true } else { followsInserts = false }
+        // YCSB's generators redraw ids beyond the newest record, so they follow inserts too.
+        followsInserts = definition.requestDistribution.followsInserts
+            || (definition.ycsb != nil && definition.insertsRecords)
         maxScanLength = UInt64(max(1, definition.maxScanLength))
+        minScanLength = UInt64(max(1, min(definition.minScanLength, definition.maxScanLength)))
         scanLengthUniform = definition.scanLengthUniform
+        scanLengthZipfian = definition.scanLengthZipfian
+            ? YCSBZipfian(min: Int64(minScanLength), max: Int64(maxScanLength)) : nil
+        if let layout = definition.ycsb?.layout, !layout.readAllFields || !layout.writeAllFields {
+            fieldChoices = UInt64(layout.fieldCount)
+        } else {
+            fieldChoices = 0
+        }
     }
 
     /// The next operation of this thread's stream.
@@ -78,16 +95,29 @@ public struct OperationStream: Sendable {
             index &+= draw >= threshold4 ? 1 : 0
             kind = kinds[min(index, kinds.count &- 1)]
         }
-        switch kind {
-        case .insert:
+        if kind == .insert {
             return Operation(kind: .insert, recordID: insertCursor.claim(), scanLength: 0)
-        case .scan:
-            let start = nextRecord()
-            let length = scanLengthUniform ? 1 &+ random.next(below: maxScanLength) : maxScanLength
-            return Operation(kind: .scan, recordID: start, scanLength: Int(length))
-        default:
-            return Operation(kind: kind, recordID: nextRecord(), scanLength: 0)
         }
+        // One call site for the key draw, so that it is inlined.
+        let record = nextRecord()
+        guard kind == .scan else {
+            return Operation(kind: kind, recordID: record, scanLength: 0, field: nextField())
+        }
+        let length: UInt64
+        if scanLengthZipfian != nil {
+            length = UInt64(scanLengthZipfian!.next(uniform: random.nextDouble()))
+        } else if scanLengthUniform {
+            length = minScanLength &+ random.next(below: maxScanLength &- minScanLength &+ 1)
+        } else {
+            length = maxScanLength
+        }
+        return Operation(kind: .scan, recordID: record, scanLength: Int(length), field: nextField())
+    }
+
+    /// YCSB's `fieldchooser`: a uniform field, drawn only when some operation reads or writes one field.
+    @inlinable @inline(__always)
+    mutating func nextField() -> UInt32 {
+        fieldChoices == 0 ? 0 : UInt32(truncatingIfNeeded: random.next(below: fieldChoices))
     }
 
     @inlinable @inline(__always)

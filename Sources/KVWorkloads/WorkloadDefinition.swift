@@ -53,6 +53,12 @@ public struct WorkloadDefinition: Sendable, Hashable {
     public var fieldCount: Int?
     /// `fieldlength` from a property file, if given (KVBench writes one value of `--value-size` bytes).
     public var fieldLength: Int?
+    /// Shortest scan (YCSB minscanlength), for uniform and zipfian scan lengths.
+    public var minScanLength: Int = 1
+    /// Scan lengths from YCSB's `ZipfianGenerator(minscanlength, maxscanlength)` (favouring short scans).
+    public var scanLengthZipfian: Bool = false
+    /// YCSB mode: YCSB's keys, records, generators and accounting (nil: KVBench's record-order keys and one value).
+    public var ycsb: YCSBSettings?
 
     /// Creates a definition.
     public init(name: String, loadOrder: LoadOrder, hasRunPhase: Bool, proportions: [OperationWeight],
@@ -80,9 +86,14 @@ public struct WorkloadDefinition: Sendable, Hashable {
         switch requestDistribution {
         case .zipfian: copy.requestDistribution = .zipfian(theta: theta)
         case .latest: copy.requestDistribution = .latest(theta: theta)
-        case .uniform, .sequential, .hotspot: break
+        default: break
         }
         return copy
+    }
+
+    /// The scan-length distribution's name as YCSB names it (`constant` for KVBench's fixed length).
+    public var scanLengthDistributionName: String {
+        scanLengthZipfian ? "zipfian" : (scanLengthUniform ? "uniform" : "constant")
     }
 
     /// True when the run phase inserts new records.
@@ -149,5 +160,79 @@ public struct WorkloadDefinition: Sendable, Hashable {
                                _ scanLength: Int) -> WorkloadDefinition {
         WorkloadDefinition(name: name, loadOrder: .random, hasRunPhase: true, proportions: proportions,
                            requestDistribution: distribution, maxScanLength: scanLength, scanLengthUniform: false)
+    }
+}
+
+/// What YCSB mode adds to a workload: the record layout, the key names, and the raw
+/// `insertproportion` YCSB's zipfian predicts inserts from.
+public struct YCSBSettings: Sendable, Hashable {
+    /// Fields, their lengths, and which operations touch all of them.
+    public var layout: YCSBRecordLayout
+    /// `"user" + FNV-64(id)` (hashed) or `"user" + id` (ordered), zero-padded.
+    public var keys: YCSBKeyBuilder
+    /// `insertproportion` as given (not normalised), as CoreWorkload reads it for the zipfian key space.
+    public var insertProportion: Double
+
+    /// Creates settings.
+    public init(layout: YCSBRecordLayout = YCSBRecordLayout(), keys: YCSBKeyBuilder = YCSBKeyBuilder(hashed: true, zeroPadding: 1),
+                insertProportion: Double = 0) {
+        self.layout = layout
+        self.keys = keys
+        self.insertProportion = insertProportion
+    }
+
+    /// CoreWorkload's `expectednewkeys`: `(int)(operationcount × insertproportion × 2.0)`.
+    public func expectedInserts(operationCount: Int) -> UInt64 {
+        let expected = Double(operationCount) * insertProportion * 2
+        return expected >= 1 ? UInt64(min(expected, 2_147_483_647)) : 0
+    }
+
+    /// How keys are named, for reports: `ycsb-hashed` or `ycsb-ordered`.
+    public var keyScheme: String { keys.hashed ? "ycsb-hashed" : "ycsb-ordered" }
+}
+
+extension WorkloadDefinition {
+    /// The workload without YCSB mode (`--no-ycsb-mode`): KVBench's record-order keys and one value per
+    /// record, exact Zipf for zipfian and latest, hashed insert order read as a random load order.
+    /// Returns a note when YCSB-only properties thereby lose their effect.
+    public func withoutYCSBMode() -> (definition: WorkloadDefinition, warnings: [String]) {
+        guard let settings = ycsb else { return (self, []) }
+        var copy = self
+        copy.ycsb = nil
+        copy.loadOrder = settings.keys.hashed ? .random : .sequential
+        switch requestDistribution {
+        case .ycsbZipfian: copy.requestDistribution = .zipfian(theta: KeyDistribution.defaultTheta)
+        case .ycsbLatest: copy.requestDistribution = .latest(theta: KeyDistribution.defaultTheta)
+        case .ycsbHotspot(let data, let operations):
+            copy.requestDistribution = .hotspot(hotFraction: data, hotOperationFraction: operations)
+        default: break
+        }
+        var warnings: [String] = []
+        if settings.layout != YCSBRecordLayout() || settings.keys.zeroPadding != 1 {
+            warnings.append("\(name): with --no-ycsb-mode each record is one value of --value-size bytes under a record-order key, so fieldcount, fieldlength, fieldlengthdistribution, readallfields, writeallfields and zeropadding have no effect.")
+        }
+        return (copy, warnings)
+    }
+
+    /// The property text of YCSB's own `workloads/workloada` … `workloadf` (mix, distribution, scans;
+    /// record and operation counts left to `--records` and `--operations`), for the `ycsb-*` built-ins.
+    public static func ycsbBuiltInProperties(_ name: String) -> String? {
+        switch name {
+        case "ycsb-a": return "readallfields=true\nreadproportion=0.5\nupdateproportion=0.5\nscanproportion=0\ninsertproportion=0\nrequestdistribution=zipfian\n"
+        case "ycsb-b": return "readallfields=true\nreadproportion=0.95\nupdateproportion=0.05\nscanproportion=0\ninsertproportion=0\nrequestdistribution=zipfian\n"
+        case "ycsb-c": return "readallfields=true\nreadproportion=1\nupdateproportion=0\nscanproportion=0\ninsertproportion=0\nrequestdistribution=zipfian\n"
+        case "ycsb-d": return "readallfields=true\nreadproportion=0.95\nupdateproportion=0\nscanproportion=0\ninsertproportion=0.05\nrequestdistribution=latest\n"
+        case "ycsb-e": return "readallfields=true\nreadproportion=0\nupdateproportion=0\nscanproportion=0.95\ninsertproportion=0.05\nrequestdistribution=zipfian\nmaxscanlength=100\nscanlengthdistribution=uniform\n"
+        case "ycsb-f": return "readallfields=true\nreadproportion=0.5\nupdateproportion=0\nscanproportion=0\ninsertproportion=0\nreadmodifywriteproportion=0.5\nrequestdistribution=zipfian\n"
+        default: return nil
+        }
+    }
+
+    /// The `ycsb-*` built-in `name` in YCSB mode (its YCSB property text with `overrides` applied), or nil.
+    public static func ycsbBuiltIn(_ name: String, overrides: [String] = []) throws(WorkloadError)
+        -> (definition: WorkloadDefinition, warnings: [String])?
+    {
+        guard let text = ycsbBuiltInProperties(name) else { return nil }
+        return try parseYCSB(text, name: name, overrides: overrides)
     }
 }

@@ -5,6 +5,7 @@ import KVStore
 import KVWorkbench
 import KVWorkloads
 import StorageIO
+import Synchronization
 
 extension Durability: ExpressibleByArgument {}
 
@@ -24,18 +25,25 @@ struct SkewOptions: ParsableArguments {
         try ParameterRanges.hotOperationFraction.check(hotOperationFraction)
     }
 
-    /// The named distribution with these parameters; an unknown name and a parameter out of range get different messages.
-    func distribution(named name: String) throws -> KeyDistribution {
+    /// The named distribution with these parameters (with `ycsb`, YCSB's generators for zipfian, latest
+    /// and hotspot); an unknown name and a parameter out of range get different messages.
+    func distribution(named name: String, ycsb: Bool = false) throws -> KeyDistribution {
         do {
             try checkRanges()
         } catch {
             throw ValidationError(error.description)
         }
-        guard let parsed = KeyDistribution.parse(name, theta: zipfTheta, hotFraction: hotFraction, hotOperationFraction: hotOperationFraction) else {
+        guard let parsed = KeyDistribution.parse(name, theta: zipfTheta, hotFraction: hotFraction,
+                                                 hotOperationFraction: hotOperationFraction, ycsb: ycsb) else {
             throw ValidationError("unknown distribution '\(name)'; choose one of: \(KeyDistribution.names.joined(separator: ", "))")
         }
         return parsed
     }
+}
+
+/// `--format`: how `run` and `compare` print their results.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, ycsb
 }
 
 /// The workload and measurement options shared by `run` and `compare`.
@@ -54,14 +62,20 @@ struct BenchmarkOptions: ParsableArguments {
     var threads: Int = 1
     @Option(name: .customLong("target-rate"), parsing: .unconditional, help: "Open loop: operations per second across all threads; latency counts from each operation's intended start.")
     var targetRate: Double?
-    @Option(name: .customLong("key-size"), parsing: .unconditional, help: "Key size in bytes (keys sort in record order).")
-    var keySize: Int = 16
-    @Option(name: .customLong("value-size"), parsing: .unconditional, help: "Value size in bytes.")
-    var valueSize: Int = 100
+    @Option(name: .customLong("key-size"), parsing: .unconditional, help: "Key size in bytes (keys sort in record order; default 16; not in YCSB mode).")
+    var givenKeySize: Int?
+    @Option(name: .customLong("value-size"), parsing: .unconditional, help: "Value size in bytes (default 100; not in YCSB mode, where records are fieldcount × fieldlength).")
+    var givenValueSize: Int?
     @Option(name: .customLong("scan-length"), parsing: .unconditional, help: "Entries read after each seek by seekrandom.")
     var scanLength: Int = 10
-    @Option(help: "Key distribution, overriding the workload's: uniform, zipfian, latest, sequential, hotspot.")
+    @Option(help: "Key distribution, overriding the workload's: \(KeyDistribution.names.joined(separator: ", ")) (zipfian, latest and hotspot are YCSB's generators in YCSB mode).")
     var distribution: String?
+    @Flag(name: .customLong("ycsb-mode"), inversion: .prefixedNo, help: "YCSB files and ycsb-* workloads run as YCSB runs them: YCSB's key names, records of fieldcount × fieldlength, YCSB's generators and accounting (--no-ycsb-mode: KVBench's record-order keys, one --value-size value, exact Zipf).")
+    var ycsbMode = true
+    @Option(name: .customShort("p"), help: "A YCSB property name=value, overriding the workload file's (repeatable; YCSB files and ycsb-* workloads).")
+    var properties: [String] = []
+    @Option(help: "Output: text (tables) or ycsb (YCSB's [OVERALL]/[READ] … summary of the run phase).")
+    var format: OutputFormat = .text
     @OptionGroup var skew: SkewOptions
     @Option(name: .customLong("writer-rate"), parsing: .unconditional, help: "readwhilewriting: updates per second of the single writer.")
     var writerRate: Double = 10_000
@@ -86,11 +100,32 @@ struct BenchmarkOptions: ParsableArguments {
     @Flag(name: .customLong("allow-errors"), help: "Exit 0 even when operations failed (the default is exit status 3).")
     var allowErrors = false
 
+    /// `--key-size` (default 16).
+    var keySize: Int { givenKeySize ?? 16 }
+    /// `--value-size` (default 100).
+    var valueSize: Int { givenValueSize ?? 100 }
+
+    /// True when the workload is a YCSB one: a `ycsb-*` built-in or a property file.
+    var isYCSBWorkload: Bool {
+        WorkloadDefinition.ycsbBuiltInProperties(workload) != nil || !WorkloadDefinition.builtInNames.contains(workload)
+    }
+
+    /// True when this run is in YCSB mode.
+    var runsInYCSBMode: Bool { ycsbMode && isYCSBWorkload }
+
     func validate() throws {
         guard let budget = Self.parseBytes(memoryBudget) else {
             throw ValidationError("cannot read --memory-budget '\(memoryBudget)'; write a byte count such as 67108864, 64MiB or 1GiB")
         }
-        if let distribution { _ = try skew.distribution(named: distribution) }
+        if let distribution { _ = try skew.distribution(named: distribution, ycsb: runsInYCSBMode) }
+        if !properties.isEmpty && !isYCSBWorkload {
+            throw ValidationError("-p sets YCSB properties, and \(workload) is not a YCSB workload; use -p with a YCSB workload file or a ycsb-* workload")
+        }
+        if runsInYCSBMode {
+            for (given, flag, instead) in [(givenKeySize != nil, "--key-size", "-p zeropadding=N"), (givenValueSize != nil, "--value-size", "-p fieldcount=N -p fieldlength=N")] where given {
+                throw ValidationError("\(flag) does not apply in YCSB mode, where keys are YCSB's names and records are fieldcount × fieldlength bytes; use \(instead), or --no-ycsb-mode for KVBench's fixed-size keys and values")
+            }
+        }
         if let warmup, Self.parseWarmup(warmup) == nil {
             throw ValidationError("cannot read --warmup '\(warmup)'; write an operation count (10000) or seconds (5s)")
         }
@@ -110,27 +145,63 @@ struct BenchmarkOptions: ParsableArguments {
             if WorkloadDefinition.builtInNames.contains(workload) { try configuration(directory: "").validate() }
         } catch let error as WorkloadError {
             throw ValidationError(error.description)
+        } catch let failure as CommandFailure where failure.status == .usage {
+            throw ValidationError(failure.description)
         }
     }
 
-    /// Resolves the workload (built-in or YCSB file); prints the file's warnings.
+    /// Resolves the workload (built-in or YCSB file, in YCSB mode unless `--no-ycsb-mode`); prints the file's warnings.
     func resolveWorkload() throws -> WorkloadDefinition {
-        let override = try distribution.map { try skew.distribution(named: $0) }
-        if var definition = WorkloadDefinition.builtIn(workload, scanLength: scanLength, distribution: override) {
+        let ycsb = runsInYCSBMode
+        let override = try distribution.map { try skew.distribution(named: $0, ycsb: ycsb) }
+        if !ycsb, var definition = WorkloadDefinition.builtIn(workload, scanLength: scanLength, distribution: override) {
             if override == nil { definition.requestDistribution = Self.withTheta(definition.requestDistribution, skew.zipfTheta) }
             return definition
         }
-        let file = try WorkloadFile.read(workload)
-        let parsed: (definition: WorkloadDefinition, warnings: [String])
-        do {
-            parsed = try WorkloadDefinition.parseYCSB(file.text, name: file.name)
-        } catch {
-            throw CommandFailure("\(error.description) (workload file \(workload))", status: .badInput)
+        var parsed = try parseYCSBWorkload()
+        if !ycsb {
+            let plain = parsed.definition.withoutYCSBMode()
+            parsed = (plain.definition, parsed.warnings + plain.warnings)
         }
-        for warning in parsed.warnings { writeStandardError("warning: \(warning)\n") }
+        for warning in parsed.warnings { Self.warnOnce(warning) }
         var definition = parsed.definition
         if let override { definition.requestDistribution = override }
+        if ycsb && skew.zipfTheta != YCSBZipfian.constant {
+            switch definition.requestDistribution {
+            case .ycsbZipfian, .ycsbLatest:
+                throw CommandFailure("--zipf-theta \(skew.zipfTheta) does not apply to YCSB's zipfian and latest generators, which use YCSB's constant 0.99 (its precomputed zeta); use --distribution zipfian-exact or latest-exact for another exponent", status: .usage)
+            default: break
+            }
+        }
         return definition
+    }
+
+    /// Workload warnings already printed by this process; a child-run process prints none (its parent did).
+    static let printedWarnings = Mutex<Set<String>>([])
+    static let silenceWarnings = Atomic<Bool>(false)
+
+    /// Prints a workload warning on standard error, once per process.
+    static func warnOnce(_ warning: String) {
+        guard !silenceWarnings.load(ordering: .relaxed), printedWarnings.withLock({ $0.insert(warning).inserted }) else { return }
+        writeStandardError("warning: \(warning)\n")
+    }
+
+    /// The YCSB built-in or property file with the `-p` overrides; a bad `-p` is a usage error, a bad file bad input.
+    private func parseYCSBWorkload() throws -> (definition: WorkloadDefinition, warnings: [String]) {
+        let builtIn: (definition: WorkloadDefinition, warnings: [String])?
+        do {
+            builtIn = try WorkloadDefinition.ycsbBuiltIn(workload, overrides: properties)
+        } catch {
+            throw CommandFailure(error.description, status: .usage)
+        }
+        if let builtIn { return builtIn }
+        let file = try WorkloadFile.read(workload)
+        do {
+            return try WorkloadDefinition.parseYCSB(file.text, name: file.name, overrides: properties)
+        } catch {
+            if error.description.hasPrefix("-p ") { throw CommandFailure(error.description, status: .usage) }
+            throw CommandFailure("\(error.description) (workload file \(workload))", status: .badInput)
+        }
     }
 
     private static func withTheta(_ distribution: KeyDistribution, _ theta: Double) -> KeyDistribution {
@@ -245,6 +316,7 @@ struct BenchmarkOptions: ParsableArguments {
     func writeJSON(_ results: ResultsFile) throws {
         guard let json else { return }
         try OutputPaths.writeJSON(results, to: json)
-        print("results written to \(json)\(results.partial ? " (partial: interrupted)" : "")")
+        let message = "results written to \(json)\(results.partial ? " (partial: interrupted)" : "")"
+        if format == .ycsb { writeStandardError(message + "\n") } else { print(message) }
     }
 }

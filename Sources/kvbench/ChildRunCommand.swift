@@ -22,6 +22,7 @@ struct ChildRunCommand: ParsableCommand {
             throw CommandFailure("cannot join memory cgroup \(cgroup): \(String(cString: strerror(errno)))")
         }
         Interrupt.install()
+        BenchmarkOptions.silenceWarnings.store(true, ordering: .relaxed)
         let configuration = try options.checkedConfiguration(directory: runDirectory)
         let outcome = try EngineTable.entry(engine).run(configuration)
         let encoder = JSONEncoder()
@@ -35,11 +36,14 @@ extension BenchmarkOptions {
     /// workload and measurement option, the settings meant for that engine (named
     /// `<engine>.…`, or with no engine prefix), and `extraSettings`.
     func childArguments(engine: String, extraSettings: [String] = []) -> [String] {
-        var arguments = ["--workload", workload, "--threads", String(threads), "--key-size", String(keySize),
-                         "--value-size", String(valueSize), "--scan-length", String(scanLength),
+        var arguments = ["--workload", workload, "--threads", String(threads), "--scan-length", String(scanLength),
                          "--zipf-theta", String(skew.zipfTheta), "--hot-fraction", String(skew.hotFraction),
                          "--hot-op-fraction", String(skew.hotOperationFraction), "--writer-rate", String(writerRate),
                          "--seed", String(seed), "--durability", durability.rawValue, "--memory-budget", memoryBudget]
+        if let givenKeySize { arguments += ["--key-size", String(givenKeySize)] }
+        if let givenValueSize { arguments += ["--value-size", String(givenValueSize)] }
+        if !ycsbMode { arguments.append("--no-ycsb-mode") }
+        for property in properties { arguments += ["-p", property] }
         if let records { arguments += ["--records", String(records)] }
         if let operations { arguments += ["--operations", String(operations)] }
         if let duration { arguments += ["--duration", String(duration)] }

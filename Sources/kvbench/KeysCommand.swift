@@ -9,7 +9,7 @@ struct KeysCommand: ParsableCommand {
         abstract: "Sample a key distribution and print rank,count CSV, most frequent first."
     )
 
-    @Option(help: "Distribution: \(KeyDistribution.names.joined(separator: ", ")).")
+    @Option(help: "Distribution: \(KeyDistribution.names.joined(separator: ", ")) (zipfian, latest and hotspot are YCSB's generators; zipfian-exact and latest-exact KVBench's exact Zipf).")
     var distribution: String = "zipfian"
     @Option(parsing: .unconditional, help: "Number of distinct items (records), 1 to 2^40.")
     var items: UInt64 = 1000
@@ -20,7 +20,7 @@ struct KeysCommand: ParsableCommand {
     @OptionGroup var skew: SkewOptions
 
     func validate() throws {
-        _ = try skew.distribution(named: distribution)
+        _ = try skew.distribution(named: distribution, ycsb: true)
         do {
             try Self.items.check(items)
             try Self.samples.check(samples)
@@ -33,7 +33,7 @@ struct KeysCommand: ParsableCommand {
     static let samples = ParameterRange<Int>("--samples", 1...1_000_000_000, unit: "samples")
 
     func run() throws {
-        let parsed = try skew.distribution(named: distribution)
+        let parsed = try skew.distribution(named: distribution, ycsb: true)
         print(KeySkewReport.csv(distribution: parsed, items: items, samples: samples, seed: seed), terminator: "")
     }
 }

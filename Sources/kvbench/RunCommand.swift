@@ -53,7 +53,7 @@ struct CompareCommand: ParsableCommand {
         Interrupt.install()
         let results = try Comparison.run(engines: engineList, options: options, command: CommandLine.arguments.joined(separator: " "))
         try options.writeJSON(results)
-        if let out { try RunOutcome.writeReport(results, to: out) }
+        if let out { try RunOutcome.writeReport(results, to: out, toStandardError: options.format == .ycsb) }
         try Comparison.finish(results, allowErrors: options.allowErrors)
     }
 }
@@ -99,8 +99,28 @@ enum Comparison {
         guard let manifest else { throw RunOutcome.interruptedBeforeAnyRun() }
         let results = ResultsFile(manifest: manifest, runs: runs, summary: EngineSummary.summarize(runs), failedRuns: failed,
                                   partial: Interrupt.isRequested)
-        printTables(results, engines: engines)
+        if options.format == .ycsb {
+            printYCSB(results)
+        } else {
+            printTables(results, engines: engines)
+        }
         return results
+    }
+
+    /// `--format ycsb`: each run's run phase (the load phase of a load-only workload) in YCSB's text form;
+    /// with several runs, each block follows a `# engine …` line (which YCSB parsers skip).
+    static func printYCSB(_ results: ResultsFile) {
+        let runs = results.runs
+        for run in runs {
+            guard let phase = run.phases.last(where: { $0.name == "run" }) ?? run.phases.first(where: { $0.name == "load" }) else { continue }
+            if runs.count > 1 {
+                print("# \(run.engine)\(run.repetition.map { " repetition \($0)" } ?? "") \(phase.name) phase")
+            }
+            print(YCSBText.render(phase), terminator: "")
+        }
+        for failure in results.failedRuns ?? [] {
+            writeStandardError("FAILED: \(failure.engine) repetition \(failure.repetition): \(failure.termination)\n")
+        }
     }
 
     static func printTables(_ results: ResultsFile, engines: [String]) {

@@ -157,10 +157,13 @@ func frequencies(_ definition: WorkloadDefinition, operations: Int, seed: UInt64
     @Test func distributionNamesParse() {
         for name in KeyDistribution.names {
             let parsed = KeyDistribution.parse(name, theta: 0.9, hotFraction: 0.3, hotOperationFraction: 0.7)
-            #expect(parsed?.name == name)
+            #expect(parsed?.name == String(name.split(separator: "-").first!))
         }
         #expect(KeyDistribution.parse("zipfian", theta: 0.9, hotFraction: 0, hotOperationFraction: 0) == .zipfian(theta: 0.9))
-        #expect(KeyDistribution.parse("exponential", theta: 0.9, hotFraction: 0, hotOperationFraction: 0) == nil)
+        #expect(KeyDistribution.parse("zipfian", theta: 0.9, hotFraction: 0, hotOperationFraction: 0, ycsb: true) == .ycsbZipfian)
+        #expect(KeyDistribution.parse("zipfian-exact", theta: 0.9, hotFraction: 0, hotOperationFraction: 0, ycsb: true) == .zipfian(theta: 0.9))
+        #expect(KeyDistribution.parse("latest", theta: 0.9, hotFraction: 0, hotOperationFraction: 0, ycsb: true) == .ycsbLatest)
+        #expect(KeyDistribution.parse("pareto", theta: 0.9, hotFraction: 0, hotOperationFraction: 0) == nil)
         #expect(KeyDistribution.parse("zipfian", theta: -1, hotFraction: 0, hotOperationFraction: 0) == nil)
         #expect(KeyDistribution.parse("hotspot", theta: 0.9, hotFraction: 1.5, hotOperationFraction: 0) == nil)
     }

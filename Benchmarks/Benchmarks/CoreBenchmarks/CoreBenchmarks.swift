@@ -29,6 +29,32 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    Benchmark("Key generation: ycsb-a in YCSB mode (ScrambledZipfian, \"user\" + FNV-64 key)", configuration: mallocFree) { benchmark in
+        let definition = try WorkloadDefinition.ycsbBuiltIn("ycsb-a")!.definition
+        var stream = OperationStream(definition: definition, recordCount: 1_000_000, seed: 1, thread: 0, threadCount: 1,
+                                     insertCursor: InsertCounter(start: 1_000_000), operationCount: 1_000_000)
+        let keys = definition.ycsb!.keys
+        var key = keys.makeBuffer()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let operation = stream.next()
+            keys.write(operation.recordID, into: &key)
+            blackHole(key[0])
+        }
+    }
+
+    Benchmark("Record generation: YCSB record, 10 fields of 100 bytes, and a one-field change", configuration: mallocFree) { benchmark in
+        var builder = YCSBRecordBuilder(layout: YCSBRecordLayout(), seed: 1)
+        var random = WorkloadRandom(seed: 1)
+        var value = builder.makeBuffer()
+        benchmark.startMeasurement()
+        for index in benchmark.scaledIterations {
+            builder.build(&value, recordID: UInt64(index), version: 1, random: &random)
+            builder.changeField(index % 10, in: &value, recordID: UInt64(index), version: 2, random: &random)
+            blackHole(value[0])
+        }
+    }
+
     Benchmark("Value generation: 100-byte value", configuration: mallocFree) { benchmark in
         let generator = ValueGenerator(valueSize: 100, seed: 1)
         var value = Bytes(repeating: 0, count: 100)
