@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "LMDBEngine", targets: ["LMDBEngine"]),
         .library(name: "LevelDBEngine", targets: ["LevelDBEngine"]),
         .library(name: "SQLiteEngine", targets: ["SQLiteEngine"]),
+        .library(name: "WiredTigerEngine", targets: ["WiredTigerEngine"]),
         .library(name: "BTreeEngine", targets: ["BTreeEngine"]),
         .library(name: "LSMEngine", targets: ["LSMEngine"]),
         .library(name: "KVWorkloads", targets: ["KVWorkloads"]),
@@ -52,6 +53,12 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CWiredTiger",
+            path: "CWiredTiger",
+            pkgConfig: "wiredtiger",
+            providers: [.apt(["libwiredtiger-dev"])]
+        ),
         .target(name: "KVStore"),
         .target(name: "CCRC32C"),
         .target(name: "StorageIO", dependencies: ["KVStore", "CCRC32C"]),
@@ -59,6 +66,7 @@ let package = Package(
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
         .target(name: "LevelDBEngine", dependencies: ["KVStore", "StorageIO", "CLevelDB"]),
         .target(name: "SQLiteEngine", dependencies: ["KVStore", "StorageIO", "CSQLite"]),
+        .target(name: "WiredTigerEngine", dependencies: ["KVStore", "StorageIO", "CWiredTiger"]),
         .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"],
                 swiftSettings: [.define("KVBENCH_INTERNAL_CHECKS", .when(configuration: .debug))]),
         .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"],
@@ -82,7 +90,7 @@ let package = Package(
             name: "kvbench",
             dependencies: [
                 "KVStore", "StorageIO", "KVWorkloads", "KVResults", "KVReports", "KVWorkbench", "RocksDBEngine", "LMDBEngine", "LSMEngine", "BTreeEngine", "KVFaults", "KVProcess",
-                "LevelDBEngine", "SQLiteEngine",
+                "LevelDBEngine", "SQLiteEngine", "WiredTigerEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -92,6 +100,7 @@ let package = Package(
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "LevelDBEngineTests", dependencies: ["LevelDBEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "SQLiteEngineTests", dependencies: ["SQLiteEngine", "KVConformance", "KVStore", "StorageIO"]),
+        .testTarget(name: "WiredTigerEngineTests", dependencies: ["WiredTigerEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "BTreeEngineTests", dependencies: ["BTreeEngine", "KVConformance", "StorageIO", "KVStore"]),
         .testTarget(name: "LSMEngineTests", dependencies: ["LSMEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "KVWorkloadsTests", dependencies: ["KVWorkloads", "KVStore"]),
@@ -100,7 +109,7 @@ let package = Package(
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
         .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench", "KVResults"]),
         .testTarget(name: "KVProcessTests", dependencies: ["KVProcess"]),
-        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "StorageFaults", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine"]),
+        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "StorageFaults", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine", "WiredTigerEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -87,6 +87,23 @@ static void emit(uint8_t type, int fd, uint64_t a, uint64_t b, const char *path,
     pthread_mutex_unlock(&log_lock);
 }
 
+/* Rewrites an absolute path in place without "." components and without repeated or trailing
+ * slashes, so that one file has one name in the trace (WiredTiger opens "DIR/./NAME" and syncs
+ * "DIR/" and "DIR/."). ".." is left as it is. */
+static void normalize(char *path) {
+    char *from = path, *to = path;
+    while (*from) {
+        if (from[0] == '/') {
+            while (from[1] == '/') from++;
+            if (from[1] == '.' && (from[2] == '/' || from[2] == 0)) { from += 2; continue; }
+            if (from[1] == 0 && to != path) { from++; continue; }
+        }
+        *to++ = *from++;
+    }
+    if (to == path) *to++ = '/';
+    *to = 0;
+}
+
 /* Resolves `path` (relative to `dirfd`) to an absolute path; returns 1 when it lies under the traced directory. */
 static int resolve(int dirfd, const char *path, char *out) {
     if (!traced_dir_length || !path) return 0;
@@ -107,6 +124,7 @@ static int resolve(int dirfd, const char *path, char *out) {
         strcat(out, "/");
         strcat(out, path);
     }
+    normalize(out);
     if (strncmp(out, traced_dir, traced_dir_length) != 0) return 0;
     return out[traced_dir_length] == 0 || out[traced_dir_length] == '/';
 }

@@ -83,6 +83,7 @@ enum EnginePalette {
     static let known: [String: String] = [
         "lsm": "#1f77b4", "rocksdb": "#ff7f0e", "btree": "#2ca02c", "lmdb": "#d62728", "null": "#7f7f7f",
         "leveldb": "#17becf", "sqlite": "#bcbd22",
+        "wiredtiger": "#9467bd", "wiredtiger-lsm": "#8c564b",
     ]
     static let extra = ["#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 

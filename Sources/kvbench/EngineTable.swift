@@ -8,6 +8,7 @@ import LSMEngine
 import RocksDBEngine
 import LevelDBEngine
 import SQLiteEngine
+import WiredTigerEngine
 
 /// How `crash-test --mode power` simulates a power loss for an engine.
 enum PowerLossSimulation: Sendable {
@@ -111,8 +112,19 @@ enum EngineTable {
                     refusedDurabilities: [.none: "--durability none is not available for sqlite: \(SQLiteStore.noneRefusal)"],
                     powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.sqlite,
                     noChecksums: "SQLite has no page checksums (only its WAL frames are checksummed): damage to the database file that still parses is returned as data (reported as undetected)"),
+        EngineEntry(WiredTigerStore.self, name: "wiredtiger",
+                    summary: "WiredTiger \(WiredTigerStore.engineVersion) B-tree table through its C API (MongoDB's engine)",
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.wiredTiger,
+                    comparisonNote: Self.wiredTigerNote),
+        EngineEntry(WiredTigerLSMStore.self, name: "wiredtiger-lsm",
+                    summary: "WiredTiger \(WiredTigerLSMStore.engineVersion) LSM table (type=lsm) through its C API",
+                    powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.wiredTiger,
+                    comparisonNote: Self.wiredTigerNote),
         EngineEntry(NullStore.self, name: "null", summary: "stores nothing; measures the harness itself"),
     ]
+
+    /// What a reader of a comparison with WiredTiger must know.
+    static let wiredTigerNote = "WiredTiger's memory budget is its cache; it checkpoints every 60 s, so in a shorter run its pages are written by eviction, which keeps dirty data under 5 % of the cache by writing the same pages again and again."
 
     /// Engine names in table order.
     static let names = engines.map(\.name)

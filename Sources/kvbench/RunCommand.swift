@@ -144,7 +144,7 @@ enum Comparison {
         }
         var notes: [String] = []
         for engine in EngineTable.engines where runs.contains(where: { $0.engine == engine.name }) {
-            if let note = engine.comparisonNote { notes.append(note) }
+            if let note = engine.comparisonNote, !notes.contains(note) { notes.append(note) }
             if let note = engine.unboundedNote, runs.contains(where: { $0.engine == engine.name && $0.memoryLimit?.enforced != true }) {
                 notes.append(note)
             }

@@ -3,6 +3,7 @@ import KVStore
 @_spi(Testing) import LSMEngine
 import StorageIO
 import Testing
+import WiredTigerEngine
 @testable import KVFaults
 
 /// `kvbench corrupt-test` for the hand-written engines at several key spaces, in process: each case
@@ -47,6 +48,20 @@ struct CorruptTestKeySpaceTests {
     @Test(arguments: [100, 300, 1000, 3000])
     func btreeHasNoWrongValues(keySpace: Int) throws {
         let result = try wrongCases(BTreeStore.self, keySpace: keySpace, plan: CorruptionPlans.from(BTreeStore.layout)) { $0.abandonWithoutClosing() }
+        #expect(result.cases >= 12)
+        #expect(result.wrong.isEmpty, "\(result.wrong.joined(separator: "\n"))")
+    }
+
+    /// WiredTiger checkpoints at close, so the "abandoned" copy is closed too: its log cases find
+    /// the records the log still holds (the data is also in the checkpoint).
+    @Test func wiredTigerHasNoWrongValues() throws {
+        let result = try wrongCases(WiredTigerStore.self, keySpace: 3000, plan: CorruptionPlans.wiredTiger) { _ in }
+        #expect(result.cases >= 12)
+        #expect(result.wrong.isEmpty, "\(result.wrong.joined(separator: "\n"))")
+    }
+
+    @Test func wiredTigerLSMHasNoWrongValues() throws {
+        let result = try wrongCases(WiredTigerLSMStore.self, keySpace: 3000, plan: CorruptionPlans.wiredTiger) { _ in }
         #expect(result.cases >= 12)
         #expect(result.wrong.isEmpty, "\(result.wrong.joined(separator: "\n"))")
     }
