@@ -96,7 +96,7 @@ let package = Package(
         ),
         .target(name: "KVConformance", dependencies: ["KVStore", "StorageIO"], path: "Tests/KVConformance"),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StorageIO"]),
-        .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "KVConformance", "KVStore"]),
+        .testTarget(name: "RocksDBEngineTests", dependencies: ["RocksDBEngine", "CRocksDB", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "LMDBEngineTests", dependencies: ["LMDBEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "LevelDBEngineTests", dependencies: ["LevelDBEngine", "KVConformance", "KVStore", "StorageIO"]),
         .testTarget(name: "SQLiteEngineTests", dependencies: ["SQLiteEngine", "KVConformance", "KVStore", "StorageIO"]),

@@ -141,8 +141,8 @@ public enum MarkdownReport {
             text += "- \(run.label) \(run.run.engineVersion): \(settings.isEmpty ? "no settings reported" : settings)\n"
         }
         text += "- Compression is off for every engine unless a setting above says otherwise.\n"
-        if results.contains(where: { $0.engine == "rocksdb" }) {
-            text += "- RocksDB is Debian's shared library, compiled with assertions on; this slows it.\n"
+        for label in Set(runs.filter { $0.run.engineSettings["build"]?.hasPrefix("assertions on") == true }.map(\.label)).sorted() {
+            text += "- \(label) ran on a library compiled with assertions on (detected, see its `build` setting above); this slows it.\n"
         }
         if results.contains(where: { $0.engine == "lmdb" }) {
             text += "- LMDB reads through the OS page cache and cannot be bounded by the memory budget: compare its peak RSS. It has no mode without durability and no write counter: its engine-view write amplification is the issued view (`wchar`, marked (wchar)).\n"

@@ -11,7 +11,11 @@ import Glibc
 /// Durability: `none` disables the WAL, `os` writes the WAL without syncing,
 /// `fsync` syncs the WAL before acknowledging. The memory budget is split
 /// evenly between the block cache and two write buffers (memtables).
-/// Compression is off. Thread safety: any number of threads may read and
+/// Compression is off. RocksDB's `Statistics` object is off unless the
+/// `rocksdb.statistics=true` setting asks for it (it costs throughput, see
+/// docs/results.md): the engine-view write bytes and compaction figures come
+/// from the `rocksdb.dbstats` and `rocksdb.cfstats-no-file-histogram`
+/// properties instead. Thread safety: any number of threads may read and
 /// write concurrently (RocksDB is internally synchronized); `close()` must not
 /// race with other calls on the same store.
 ///
@@ -23,8 +27,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
 
     public static let engineName = "rocksdb"
 
-    /// The RocksDB library version, read from the file name of the loaded shared library.
-    public static let engineVersion: String = loadedLibraryVersion()
+    /// The loaded library's version and detected build kind, e.g. `7.8.3, release build` (see `RocksDBLibrary`).
+    public static let engineVersion: String = RocksDBLibrary.loaded.versionText
 
     public let options: StoreOptions
     public let limits = StoreLimits(maxKeySize: 8 << 20, maxValueSize: 1 << 30)
@@ -43,16 +47,19 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     /// error, and Debian's build (assertions on) aborts when that writer is synced again
     /// (`rocksdb_flush_wal`), so `sync` and `close` report this error instead of syncing.
     private let writeFailure = Mutex<StoreError?>(nil)
+    /// Whether RocksDB's `Statistics` object is on (`rocksdb.statistics=true`).
+    private let statisticsEnabled: Bool
 
     private init(options: StoreOptions, database: OpaquePointer, lock: DirectoryLock,
                  dbOptions: RocksDBOptionsHandle, tableOptions: RocksDBTableOptionsHandle,
-                 cache: RocksDBCacheHandle, settings: [String: String]) {
+                 cache: RocksDBCacheHandle, statisticsEnabled: Bool, settings: [String: String]) {
         self.options = options
         self.database = database
         self.lock = lock
         self.dbOptions = dbOptions
         self.tableOptions = tableOptions
         self.cache = cache
+        self.statisticsEnabled = statisticsEnabled
         self.writeOptions = RocksDBWriteOptionsHandle(durability: options.durability)
         self.settingsReport = settings
     }
@@ -64,7 +71,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     public static func open(_ options: StoreOptions) throws(StoreError) -> RocksDBStore {
         let path = options.directory
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "CURRENT", engine: "RocksDB")
-        _ = try EngineSettings(options.settings, engine: "RocksDB", known: [])
+        let statisticsEnabled = try EngineSettings(options.settings, engine: "RocksDB", known: ["rocksdb.statistics"])
+            .flag("rocksdb.statistics") ?? false
         let lock = try DirectoryLock(directory: path)
 
         let budget = max(options.memoryBudget, 4 << 20)
@@ -78,7 +86,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         rocksdb_options_set_bottommost_compression(dbOptions.pointer, Int32(rocksdb_no_compression))
         rocksdb_options_set_write_buffer_size(dbOptions.pointer, writeBufferBytes)
         rocksdb_options_set_max_write_buffer_number(dbOptions.pointer, 2)
-        rocksdb_options_enable_statistics(dbOptions.pointer)
+        if statisticsEnabled { rocksdb_options_enable_statistics(dbOptions.pointer) }
         // The informational LOG is on the database's disk. Debian's build (assertions on) aborts
         // when the LOG is appended to after one of its writes failed: on a full disk, as soon as
         // RocksDB logs the failed write. Logging fatal messages only keeps a full disk an error.
@@ -103,11 +111,15 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
             "bloom_bits_per_key": "10",
             "index_and_filter_blocks": "partitioned, in the block cache (high priority), top level and L0 pinned",
             "wal": options.durability == .none ? "disabled" : (options.durability == .fsync ? "sync" : "no sync"),
-            "build": "Debian librocksdb \(engineVersion), assertions enabled",
+            "build": RocksDBLibrary.loaded.buildEvidence,
+            "statistics": statisticsEnabled
+                ? "on (rocksdb.statistics=true: RocksDB's Statistics object, which slows writes and reads)"
+                : "off (engine write bytes and compactions from the rocksdb.dbstats and rocksdb.cfstats properties, 0.01 GiB resolution)",
             "info_log_level": "fatal (the LOG holds its header and fatal errors only)",
+            "perf_context": "off on the calling threads (RocksDB's default counts on every thread; db_bench turns it off too)",
         ]
         return RocksDBStore(options: options, database: database, lock: lock, dbOptions: dbOptions,
-                            tableOptions: tableOptions, cache: cache, settings: settings)
+                            tableOptions: tableOptions, cache: cache, statisticsEnabled: statisticsEnabled, settings: settings)
     }
 
     /// `rocksdb::InfoLogLevel::FATAL_LEVEL`.
@@ -123,9 +135,15 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         return .engine(name: engineName, message: message)
     }
 
+    /// Checks the store is open and turns RocksDB's perf context off on the calling thread.
+    /// RocksDB counts into its thread-local perf context by default (`kEnableCount`: every key
+    /// comparison, block read and memtable probe), which costs about 7 % of a fill; `db_bench`
+    /// turns it off on its benchmark threads, and so does the adapter, on every call (the level
+    /// is per thread and the adapter does not own the threads; setting it is one TLS store).
     @inline(__always)
     private func ensureOpen() throws(StoreError) {
         if isClosed.load(ordering: .relaxed) { throw .closed }
+        rocksdb_set_perf_level(Int32(rocksdb_disable))
     }
 
     /// Runs a RocksDB write call; remembers its error in `writeFailure`.
@@ -238,42 +256,13 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
 
     public func statistics() -> StoreStatistics {
         var snapshot = StoreStatistics(userBytesWritten: userBytes.load(ordering: .relaxed))
-        guard !isClosed.load(ordering: .relaxed), let raw = rocksdb_options_statistics_get_string(dbOptions.pointer) else {
-            return snapshot
-        }
-        let text = String(cString: raw)
-        rocksdb_free(raw)
-        let parsed = RocksDBStatisticsText(text)
-        let walBytes = parsed.ticker("rocksdb.wal.bytes")
-        let flushBytes = parsed.ticker("rocksdb.flush.write.bytes")
-        let compactWrite = parsed.ticker("rocksdb.compact.write.bytes")
-        let compactRead = parsed.ticker("rocksdb.compact.read.bytes")
-        snapshot.engineBytesWritten = walBytes + flushBytes + compactWrite
-        snapshot.pointLookups = parsed.ticker("rocksdb.number.keys.read")
-        snapshot.lookupProbes = parsed.ticker("rocksdb.bloom.filter.useful") + parsed.ticker("rocksdb.bloom.filter.full.positive")
-        let compactionTimes = parsed.histogram("rocksdb.compaction.times.micros")
-        let compactionCPU = parsed.histogram("rocksdb.compaction.times.cpu_micros")
-        snapshot.compaction = CompactionStatistics(
-            count: compactionTimes.count,
-            bytesRead: compactRead,
-            bytesWritten: compactWrite,
-            wallSeconds: Double(compactionTimes.sum) / 1e6,
-            cpuSeconds: Double(compactionCPU.sum) / 1e6,
-            stallSeconds: Double(parsed.ticker("rocksdb.stall.micros")) / 1e6
-        )
-        snapshot.counters = [
-            "wal_bytes": Double(walBytes),
-            "flush_bytes": Double(flushBytes),
-            "block_cache.hits": Double(parsed.ticker("rocksdb.block.cache.hit")),
-            "block_cache.misses": Double(parsed.ticker("rocksdb.block.cache.miss")),
-            "bloom.negatives": Double(parsed.ticker("rocksdb.bloom.filter.useful")),
-            "bloom.positives": Double(parsed.ticker("rocksdb.bloom.filter.full.positive")),
-            "bloom.true_positives": Double(parsed.ticker("rocksdb.bloom.filter.full.true.positive")),
-            "memtable.hits": Double(parsed.ticker("rocksdb.memtable.hit")),
-            "wal_syncs": Double(parsed.ticker("rocksdb.wal.synced")),
-        ]
-        for level in ["l0", "l1", "l2andup"] {
-            snapshot.counters["get_hits.\(level)"] = Double(parsed.ticker("rocksdb.get.hit.\(level)"))
+        guard !isClosed.load(ordering: .relaxed) else { return snapshot }
+        if statisticsEnabled, let raw = rocksdb_options_statistics_get_string(dbOptions.pointer) {
+            let text = String(cString: raw)
+            rocksdb_free(raw)
+            RocksDBStatisticsText(text).fill(&snapshot)
+        } else if let database = property("rocksdb.dbstats"), let columnFamily = property("rocksdb.cfstats-no-file-histogram") {
+            RocksDBPropertyStats(database: database, columnFamily: columnFamily).fill(&snapshot)
         }
         return snapshot
     }
@@ -296,51 +285,4 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         lock.release()
         if let failure { throw failure }
     }
-
-    /// Finds the loaded `librocksdb.so.X.Y.Z` in `/proc/self/maps` and returns `X.Y.Z`.
-    private static func loadedLibraryVersion() -> String {
-        _ = rocksdb_readoptions_create().map { rocksdb_readoptions_destroy($0) }
-        guard let file = fopen("/proc/self/maps", "r") else { return "unknown" }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 4096)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard let slash = text.firstIndex(of: "/"), text.contains("librocksdb.so") else { continue }
-            let path = FileSystem.canonicalPath(String(text[slash...]).trimmingNewline())
-            let parts = path.split(separator: "/").last?.split(separator: ".", omittingEmptySubsequences: false) ?? []
-            if let so = parts.firstIndex(of: "so"), so + 1 < parts.count { return parts[(so + 1)...].joined(separator: ".") }
-        }
-        return "unknown"
-    }
-}
-
-extension String {
-    fileprivate func trimmingNewline() -> String {
-        var copy = self
-        while copy.last == "\n" { copy.removeLast() }
-        return copy
-    }
-}
-
-/// The text of `rocksdb_options_statistics_get_string`, parsed into tickers and histograms.
-struct RocksDBStatisticsText {
-    private var tickers: [String: UInt64] = [:]
-    private var histograms: [String: (count: UInt64, sum: UInt64)] = [:]
-
-    init(_ text: String) {
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard let name = fields.first else { continue }
-            if fields.count == 4, fields[1] == "COUNT" {
-                tickers[String(name)] = UInt64(fields[3]) ?? 0
-            } else if let countIndex = fields.firstIndex(of: "COUNT"), let sumIndex = fields.firstIndex(of: "SUM"),
-                      countIndex + 2 < fields.count, sumIndex + 2 < fields.count {
-                histograms[String(name)] = (UInt64(fields[countIndex + 2]) ?? 0, UInt64(fields[sumIndex + 2]) ?? 0)
-            }
-        }
-    }
-
-    func ticker(_ name: String) -> UInt64 { tickers[name] ?? 0 }
-
-    func histogram(_ name: String) -> (count: UInt64, sum: UInt64) { histograms[name] ?? (0, 0) }
 }

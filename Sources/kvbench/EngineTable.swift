@@ -90,9 +90,11 @@ enum EngineTable {
                     summary: "KVBench's hand-written B+tree \(BTreeStore.engineVersion): copy-on-write pages, buffer pool, redo log",
                     powerLoss: .faultLayer, corruptionPlan: CorruptionPlans.from(BTreeStore.layout)),
         EngineEntry(RocksDBStore.self, name: "rocksdb",
-                    summary: "RocksDB \(RocksDBStore.engineVersion) through its C API (Debian build, assertions enabled)",
+                    summary: "\(RocksDBLibrary.loaded.summary) through its C API",
                     powerLoss: .syscallTrace, corruptionPlan: CorruptionPlans.rocksDB,
-                    comparisonNote: "RocksDB is Debian's \(RocksDBStore.engineVersion) build, compiled with assertions enabled, which slows it."),
+                    comparisonNote: RocksDBLibrary.loaded.buildKind == .assertionsOn
+                        ? "\(RocksDBLibrary.loaded.summary): its assertions slow it; scripts/build-rocksdb builds a release library of the same version."
+                        : nil),
         EngineEntry(LMDBStore.self, name: "lmdb",
                     summary: "LMDB \(LMDBStore.engineVersion), copy-on-write B+tree in a memory map",
                     refusedDurabilities: [.none: "--durability none is not available for lmdb: LMDB has no mode without durability (every commit goes through its data file); use --durability os or fsync"],
