@@ -26,6 +26,13 @@ struct WiredTigerSettings {
         mmap = try given.flag("wiredtiger.mmap") ?? mmap
     }
 
+    /// WiredTiger's `cache_size` for a memory budget: half the budget, as MongoDB gives its
+    /// cache about half the machine, because `cache_size` bounds only the cache and what
+    /// WiredTiger allocates beside it (glibc's per-thread arenas for its eviction, log and
+    /// checkpoint threads, the log buffer) measured another 80 MiB at a 64 MiB cache; never
+    /// below 4 MiB (or the whole budget under that), the smallest its LSM table accepts.
+    static func cacheBytes(budget: Int) -> Int { max(budget / 2, min(max(budget, 1 << 20), 4 << 20)) }
+
     /// The size of each log file: a quarter of the memory budget, between 1 MiB and 16 MiB.
     /// WiredTiger preallocates whole log files (the current one and up to a few more, each
     /// fully allocated so a commit's sync never changes a file's size); at its default of

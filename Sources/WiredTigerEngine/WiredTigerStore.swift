@@ -114,7 +114,7 @@ public final class WiredTigerTableStore<Table: WiredTigerTableType>: KeyValueSto
         let existed = try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing,
                                                               marker: "WiredTiger", engine: "WiredTiger")
         let lock = try DirectoryLock(directory: path)
-        let cacheBytes = max(options.memoryBudget, 1 << 20)
+        let cacheBytes = WiredTigerSettings.cacheBytes(budget: options.memoryBudget)
         let table = Table.tableSettings(cacheBytes: cacheBytes)
         let configuration = WiredTigerSettings.connectionConfiguration(
             create: !existed, cacheBytes: cacheBytes, durability: options.durability, settings: settings)
