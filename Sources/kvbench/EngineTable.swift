@@ -124,7 +124,7 @@ enum EngineTable {
     ]
 
     /// What a reader of a comparison with WiredTiger must know.
-    static let wiredTigerNote = "WiredTiger's memory budget is its cache; it checkpoints every 60 s, so in a shorter run its pages are written by eviction, which keeps dirty data under 5 % of the cache by writing the same pages again and again."
+    static let wiredTigerNote = "Half of WiredTiger's memory budget is its cache (the rest is for what it allocates beside the cache); it checkpoints every 60 s, so in a shorter run its pages are written by eviction, which keeps dirty data under 5 % of the cache by writing the same pages again and again."
 
     /// Engine names in table order.
     static let names = engines.map(\.name)
