@@ -75,6 +75,34 @@ public enum CorruptionPlans {
         return nil
     }
 
+    /// The cases of a LevelDB-format table (LevelDB's and RocksDB's): a data block, the index
+    /// block (when the footer is `intact` and its handles, read at `handlesAt`, lie in the
+    /// file), the footer's handles and magic, and truncation to half.
+    static func tableCases(file: String, bytes: [UInt8], footerSize: Int, handlesAt: Int, intact: Bool) -> [CorruptionCase] {
+        var cases = [CorruptionCase(name: "table: bit flip in a data block", file: file, action: .flip(offset: min(64, bytes.count - 1), mask: 0x04))]
+        var cursor = handlesAt
+        if intact, bytes.count >= footerSize, let _ = varint(bytes, &cursor), let _ = varint(bytes, &cursor),
+           let indexOffset = varint(bytes, &cursor), let indexSize = varint(bytes, &cursor), indexOffset + indexSize <= bytes.count {
+            cases.append(CorruptionCase(name: "table: bit flip in the index block", file: file, action: .flip(offset: indexOffset + indexSize / 2, mask: 0x02)))
+        }
+        cases.append(CorruptionCase(name: "table: bit flip in the footer (block handles)", file: file, action: .flip(offset: max(bytes.count - footerSize + 2, 0), mask: 0x01)))
+        cases.append(CorruptionCase(name: "table: bit flip in the footer magic", file: file, action: .flip(offset: max(bytes.count - 3, 0), mask: 0x20)))
+        cases.append(CorruptionCase(name: "table: truncated to half", file: file, action: .truncate(length: bytes.count / 2)))
+        return cases
+    }
+
+    /// The newest manifest's records and CURRENT's manifest name (LevelDB's and RocksDB's).
+    static func manifestCases(_ directory: String) throws(StoreError) -> [CorruptionCase] {
+        var cases: [CorruptionCase] = []
+        if let manifest = try largest(directory, where: { $0.hasPrefix("MANIFEST-") }) {
+            cases += logCases(file: manifest.name, bytes: try read(directory + "/" + manifest.name), label: "manifest")
+        }
+        if FileSystem.exists(directory + "/CURRENT") {
+            cases.append(CorruptionCase(name: "CURRENT: bit flip in the manifest name", file: "CURRENT", action: .flip(offset: 10, mask: 0x01)))
+        }
+        return cases
+    }
+
     /// RocksDB: the write-ahead log, a table's data, index and footer, the manifest, CURRENT.
     public static func rocksDB(_ directory: String) throws(StoreError) -> [CorruptionCase] {
         var cases: [CorruptionCase] = []
@@ -83,25 +111,12 @@ public enum CorruptionPlans {
         }
         if let table = try largest(directory, where: { $0.hasSuffix(".sst") }) {
             let bytes = try read(directory + "/" + table.name)
-            cases.append(CorruptionCase(name: "table: bit flip in a data block", file: table.name, action: .flip(offset: 64, mask: 0x04)))
-            let magic = littleEndian(bytes, bytes.count - 8, as: UInt64.self)
-            let version = littleEndian(bytes, bytes.count - 12, as: UInt32.self)
+            let version = littleEndian(bytes, bytes.count - 8 - 4, as: UInt32.self)
             let footerSize = version == 0 ? 48 : 53
-            var cursor = bytes.count - footerSize + (version == 0 ? 0 : 1)
-            if magic == 0x88e2_41b7_85f4_cff7, let _ = varint(bytes, &cursor), let _ = varint(bytes, &cursor),
-               let indexOffset = varint(bytes, &cursor), let indexSize = varint(bytes, &cursor), indexOffset + indexSize <= bytes.count {
-                cases.append(CorruptionCase(name: "table: bit flip in the index block", file: table.name, action: .flip(offset: indexOffset + indexSize / 2, mask: 0x02)))
-            }
-            cases.append(CorruptionCase(name: "table: bit flip in the footer (block handles)", file: table.name, action: .flip(offset: bytes.count - footerSize + 2, mask: 0x01)))
-            cases.append(CorruptionCase(name: "table: bit flip in the footer magic", file: table.name, action: .flip(offset: bytes.count - 3, mask: 0x20)))
-            cases.append(CorruptionCase(name: "table: truncated to half", file: table.name, action: .truncate(length: bytes.count / 2)))
+            cases += tableCases(file: table.name, bytes: bytes, footerSize: footerSize, handlesAt: bytes.count - footerSize + (version == 0 ? 0 : 1),
+                                intact: littleEndian(bytes, bytes.count - 8, as: UInt64.self) == 0x88e2_41b7_85f4_cff7)
         }
-        if let manifest = try largest(directory, where: { $0.hasPrefix("MANIFEST-") }) {
-            cases += logCases(file: manifest.name, bytes: try read(directory + "/" + manifest.name), label: "manifest")
-        }
-        if FileSystem.exists(directory + "/CURRENT") {
-            cases.append(CorruptionCase(name: "CURRENT: bit flip in the manifest name", file: "CURRENT", action: .flip(offset: 10, mask: 0x01)))
-        }
+        cases += try manifestCases(directory)
         return cases
     }
 
