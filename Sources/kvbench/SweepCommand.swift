@@ -26,15 +26,10 @@ struct SweepCommand: ParsableCommand {
     /// The results file in `--out`.
     static let fileName = "sweep.json"
 
-    var engineList: [String] { engines.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    var engineList: [String] { EngineList.parse(engines) }
 
     func validate() throws {
-        for name in engineList where !EngineTable.names.contains(name) { throw ValidationError(EngineTable.unknown(name)) }
-        guard !engineList.isEmpty else { throw ValidationError("--engines needs at least one engine") }
-        guard Set(engineList).count == engineList.count else { throw ValidationError("--engines names an engine twice") }
-        for name in engineList {
-            if let reason = EngineTable.unsupported(engine: name, durability: options.durability) { throw ValidationError(reason) }
-        }
+        try EngineList.check(engineList, durability: options.durability)
         guard options.format == .text else {
             throw ValidationError("--format ycsb applies to run and compare; a sweep prints its own tables and writes sweep.json")
         }

@@ -25,6 +25,18 @@ func sweepRefusesBadInputInOneLineWithExit64(arguments: [String], message: Strin
     #expect(!FileManager.default.fileExists(atPath: scratch.path + "/out"), "nothing is created")
 }
 
+/// Polls `condition` every 50 ms for up to a minute.
+private func waitUntil(_ condition: () -> Bool) {
+    for _ in 0..<1200 where !condition() { usleep(50_000) }
+}
+
+/// Sends `signal` to `child` and waits up to a minute for it to end (SIGKILL after that).
+private func stop(_ child: Process, with signal: Int32) {
+    kill(child.processIdentifier, signal)
+    for _ in 0..<600 where child.isRunning { usleep(100_000) }
+    if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+}
+
 /// `sweep.json` of `directory` as JSON.
 private func sweepJSON(_ directory: String) throws -> [String: Any] {
     try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/sweep.json"))) as? [String: Any] ?? [:]
@@ -88,15 +100,9 @@ private func points(_ file: [String: Any]) -> [[String: Any]] { file["points"] a
     // The first value takes milliseconds, the second long enough to be interrupted.
     let arguments = ["sweep", "--engines", "null", "--workload", "fillrandom", "--vary", "records=1000,2000000000", "--out", out, "--quiet"]
     let child = try CLI.start(arguments, in: scratch.path)
-    var waited = 0
-    while (try? sweepJSON(out)).map(points)?.count ?? 0 < 1 && waited < 1200 {
-        usleep(50_000)
-        waited += 1
-    }
+    waitUntil { (try? sweepJSON(out)).map(points)?.count ?? 0 >= 1 }
     usleep(300_000)
-    kill(child.processIdentifier, SIGINT)
-    for _ in 0..<600 where child.isRunning { usleep(100_000) }
-    if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+    stop(child, with: SIGINT)
     let result = CLI.finish(child, in: scratch.path)
     #expect(result.status == 130, "\(result.standardError)")
     #expect(result.standardError.contains("1 of 2 points done; run the same command again to resume"), "\(result.standardError)")
@@ -105,14 +111,8 @@ private func points(_ file: [String: Any]) -> [[String: Any]] { file["points"] a
     #expect(file["partial"] as? Bool == true)
 
     let again = try CLI.start(arguments.filter { $0 != "--quiet" }, in: scratch.path)
-    waited = 0
-    while !((try? String(contentsOfFile: scratch.path + "/stderr", encoding: .utf8)) ?? "").contains("point 2 of 2") && waited < 1200 {
-        usleep(50_000)
-        waited += 1
-    }
-    kill(again.processIdentifier, SIGTERM)
-    for _ in 0..<600 where again.isRunning { usleep(100_000) }
-    if again.isRunning { kill(again.processIdentifier, SIGKILL) }
+    waitUntil { ((try? String(contentsOfFile: scratch.path + "/stderr", encoding: .utf8)) ?? "").contains("point 2 of 2") }
+    stop(again, with: SIGTERM)
     let resumed = CLI.finish(again, in: scratch.path)
     #expect(resumed.status == 143, "\(resumed.standardError)")
     #expect(resumed.standardError.contains("resuming: 1 of 2 points already done"), "\(resumed.standardError)")
