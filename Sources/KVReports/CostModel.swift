@@ -41,9 +41,11 @@ public enum CostModel {
         public var bloomBitsPerKey: Int
         /// True when every write goes to a log first.
         public var logged: Bool
-        /// Bytes a log record adds to key and value; bytes a table entry adds.
+        /// Bytes a log record adds to key and value (framing, sequence, lengths); bytes a table entry adds (trailer, lengths).
         public var logOverheadBytes: Int = 21
         public var tableOverheadBytes: Int = 11
+        /// Bytes a memtable entry takes beyond key and value: a 24-byte node header, 1⅓ links of 8 bytes, rounding to 8.
+        public var memtableOverheadBytes: Int = 38
 
         public init(strategy: Strategy, records: Int, keyBytes: Int, valueBytes: Int, memtableBytes: Int, sizeRatio: Int,
                     baseLevelBytes: Int?, l0CompactionTrigger: Int, bloomBitsPerKey: Int, logged: Bool) {
@@ -89,12 +91,10 @@ public enum CostModel {
         }
     }
 
-    /// The level sizes of an LSM tree holding `data` bytes: capacity of L0 (in bytes) and, for
-    /// level 1 … L, (capacity, bytes held), the upper levels full and the last one holding the rest.
-    static func levels(_ lsm: LSM, data: Double) -> (l0: Double, levels: [(capacity: Double, held: Double)]) {
+    /// The levels of an LSM tree holding `data` bytes below L0: for level 1 … L, (capacity, bytes
+    /// held), the upper levels full and the last one holding the rest.
+    static func levels(_ lsm: LSM, data: Double) -> [(capacity: Double, held: Double)] {
         let ratio = Double(lsm.sizeRatio)
-        let memtable = Double(lsm.memtableBytes)
-        let l0 = Double(max(1, lsm.l0CompactionTrigger)) * memtable
         var capacity = Double(lsm.baseLevelBytes ?? lsm.memtableBytes * lsm.sizeRatio)
         var levels: [(capacity: Double, held: Double)] = []
         var left = data
@@ -104,48 +104,58 @@ public enum CostModel {
             left -= held
             capacity *= ratio
         }
-        return (l0, levels)
+        return levels
     }
 
+    /// Flushes: a memtable holds ⌊M / (E + memtable overhead)⌋ entries, so F = ⌊N / that⌋ flushes;
+    /// F mod trigger of them are still L0 files at the end (L0 is compacted into L1 whole at the
+    /// trigger), the rest of the flushed data is in the levels, the remainder in the memtable.
     /// Leveled: a byte entering level i (r_i = bytes held there ÷ capacity of the level above, in
     /// chunks of the level above) is rewritten (r_i + 1)/2 times over the level's fill (the k-th chunk
     /// merges with the k − 1 already there), at least once; tiered: once per level. Plus the log and
-    /// the flush. Read: one run per level (leveled) or every run of a level (tiered, r_i runs) down to
-    /// the key's level. Space: tables plus bloom filters plus the log of the last memtable.
+    /// the flush. Read: a key in the memtable costs no probe, in L0 file j (newest first) j probes,
+    /// in a level every L0 file and then one run per level (leveled) or every run of a level
+    /// (tiered, r_i runs) down to its level. Space: tables plus bloom filters plus the memtable's log.
     public static func lsm(_ lsm: LSM) -> ModelCost {
         let user = Double(lsm.keyBytes + lsm.valueBytes)
-        let data = Double(lsm.records) * user
+        let records = Double(lsm.records)
+        let data = records * user
         let table = (user + Double(lsm.tableOverheadBytes)) / user
         let log = lsm.logged ? (user + Double(lsm.logOverheadBytes)) / user : 0
         let bloom = Double(lsm.bloomBitsPerKey) / 8 / user
         let memtable = Double(lsm.memtableBytes)
+        let perMemtable = max(1, (memtable / (user + Double(lsm.memtableOverheadBytes))).rounded(.down))
+        let flushes = (records / perMemtable).rounded(.down)
+        let l0Files = flushes.truncatingRemainder(dividingBy: Double(max(1, lsm.l0CompactionTrigger)))
+        let inMemtable = (records - flushes * perMemtable) / records
+        let inL0 = l0Files * perMemtable / records
+        let inLevels = 1 - inMemtable - inL0
         let name = "\(lsm.strategy.rawValue) LSM"
-        guard data > memtable else {
-            return ModelCost(structure: "\(name): every record in the memtable (\(megabytes(data)) of \(megabytes(memtable)))",
-                             writeAmp: log, readAmp: 0, spaceAmp: lsm.logged ? log : nil)
-        }
-        let (l0, levels) = Self.levels(lsm, data: data)
-        var writeAmp = log + table
-        var readAmp = 0.0
-        var above = l0
-        var reached = data
-        for level in levels {
-            let fraction = reached / data
-            let runs = max(1, level.held / above)
-            switch lsm.strategy {
-            case .leveled:
-                writeAmp += fraction * table * max(1, (runs + 1) / 2)
-                readAmp += fraction
-            case .tiered:
-                writeAmp += fraction * table
-                readAmp += fraction * runs.rounded(.up)
+        var writeAmp = log + table * (1 - inMemtable)
+        var readAmp = inL0 * (l0Files + 1) / 2 + inLevels * l0Files
+        var levels: [(capacity: Double, held: Double)] = []
+        if inLevels > 0 {
+            levels = Self.levels(lsm, data: inLevels * data)
+            var above = Double(max(1, lsm.l0CompactionTrigger)) * perMemtable * user
+            var reached = inLevels * data
+            for level in levels {
+                let fraction = reached / data
+                let runs = max(1, level.held / above)
+                switch lsm.strategy {
+                case .leveled:
+                    writeAmp += fraction * table * max(1, (runs + 1) / 2)
+                    readAmp += fraction
+                case .tiered:
+                    writeAmp += fraction * table
+                    readAmp += fraction * runs.rounded(.up)
+                }
+                reached -= level.held
+                above = level.capacity
             }
-            reached -= level.held
-            above = level.capacity
         }
-        let unflushed = data.truncatingRemainder(dividingBy: memtable)
-        let spaceAmp = table + bloom + (lsm.logged ? unflushed * log / data : 0)
-        let structure = "\(name): \(levels.count) level\(levels.count == 1 ? "" : "s") below L0 (T = \(lsm.sizeRatio), L1 \(megabytes(levels[0].capacity)), memtable \(megabytes(memtable)), data \(megabytes(data)))"
+        let spaceAmp = (table + bloom) * (1 - inMemtable) + log * inMemtable
+        let shape = levels.isEmpty ? "no level below L0" : "\(levels.count) level\(levels.count == 1 ? "" : "s") below L0"
+        let structure = "\(name): \(Int(flushes)) flushes of \(Int(perMemtable)) entries, \(Int(l0Files)) left in L0, \(shape) (T = \(lsm.sizeRatio), L1 \(megabytes(Double(lsm.baseLevelBytes ?? lsm.memtableBytes * lsm.sizeRatio)))); \(String(format: "%.0f", inMemtable * 100)) % of the data in the memtable"
         return ModelCost(structure: structure, writeAmp: writeAmp, readAmp: readAmp, spaceAmp: spaceAmp)
     }
 

@@ -73,7 +73,7 @@ public enum SweepCharts {
         let positive = all.filter { $0 > 0 }
         let yAxis = logY
             ? Axis(kind: .logarithmic, dataMin: positive.min() ?? 0.1, dataMax: positive.max() ?? 1, pixelStart: bottom, pixelEnd: top)
-            : Axis(kind: .linear, dataMin: 0, dataMax: max(all.max() ?? 1, 1e-9), pixelStart: bottom, pixelEnd: top)
+            : Axis(kind: .linear, dataMin: 0, dataMax: max((all.max() ?? 1) * 1.05, 1e-9), pixelStart: bottom, pixelEnd: top)
         func y(_ value: Double) -> Double { yAxis.pixel(logY ? max(value, yAxis.lower) : value) }
         Charts.drawFrame(&canvas, title: title, left: left, right: right, top: top, bottom: bottom)
         for tick in yAxis.ticks {
@@ -168,7 +168,7 @@ public enum SweepCharts {
         let left = margin.left, right = width - margin.right, top = margin.top, bottom = height - margin.bottom
         let xAxis = Axis(kind: .logarithmic, dataMin: points.map(\.writeAmp).filter { $0 > 0 }.min() ?? 0.1,
                          dataMax: points.map(\.writeAmp).max() ?? 1, pixelStart: left, pixelEnd: right)
-        let yAxis = Axis(kind: .linear, dataMin: 0, dataMax: max(points.map(\.readAmp).max() ?? 1, 0.5), pixelStart: bottom, pixelEnd: top)
+        let yAxis = Axis(kind: .linear, dataMin: 0, dataMax: max((points.map(\.readAmp).max() ?? 1) * 1.1, 0.5), pixelStart: bottom, pixelEnd: top)
         func x(_ value: Double) -> Double { xAxis.pixel(max(value, xAxis.lower)) }
         Charts.drawFrame(&canvas, title: "RUM trade-off over \(parameter): read vs write amplification, size = space amplification",
                          left: left, right: right, top: top, bottom: bottom)
@@ -194,13 +194,20 @@ public enum SweepCharts {
         if steps.count > 1 {
             for (from, to) in zip(steps, steps.dropFirst()) { canvas.line(from.0, from.1, to.0, to.1, color: "#777777", width: 1.5, dash: "4 3") }
         }
+        var labels: [(Double, Double)] = []
         for (index, point) in points.enumerated() {
             let shape = engines.firstIndex(of: point.engine) ?? 0
             let size = min(16, max(3, 3 + 5 * (point.spaceAmp - 1)))
             let px = x(point.writeAmp), py = yAxis.pixel(point.readAmp)
-            if front.contains(index) { canvas.circle(px, py, radius: size * 1.5 + 3, fill: "#000000") ; canvas.circle(px, py, radius: size * 1.5 + 1.5, fill: "#ffffff") }
+            if front.contains(index) {
+                canvas.circle(px, py, radius: size * 1.5 + 3, fill: "#000000")
+                canvas.circle(px, py, radius: size * 1.5 + 1.5, fill: "#ffffff")
+            }
             marker(&canvas, shape: shape, px, py, size: size, color: EnginePalette.color(for: point.engine, index: shape))
-            canvas.text(point.value, px + size + 5, py - size - 2, size: 10, color: "#444444")
+            var labelY = py - size - 2
+            while labels.contains(where: { abs($0.0 - (px + size + 5)) < 40 && abs($0.1 - labelY) < 11 }) { labelY += 12 }
+            labels.append((px + size + 5, labelY))
+            canvas.text(point.value, px + size + 5, labelY, size: 10, color: "#444444")
         }
         let present = engines.filter { engine in points.contains { $0.engine == engine } }
         for (row, engine) in present.enumerated() {

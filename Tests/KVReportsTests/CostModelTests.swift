@@ -9,13 +9,14 @@ func sixtyMiBLSM(_ strategy: CostModel.LSM.Strategy) -> CostModel.LSM {
                             baseLevelBytes: nil, l0CompactionTrigger: 4, bloomBitsPerKey: 8, logged: true)
     lsm.logOverheadBytes = 0
     lsm.tableOverheadBytes = 0
+    lsm.memtableOverheadBytes = 0
     return lsm
 }
 
 @Test func leveledLSMCostOfAKnownConfiguration() {
     let cost = CostModel.lsm(sixtyMiBLSM(.leveled))
     // L = ⌈log_10(60 MiB / 1 MiB)⌉ = 2: L1 holds 10 MiB (2.5 L0s), L2 the other 50 MiB (5 L1s).
-    #expect(cost.structure.hasPrefix("leveled LSM: 2 levels below L0"))
+    #expect(cost.structure.hasPrefix("leveled LSM: 60 flushes of 8192 entries, 0 left in L0, 2 levels below L0"))
     // log 1 + flush 1 + L1 (2.5 + 1)/2 + L2 (50/60) × (5 + 1)/2.
     #expect(abs(cost.writeAmp! - 6.25) < 1e-9)
     // One table in L1 for every key, one in L2 for the 5/6 of keys that live there.
@@ -26,10 +27,24 @@ func sixtyMiBLSM(_ strategy: CostModel.LSM.Strategy) -> CostModel.LSM {
 
 @Test func tieredLSMWritesOncePerLevelAndReadsEveryRun() {
     let cost = CostModel.lsm(sixtyMiBLSM(.tiered))
-    #expect(cost.structure.hasPrefix("tiered LSM: 2 levels"))
+    #expect(cost.structure.contains("2 levels below L0"))
+    #expect(cost.structure.hasPrefix("tiered LSM"))
     #expect(abs(cost.writeAmp! - (1 + 1 + 1 + 50.0 / 60)) < 1e-9)
     // L1: 3 runs (2.5, rounded up) for every key; L2: 5 runs for 5/6 of them.
     #expect(abs(cost.readAmp! - (3 + 5 * 50.0 / 60)) < 1e-9)
+}
+
+@Test func filesLeftInL0AndTheMemtableCountInReadsWritesAndSpace() {
+    var lsm = sixtyMiBLSM(.leveled)
+    // 7 flushes of 8,192 entries and 4,096 in the memtable: 4 flushes compacted into L1, 3 left in L0.
+    lsm.records = 7 * 8192 + 4096
+    let cost = CostModel.lsm(lsm)
+    #expect(cost.structure.hasPrefix("leveled LSM: 7 flushes of 8192 entries, 3 left in L0, 1 level below L0"))
+    // 1/15 in the memtable (no probe), 6/15 in L0 (2 probes on average), 8/15 in L1 (3 L0 files, then L1).
+    #expect(abs(cost.readAmp! - (6.0 / 15 * 2 + 8.0 / 15 * 4)) < 1e-9)
+    // Log, the flush of 14/15, L1's 8/15 written once (it holds one L0's worth).
+    #expect(abs(cost.writeAmp! - (1 + 14.0 / 15 + 8.0 / 15)) < 1e-9)
+    #expect(abs(cost.spaceAmp! - ((1 + 1.0 / 128) * 14 / 15 + 1.0 / 15)) < 1e-9)
 }
 
 @Test func anLSMWhoseDataFitsTheMemtableWritesOnlyItsLog() {
