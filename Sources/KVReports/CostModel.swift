@@ -155,7 +155,7 @@ public enum CostModel {
         }
         let spaceAmp = (table + bloom) * (1 - inMemtable) + log * inMemtable
         let shape = levels.isEmpty ? "no level below L0" : "\(levels.count) level\(levels.count == 1 ? "" : "s") below L0"
-        let structure = "\(name): \(Int(flushes)) flushes of \(Int(perMemtable)) entries, \(Int(l0Files)) left in L0, \(shape) (T = \(lsm.sizeRatio), L1 \(megabytes(Double(lsm.baseLevelBytes ?? lsm.memtableBytes * lsm.sizeRatio)))); \(String(format: "%.0f", inMemtable * 100)) % of the data in the memtable"
+        let structure = "\(name): \(Int(flushes)) flush\(flushes == 1 ? "" : "es") of \(Int(perMemtable)) entries, \(Int(l0Files)) left in L0, \(shape) (T = \(lsm.sizeRatio), L1 \(megabytes(Double(lsm.baseLevelBytes ?? lsm.memtableBytes * lsm.sizeRatio)))); \(String(format: "%.0f", inMemtable * 100)) % of the data in the memtable"
         return ModelCost(structure: structure, writeAmp: writeAmp, readAmp: readAmp, spaceAmp: spaceAmp)
     }
 
