@@ -77,7 +77,7 @@ public enum SweepReport {
         return figures
     }
 
-    /// The median model value of `engine` at `valueIndex` (the model of the median-throughput repetition's configuration).
+    /// The model's value for `engine` at `valueIndex`, from its first repetition's settings (every repetition runs the same configuration).
     static func modelValue(_ file: SweepFile, engine: String, valueIndex: Int, _ pick: (ModelCost) -> Double?) -> Double? {
         guard let run = file.runs(engine: engine, valueIndex: valueIndex).first, let cost = CostModel.estimate(run) else { return nil }
         return pick(cost)

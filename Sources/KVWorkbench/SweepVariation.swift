@@ -27,19 +27,6 @@ public enum SweepParameter: Equatable, Sendable {
         }
     }
 
-    /// The axis label of charts: the name and its unit.
-    public var axisLabel: String {
-        switch self {
-        case .memoryBudget: return "memory budget (bytes)"
-        case .valueSize: return "value size (bytes)"
-        case .zipfTheta: return "zipf θ"
-        case .records: return "records"
-        case .threads: return "threads"
-        case .targetRate: return "target rate (ops/s)"
-        case .setting(let name): return name
-        }
-    }
-
     public init(parsing text: String) throws(SweepVariationError) {
         switch text {
         case "memory-budget": self = .memoryBudget
