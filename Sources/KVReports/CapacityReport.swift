@@ -142,7 +142,7 @@ public enum CapacityReport {
 
 extension Charts {
     /// The objective's percentile (log scale) against the offered rate (log scale), one line per engine through
-    /// the median at each offered rate over repetitions, a marker per probe, the objective as a dashed horizontal
+    /// the median over repetitions at each rate of the ramp, a marker per probe (ramp and bisection), the objective as a dashed horizontal
     /// line and each engine's answer as a dashed vertical one; nil when no probe finished.
     public static func capacityCurve(_ results: CapacityResults) -> String? {
         let engines = results.engines.map(\.engine)
@@ -178,7 +178,8 @@ extension Charts {
             guard !probes.isEmpty else { continue }
             let color = EnginePalette.color(for: engine, index: index)
             let shape = MarkerShape.forEngine(engine, index: index)
-            let byRate = Dictionary(grouping: probes, by: \.offeredOpsS).sorted { $0.key < $1.key }
+            // The ramp's rates are the same in every repetition; the bisections' are not, and stand as markers only.
+            let byRate = Dictionary(grouping: probes.filter { $0.stage == "ramp" }, by: \.offeredOpsS).sorted { $0.key < $1.key }
             let line = byRate.map { rate, group -> (Double, Double) in
                 let values = group.compactMap(\.percentileUs).sorted()
                 let median = values.count % 2 == 1 ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
@@ -196,7 +197,7 @@ extension Charts {
             markers.append(shape)
         }
         drawLegend(&canvas, entries: legend, markers: markers, x: plotRight + 15, y: plotTop + 10)
-        canvas.text("marker: one probe; line: median per offered rate over repetitions; dotted: the engine's sustained rate", plotLeft, height - 6, size: 11, color: "#666666")
+        canvas.text("marker: one probe (ramp or bisection); line: median over repetitions at each ramp rate; dotted: the engine's sustained rate", plotLeft, height - 6, size: 11, color: "#666666")
         return canvas.document
     }
 }
