@@ -40,6 +40,20 @@ public struct CapacityResults: Codable, Sendable {
         case failedRuns = "failed_runs"
     }
 
+    /// Encodes missing parameters (no probe finished) as explicit `null`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(manifest, forKey: .manifest)
+        try container.encode(slo, forKey: .slo)
+        try container.encode(search, forKey: .search)
+        try container.encode(parameters, forKey: .parameters)
+        try container.encode(engines, forKey: .engines)
+        try container.encode(probes, forKey: .probes)
+        try container.encode(failedRuns, forKey: .failedRuns)
+        try container.encode(partial, forKey: .partial)
+    }
+
     /// True when `data` is a JSON object whose `kind` is `capacity`.
     public static func isCapacityFile(_ data: Data) -> Bool {
         struct Kind: Decodable { var kind: String? }
@@ -152,6 +166,20 @@ public struct CapacitySearchPlan: Codable, Sendable, Hashable {
         case maxRate = "max_rate"
         case windowS = "window_s"
     }
+
+    /// Encodes the window or the operation count that does not apply as explicit `null`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(startRate, forKey: .startRate)
+        try container.encode(maxRate, forKey: .maxRate)
+        try container.encode(growth, forKey: .growth)
+        try container.encode(resolution, forKey: .resolution)
+        try container.encode(windowS, forKey: .windowS)
+        try container.encode(operations, forKey: .operations)
+        try container.encode(warmup, forKey: .warmup)
+        try container.encode(rule, forKey: .rule)
+        try container.encode(database, forKey: .database)
+    }
 }
 
 /// One probe: one engine at one offered rate, in a child process of its own.
@@ -201,6 +229,24 @@ public struct CapacityProbe: Codable, Sendable {
         case percentileUs = "percentile_us"
         case latencyUs = "latency_us"
         case meetsSLO = "meets_slo"
+    }
+
+    /// Encodes unknown figures as explicit `null`, as every results file does.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(engine, forKey: .engine)
+        try container.encode(repetition, forKey: .repetition)
+        try container.encode(step, forKey: .step)
+        try container.encode(stage, forKey: .stage)
+        try container.encode(offeredOpsS, forKey: .offeredOpsS)
+        try container.encode(achievedOpsS, forKey: .achievedOpsS)
+        try container.encode(operations, forKey: .operations)
+        try container.encode(errors, forKey: .errors)
+        try container.encode(elapsedS, forKey: .elapsedS)
+        try container.encode(percentileUs, forKey: .percentileUs)
+        try container.encode(latencyUs, forKey: .latencyUs)
+        try container.encode(meetsSLO, forKey: .meetsSLO)
+        try container.encode(reason, forKey: .reason)
     }
 
     /// Judges a run phase against `objective`: every operation type's percentile within the bound, no failed
@@ -269,6 +315,17 @@ public struct CapacityAnswer: Codable, Sendable {
         case minOpsS = "min_ops_s"
         case maxOpsS = "max_ops_s"
     }
+
+    /// Encodes a missing answer as explicit `null`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(engine, forKey: .engine)
+        try container.encode(sustainedOpsS, forKey: .sustainedOpsS)
+        try container.encode(minOpsS, forKey: .minOpsS)
+        try container.encode(maxOpsS, forKey: .maxOpsS)
+        try container.encode(repetitions, forKey: .repetitions)
+        try container.encode(statement, forKey: .statement)
+    }
 }
 
 /// One search (one engine, one repetition) and how it ended.
@@ -305,6 +362,16 @@ public struct CapacityRepetition: Codable, Sendable {
         case repetition, outcome, probes
         case sustainedOpsS = "sustained_ops_s"
         case lowestMissingOpsS = "lowest_missing_ops_s"
+    }
+
+    /// Encodes a rate not found as explicit `null`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(repetition, forKey: .repetition)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(sustainedOpsS, forKey: .sustainedOpsS)
+        try container.encode(lowestMissingOpsS, forKey: .lowestMissingOpsS)
+        try container.encode(probes, forKey: .probes)
     }
 }
 

@@ -97,7 +97,6 @@ struct CapacityCommand: ParsableCommand {
     func run() throws {
         if let out { try OutputPaths.checkDirectory(out, option: "--out") }
         try probeOptions(rate: startRate).preflight(out: nil)
-        if let json = options.json { try OutputPaths.checkFile(json, option: "--json") }
         Interrupt.install()
         let objective = try LatencyObjective.parse(slo).get()
         let plan = CapacitySearchPlan(

@@ -126,5 +126,9 @@ func phase(p99: Double, throughput: Double, errors: UInt64 = 0) -> PhaseResult {
     #expect(html.components(separatedBy: "<table").count - 1 == 3)
     let decoded = try JSONDecoder().decode(CapacityResults.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/results.json")))
     #expect(decoded.kind == "capacity" && decoded.probes.count == probes.count)
-    #expect(CapacityResults.isCapacityFile(try Data(contentsOf: URL(fileURLWithPath: directory + "/results.json"))))
+    let json = try Data(contentsOf: URL(fileURLWithPath: directory + "/results.json"))
+    #expect(CapacityResults.isCapacityFile(json))
+    #expect(!CapacityResults.isCapacityFile(try JSONEncoder().encode(sampleResults())))
+    let text = String(decoding: json, as: UTF8.self)
+    #expect(text.contains("\"parameters\" : null") && text.contains("\"reason\" : null") && text.contains("\"operations\" : null"))
 }
