@@ -42,10 +42,10 @@ struct CapacityCommand: ParsableCommand {
     static let defaultWindow = 5.0
     static let growth = 2.0
 
-    var engineList: [String] { CompareCommand.engineList(engines) }
+    var engineList: [String] { EngineList.parse(engines) }
 
     func validate() throws {
-        try CompareCommand.check(engineList, durability: options.durability)
+        try EngineList.check(engineList, durability: options.durability)
         if case .failure(let error) = LatencyObjective.parse(slo) { throw ValidationError(error.description) }
         guard Self.parseResolution(resolution) != nil else {
             throw ValidationError("cannot read --resolution '\(resolution)'; write a percentage from 0.1% to 100%, e.g. 5%")

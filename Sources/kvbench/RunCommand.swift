@@ -2,7 +2,6 @@ import KVResults
 import ArgumentParser
 import Foundation
 import KVReports
-import KVStore
 import KVWorkbench
 import StorageIO
 
@@ -38,25 +37,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Write results.json, report.md and SVG charts into this directory.")
     var out: String?
 
-    var engineList: [String] { Self.engineList(engines) }
+    var engineList: [String] { EngineList.parse(engines) }
 
     func validate() throws {
-        try Self.check(engineList, durability: options.durability)
-    }
-
-    /// The names in a comma-separated `--engines`.
-    static func engineList(_ engines: String) -> [String] {
-        engines.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    }
-
-    /// Refuses an `--engines` list that is empty, names an unknown engine or one twice, or one without `durability`.
-    static func check(_ engineList: [String], durability: Durability) throws {
-        for name in engineList where !EngineTable.names.contains(name) { throw ValidationError(EngineTable.unknown(name)) }
-        guard !engineList.isEmpty else { throw ValidationError("--engines needs at least one engine") }
-        guard Set(engineList).count == engineList.count else { throw ValidationError("--engines names an engine twice") }
-        for name in engineList {
-            if let reason = EngineTable.unsupported(engine: name, durability: durability) { throw ValidationError(reason) }
-        }
+        try EngineList.check(engineList, durability: options.durability)
     }
 
     func run() throws {
