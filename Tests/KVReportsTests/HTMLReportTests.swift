@@ -111,3 +111,35 @@ func reportHTMLRendersEveryChartAndTableInChromium() throws {
     let bars = try #require(Charts.rumTradeOff(runs))
     #expect(bars.contains("<polygon") && bars.contains("<circle"))
 }
+
+@Test(.enabled(if: chromiumTestRuns, "skipped: chromium is not installed (apt-get install chromium, or scripts/install-deps --test); under CI=true this test runs and fails without it"))
+func capacityHTMLRendersItsChartAndTablesInChromium() throws {
+    let directory = NSTemporaryDirectory() + "kvbench-capacity-html-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let probes = [1000.0, 2000, 4000, 2828].map { rate in
+        CapacityProbe(engine: "lsm", repetition: 1, step: 1, stage: rate == 2828 ? "bisect" : "ramp", offeredOpsS: rate, achievedOpsS: rate,
+                      operations: 100, errors: 0, elapsedS: 1, percentileUs: rate / 4, latencyUs: nil, meetsSLO: rate <= 2828, reason: nil)
+    }
+    let objective = LatencyObjective(percentile: "p99", boundUs: 1000)
+    let plan = CapacitySearchPlan(startRate: 1000, maxRate: 1e7, growth: 2, resolution: 0.05, windowS: 1, operations: nil, warmup: "1s", rule: "r", database: "d")
+    let answer = CapacityAnswer(engine: "lsm", repetitions: [CapacityRepetition(repetition: 1, outcome: .sustained, sustainedOpsS: 2828, lowestMissingOpsS: 4000, probes: 4)],
+                                objective: objective, plan: plan)
+    let results = CapacityResults(manifest: sampleResults().manifest, slo: objective, search: plan, parameters: nil, engines: [answer],
+                                  probes: probes, failedRuns: [], partial: false)
+    let written = try CapacityReport.write(results, to: directory)
+    let dom = try Chromium.dom(directory + "/report.html")
+    #expect(Chromium.count("svg", in: dom) == written.charts.count && written.charts.count == 1)
+    #expect(Chromium.count("table", in: dom) == 3)
+}
+
+@Test(.enabled(if: chromiumTestRuns, "skipped: chromium is not installed (apt-get install chromium, or scripts/install-deps --test); under CI=true this test runs and fails without it"))
+func sweepHTMLRendersEveryChartAndTableInChromium() throws {
+    let directory = NSTemporaryDirectory() + "kvbench-sweep-html-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let written = try SweepReport.write(sampleSweep(), to: directory)
+    #expect(written.html == "report.html")
+    let dom = try Chromium.dom(directory + "/report.html")
+    #expect(Chromium.count("svg", in: dom) == written.charts.count)
+    // The manifest, one table per figure chart (the RUM chart has none) and the model's shapes.
+    #expect(Chromium.count("table", in: dom) == 1 + (written.charts.count - 1) + 1)
+}
