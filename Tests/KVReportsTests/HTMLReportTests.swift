@@ -50,7 +50,7 @@ enum Chromium {
 /// True when the HTML test can run: chromium is installed, or CI=true (where its absence must fail the test).
 let chromiumTestRuns = Chromium.path != nil || Chromium.required
 
-@Test(.enabled(if: chromiumTestRuns, "skipped: chromium is not installed (apt-get install chromium, or scripts/install-deps --test); under CI=true this test runs and fails without it"))
+@Test(.enabled(if: chromiumTestRuns, "chromium is not installed (apt-get install chromium, or scripts/install-deps --test); under CI=true this test runs and fails without it"))
 func reportHTMLRendersEveryChartAndTableInChromium() throws {
     let directory = NSTemporaryDirectory() + "kvbench-html-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -112,7 +112,7 @@ func reportHTMLRendersEveryChartAndTableInChromium() throws {
     #expect(bars.contains("<polygon") && bars.contains("<circle"))
 }
 
-@Test(.enabled(if: chromiumTestRuns, "skipped: chromium is not installed (apt-get install chromium, or scripts/install-deps --test); under CI=true this test runs and fails without it"))
+@Test(.enabled(if: chromiumTestRuns, "chromium is not installed (apt-get install chromium, or scripts/install-deps --test); under CI=true this test runs and fails without it"))
 func capacityHTMLRendersItsChartAndTablesInChromium() throws {
     let directory = NSTemporaryDirectory() + "kvbench-capacity-html-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -132,7 +132,7 @@ func capacityHTMLRendersItsChartAndTablesInChromium() throws {
     #expect(Chromium.count("table", in: dom) == 3)
 }
 
-@Test(.enabled(if: chromiumTestRuns, "skipped: chromium is not installed (apt-get install chromium, or scripts/install-deps --test); under CI=true this test runs and fails without it"))
+@Test(.enabled(if: chromiumTestRuns, "chromium is not installed (apt-get install chromium, or scripts/install-deps --test); under CI=true this test runs and fails without it"))
 func sweepHTMLRendersEveryChartAndTableInChromium() throws {
     let directory = NSTemporaryDirectory() + "kvbench-sweep-html-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: directory) }
