@@ -113,10 +113,10 @@ public struct HTMLDocument: Sendable {
         }
     }
 
-    /// True for cells that read as figures (`1,234.5`, `0.8 ±0.1`, `12 [10–14]`), right-aligned.
+    /// True for cells that read as figures (`1,234.5`, `0.8 ±0.1`, `12 [10–14]`: a digit or sign first, no letter), right-aligned.
     static func looksNumeric(_ cell: String) -> Bool {
-        guard let first = cell.unicodeScalars.first else { return false }
-        return CharacterSet.decimalDigits.contains(first) || (first == "-" && cell.count > 1)
+        guard let first = cell.first, first.isNumber || (first == "-" && cell.count > 1) else { return false }
+        return !cell.contains(where: \.isLetter)
     }
 
     static func escape(_ text: String) -> String { SVGCanvas.escape(text) }

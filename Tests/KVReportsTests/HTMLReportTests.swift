@@ -100,6 +100,8 @@ func reportHTMLRendersEveryChartAndTableInChromium() throws {
     #expect(html.contains("<title>a &lt;b&gt; &amp; c</title>"))
     #expect(html.contains("<p><strong>bold</strong> and <code>code &lt;x&gt;</code></p>"))
     #expect(html.contains("<td>&lt;lsm&gt;</td><td class=\"number\">1,200</td>"))
+    #expect(HTMLDocument.looksNumeric("12 [10–14]") && HTMLDocument.looksNumeric("-3.5"))
+    #expect(!HTMLDocument.looksNumeric("7fe036c") && !HTMLDocument.looksNumeric("24105 MiB") && !HTMLDocument.looksNumeric("n/a"))
     #expect(html.contains("<figcaption>chart</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>\n</figure>"))
 }
 
