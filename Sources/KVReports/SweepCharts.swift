@@ -23,21 +23,9 @@ public enum SweepCharts {
     static let width = 900.0, height = 470.0
     static let margin = (left: 80.0, right: 190.0, top: 50.0, bottom: 100.0)
 
-    /// The marker shape of the engine at `index` (circle, square, triangle, diamond, inverted triangle, plus).
+    /// The marker of the engine at `index` (`MarkerShape.forSeries`: circle, square, triangle, diamond, inverted triangle, …).
     static func marker(_ canvas: inout SVGCanvas, shape index: Int, _ x: Double, _ y: Double, size: Double, color: String) {
-        let r = size
-        switch index % 6 {
-        case 0: canvas.circle(x, y, radius: r, fill: color)
-        case 1: canvas.rect(x - r, y - r, 2 * r, 2 * r, fill: color)
-        case 2: canvas.polygon([(x, y - r * 1.2), (x + r * 1.1, y + r * 0.8), (x - r * 1.1, y + r * 0.8)], fill: color, opacity: 1)
-        case 3: canvas.polygon([(x, y - r * 1.3), (x + r * 1.3, y), (x, y + r * 1.3), (x - r * 1.3, y)], fill: color, opacity: 1)
-        case 4: canvas.polygon([(x, y + r * 1.2), (x + r * 1.1, y - r * 0.8), (x - r * 1.1, y - r * 0.8)], fill: color, opacity: 1)
-        default:
-            let t = r * 0.45
-            canvas.polygon([(x - t, y - r), (x + t, y - r), (x + t, y - t), (x + r, y - t), (x + r, y + t), (x + t, y + t),
-                            (x + t, y + r), (x - t, y + r), (x - t, y + t), (x - r, y + t), (x - r, y - t), (x - t, y - t)],
-                           fill: color, opacity: 1)
-        }
+        canvas.marker(MarkerShape.forSeries(index), x, y, size: size, color: color)
     }
 
     /// A dashed line through `points` (the model).

@@ -145,17 +145,18 @@ public enum SweepReport {
     /// The files written, relative to the sweep directory.
     public struct Written: Sendable {
         public var markdown: String
+        public var html: String
         public var charts: [String]
     }
 
-    /// Writes `report.md` and every chart into `directory` (which holds `sweep.json`).
+    /// Writes `report.md`, `report.html` and every chart into `directory` (which holds `sweep.json`).
     @discardableResult
     public static func write(_ file: SweepFile, to directory: String) throws -> Written {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let definition = file.definition
         let parameter = definition.parameter
         let numbers = numericValues(definition)
-        var charts: [(file: String, title: String)] = []
+        var charts: [(file: String, title: String, svg: String)] = []
         var tables: [[[String]]] = []
         for figure in figures(file) {
             let series = series(file, figure)
@@ -164,16 +165,17 @@ public enum SweepReport {
                                          logY: figure.logY, footnote: figure.footnote)
             guard let svg else { continue }
             try svg.write(toFile: directory + "/" + figure.file, atomically: true, encoding: .utf8)
-            charts.append((figure.file, figure.title))
+            charts.append((figure.file, figure.title, svg))
             tables.append(table(file, figure))
         }
         let rum = rumPoints(file)
         if let svg = SweepCharts.rum(rum.points, engines: definition.engines, parameter: parameter, missing: rum.missing) {
             try svg.write(toFile: directory + "/rum.svg", atomically: true, encoding: .utf8)
-            charts.append(("rum.svg", "RUM trade-off: read vs write amplification, marker size = space amplification, Pareto front ringed"))
+            charts.append(("rum.svg", "RUM trade-off: read vs write amplification, marker size = space amplification, Pareto front ringed", svg))
         }
-        try markdown(file, tables: tables, charts: charts, rum: rum.points).write(toFile: directory + "/report.md", atomically: true, encoding: .utf8)
-        return Written(markdown: "report.md", charts: charts.map(\.file))
+        try markdown(file, tables: tables, charts: charts.map { ($0.file, $0.title) }, rum: rum.points).write(toFile: directory + "/report.md", atomically: true, encoding: .utf8)
+        try html(file, tables: tables, charts: charts, rum: rum.points).render().write(toFile: directory + "/report.html", atomically: true, encoding: .utf8)
+        return Written(markdown: "report.md", html: "report.html", charts: charts.map(\.file))
     }
 
     /// The values as numbers for the x axis, or nil for a categorical sweep.

@@ -162,7 +162,7 @@ struct SweepCommand: ParsableCommand {
             throw CommandFailure("cannot write the report into \(out): \(OutputPaths.describe(error))")
         }
         Self.printTables(file)
-        print("report: \(out)/\(written.markdown), \(written.charts.count) charts, results in \(out)/\(Self.fileName)\(file.partial ? " (partial)" : "")")
+        print("report: \(out)/\(written.markdown), \(out)/\(written.html), \(written.charts.count) charts, results in \(out)/\(Self.fileName)\(file.partial ? " (partial)" : "")")
         try finish(file)
     }
 
