@@ -8,8 +8,9 @@ struct Split {
 }
 
 /// The single writer: applies commits copy-on-write, allocates and frees pages,
-/// logs commits and writes checkpoints. This file holds its state, commits, page
-/// allocation, overflow values and the descent; `TreeWriter+Insertion.swift` (put,
+/// logs commits, publishes them to readers and writes checkpoints. This file holds its
+/// state, commits, page access (through the buffer pool), allocation, overflow values and
+/// the descent; `TreeWriter+Insertion.swift` (put,
 /// split, share), `TreeWriter+Deletion.swift` (delete, merge, redistribute) and
 /// `TreeWriter+Checkpoint.swift` extend it, and `CellRun.swift` is the one split step
 /// they all use. Its state is set only by those files.
@@ -24,8 +25,8 @@ final class TreeWriter: @unchecked Sendable {
     let wal: WriteAheadLog?
     let checkpointPages: Int
     let checkpointLogBytes: Int
-    /// The oldest snapshot any reader holds or can still take (the published commit when none).
-    let oldestSnapshot: () -> UInt64
+    /// Where commits are published to readers, and whose slots tell the oldest snapshot held.
+    let registry: ReaderRegistry
 
     var free: FreeSpace
     var root: UInt32
@@ -43,6 +44,7 @@ final class TreeWriter: @unchecked Sendable {
     var leafSplits: UInt64 = 0
     var leafShares: UInt64 = 0
     var metaBytesWritten: UInt64 = 0
+    var logSyncs: UInt64 = 0
     var liveDirty = 0
 
     var txn: UInt64 = 0
@@ -68,7 +70,7 @@ final class TreeWriter: @unchecked Sendable {
 
     init(pool: BufferPool, file: PageFile, durability: Durability, wal: WriteAheadLog?, meta: Meta,
          freeSpace: FreeSpace, freelistPages: [UInt32], checkpointPages: Int, checkpointLogBytes: Int,
-         oldestSnapshot: @escaping () -> UInt64) {
+         registry: ReaderRegistry) {
         self.pool = pool
         self.file = file
         self.pageSize = file.pageSize
@@ -76,7 +78,7 @@ final class TreeWriter: @unchecked Sendable {
         self.wal = wal
         self.checkpointPages = checkpointPages
         self.checkpointLogBytes = checkpointLogBytes
-        self.oldestSnapshot = oldestSnapshot
+        self.registry = registry
         self.free = freeSpace
         self.root = meta.root
         self.height = meta.height
@@ -115,12 +117,13 @@ final class TreeWriter: @unchecked Sendable {
         releaseTried = false
     }
 
-    /// Ends the open commit; the caller publishes the new root afterwards.
+    /// Ends the open commit and publishes its tree to readers.
     func commit() {
         unpinAll()
         for pgno in free.freedInCommit { pool.discard(pgno) }
         free.commit()
         lastTxn = txn
+        registry.publish(Snapshot(txn: lastTxn, root: root, height: height))
     }
 
     /// Abandons the open commit: the published tree is untouched, its pages stay as they were.
@@ -140,7 +143,13 @@ final class TreeWriter: @unchecked Sendable {
     func log(_ encode: (inout Bytes) -> Void) throws(StoreError) {
         guard let wal else { return }
         try wal.append(lsn: txn, encode)
-        if durability == .fsync { try wal.sync() }
+    }
+
+    /// Makes the logged commits durable (`fdatasync` of the active log file).
+    func syncLog() throws(StoreError) {
+        guard let wal else { return }
+        try wal.sync()
+        logSyncs += 1
     }
 
     // MARK: pages
@@ -159,7 +168,7 @@ final class TreeWriter: @unchecked Sendable {
 
     func releasePending() {
         released.removeAll(keepingCapacity: true)
-        free.release(oldestReader: oldestSnapshot(), olderCheckpoint: olderCheckpointTxn, into: &released)
+        free.release(oldestReader: registry.oldest(), olderCheckpoint: olderCheckpointTxn, into: &released)
         for pgno in released { pool.discard(pgno) }
     }
 
