@@ -48,8 +48,9 @@ public final class BTreeStore: KeyValueStore, Sendable {
     private static let onCheckpointQueue = DispatchSpecificKey<Bool>()
     /// Set when commits should wait for the checkpoint in flight (see `TreeWriter.wantsBackpressure`).
     let backpressure = Atomic<Bool>(false)
-    /// Commits waiting for the group leader under `fsync` (`Commit.swift`).
-    let commitQueue = Mutex<[PendingCommit]>([])
+    /// Group commit under `fsync` (`Commit.swift`).
+    let logSyncGate: LogSyncGate
+    let logSyncs = Atomic<UInt64>(0)
 
     /// Writer-side figures copied out after each commit for `statistics()`.
     struct WriterStatistics {
@@ -62,7 +63,6 @@ public final class BTreeStore: KeyValueStore, Sendable {
         var entries: UInt64 = 0
         var leafSplits: UInt64 = 0
         var leafShares: UInt64 = 0
-        var logSyncs: UInt64 = 0
     }
 
     private init(options: StoreOptions, pageSize: Int, pool: BufferPool, pageFile: PageFile, registry: ReaderRegistry,
@@ -72,6 +72,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
         self.pool = pool
         self.pageFile = pageFile
         self.registry = registry
+        self.logSyncGate = LogSyncGate(syncedTxn: writer.lastTxn)
         self.writer = Mutex(writer)
         self.walFiles = walFiles
         self.lock = lock
@@ -86,7 +87,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
             "checkpoint_log_bytes": String(checkpointLogBytes),
             "crash_safety": "copy-on-write pages, two meta pages, redo log between checkpoints (written in the background)",
             "commit": options.durability == .none ? "in memory until checkpoint (no log)"
-                : options.durability == .os ? "log record pwrite per commit, no sync" : "group commit: one log record pwrite + fdatasync per group of concurrent commits",
+                : options.durability == .os ? "log record pwrite per commit, no sync" : "log record pwrite per commit, one fdatasync shared by concurrent commits (group commit)",
             "max_key_bytes": String(TreeWriter.maxKeySize(pageSize: pageSize)),
             "overflow_pages": "values larger than a quarter page",
         ]
@@ -141,7 +142,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
         }
         file.adviseRandomAccess()
 
-        let pageFile = PageFile(file: file, pageSize: meta.pageSize)
+        let pageFile = PageFile(file: file, pageSize: meta.pageSize, mapped: true)
         let pool = BufferPool(file: pageFile, memoryBudget: options.memoryBudget)
         let (freeSpace, freelistPages) = try loadFreelist(pageFile, meta: meta)
         let registry = ReaderRegistry()
@@ -162,6 +163,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
         if options.durability != .none {
             try wal.restart(afterCheckpoint: writer.newestMeta.seq)
         }
+        registry.publish(Snapshot(txn: writer.lastTxn, root: writer.root, height: writer.height))
         let threadSlots = try PerThreadSlots<ReaderSlot>(path: directory)
         let store = BTreeStore(options: options, pageSize: meta.pageSize, pool: pool, pageFile: pageFile, registry: registry,
                                writer: writer, walFiles: walFiles, lock: lock, threadSlots: threadSlots,
@@ -226,7 +228,6 @@ public final class BTreeStore: KeyValueStore, Sendable {
             stats.entries = writer.entries
             stats.leafSplits = writer.leafSplits
             stats.leafShares = writer.leafShares
-            stats.logSyncs = writer.logSyncs
         }
     }
 
@@ -243,7 +244,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
         try withQuiescentWriter { (writer) throws(StoreError) in
             do throws(StoreError) {
                 try writer.checkpoint(forceSync: true)
-                try pageFile.file.sync()
+                try pageFile.sync()
             } catch {
                 writerFailure.withLock { $0 = error }
                 throw error
@@ -276,6 +277,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
             "tree_height": Double(stats.height),
             "buffer_pool.hits": Double(pages.hits),
             "buffer_pool.misses": Double(pages.misses),
+            "buffer_pool.mapped_reads": Double(pages.mapped),
             "buffer_pool.evictions": Double(pages.evictions),
             "buffer_pool.dirty_pages": Double(pages.dirty),
             "buffer_pool.cached_pages": Double(pages.cached),
@@ -286,7 +288,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
             "entries": Double(stats.entries),
             "leaf_splits": Double(stats.leafSplits),
             "leaf_shares": Double(stats.leafShares),
-            "log_syncs": Double(stats.logSyncs),
+            "log_syncs": Double(logSyncs.load(ordering: .relaxed)),
         ]
         return snapshot
     }

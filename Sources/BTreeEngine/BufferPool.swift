@@ -4,16 +4,22 @@ import Synchronization
 import Glibc
 #endif
 
-/// A pinned page frame in the buffer pool; release it with `BufferPool.unpin`.
+/// A pinned page: a frame of the buffer pool, or (`frame` < 0) a clean page read in place
+/// through the page file's map (read-only memory); release it with `BufferPool.unpin`.
 struct FrameRef {
     let pointer: UnsafeMutableRawPointer
     let frame: Int32
+
+    /// True when the page is in a pool frame (writable by its commit), not in the read-only map.
+    var isFrame: Bool { frame >= 0 }
 }
 
 /// Counters of the buffer pool.
 struct PoolCounters {
     var hits: UInt64 = 0
     var misses: UInt64 = 0
+    /// Misses served in place through the page file's map.
+    var mapped: UInt64 = 0
     var evictions: UInt64 = 0
     var dirty: Int = 0
     var cached: Int = 0
@@ -244,7 +250,11 @@ final class BufferPool: @unchecked Sendable {
         }
     }
 
-    /// Pins page `pgno`, reading it from the file on a miss.
+    /// Pins page `pgno`. On a miss the page is read in place through the page file's map
+    /// (checked on its first visit) without taking a frame; where the map does not reach,
+    /// it is read into a frame. The lookup of the frames is made under
+    /// the shard lock before the map is used: a page the pool holds may be newer than its
+    /// file copy (dirty).
     @inline(__always)
     func pin(_ pgno: UInt32) throws(StoreError) -> FrameRef {
         let s = shardIndex(pgno)
@@ -255,6 +265,10 @@ final class BufferPool: @unchecked Sendable {
                 pins[Int(ref.frame)].add(Self.pinAndUse, ordering: .relaxed)
                 state.counters.hits += 1
                 return ref
+            }
+            if let pointer = try file.mappedPage(pgno) {
+                state.counters.mapped += 1
+                return FrameRef(pointer: pointer, frame: -1)
             }
             return try load(&state, shard: s, pgno: pgno)
         }
@@ -352,9 +366,10 @@ final class BufferPool: @unchecked Sendable {
         throw .engine(name: "btree", message: "every buffer-pool frame is pinned; raise the memory budget")
     }
 
-    /// Releases a pin taken by `pin` or `create`.
+    /// Releases a pin taken by `pin` or `create` (nothing to release for a mapped page).
     @inline(__always)
     func unpin(_ frame: FrameRef) {
+        guard frame.isFrame else { return }
         pins[Int(frame.frame)].subtract(1, ordering: .releasing)
     }
 
@@ -447,6 +462,7 @@ final class BufferPool: @unchecked Sendable {
             let c = shards[s].withLock { $0.counters }
             total.hits += c.hits + lockFreeHits[s * Self.counterStride].load(ordering: .relaxed)
             total.misses += c.misses
+            total.mapped += c.mapped
             total.evictions += c.evictions
             total.dirty += c.dirty
             total.cached += c.cached

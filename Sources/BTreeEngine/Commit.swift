@@ -1,24 +1,22 @@
-import Dispatch
 import KVStore
 import StorageIO
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The store's writes. Every put, delete and batch is one commit: under the writer lock
 /// the tree is changed copy-on-write (`TreeWriter+Insertion.swift`, `+Deletion.swift`),
 /// the commit's record is appended to the redo log (`WriteAheadLog`, below; read back
-/// by `Recovery.swift`), synced under `fsync`, and the new root is published to readers
-/// (`TreeWriter.commit`).
+/// by `Recovery.swift`) and the new root is published to readers (`TreeWriter.commit`).
 ///
-/// Group commit under `fsync`, as leveldb's writer queue: committers line up; the first
-/// in line leads, applying the operations of everyone queued (at most `maxGroup`) as one
-/// commit with one log record and one `fdatasync`, then wakes them. Whoever arrives while
-/// a group is being written waits and forms the next group. A group whose operations
-/// fail is undone and its members are committed one at a time, so that one member's
-/// error is not another's. Other modes commit one at a time (no sync to share).
+/// Group commit under `fsync`, as the LSM engine's: the commit's record is written under
+/// the writer lock, the sync happens after it. The first committer to find no sync in
+/// flight syncs the log for every record written so far (`LogSyncGate`), then publishes
+/// the newest commit it covered; committers whose record a sync in flight does not cover
+/// wait for it and the next sync covers them all. A commit is published only once its
+/// record is durable, so no reader sees a write a power loss could take back.
 extension BTreeStore {
-    /// Most commits one group carries.
-    static let maxGroup = 128
-
     public func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count, value: value.count)
@@ -69,166 +67,108 @@ extension BTreeStore {
 
     /// Runs one commit: `apply` changes the tree, `encode` appends its operations to the log record.
     func commit(_ apply: (TreeWriter) throws(StoreError) -> Void, log encode: (inout Bytes) -> Void) throws(StoreError) {
-        if options.durability == .fsync {
-            try groupCommit(apply, log: encode)
-        } else {
-            if backpressure.load(ordering: .relaxed) { waitForCheckpoint() }
-            try writer.withLock { (writer) throws(StoreError) in
-                try prepareCommit(writer)
-                try runCommit(writer, apply, log: encode)
-                finishCommit(writer)
+        if backpressure.load(ordering: .relaxed) { waitForCheckpoint() }
+        let txn = try writer.withLock { (writer) throws(StoreError) -> UInt64 in
+            if let failure = writerFailure.withLock({ $0 }) { throw failure }
+            if writer.wantsCheckpoint && !writer.checkpointInProgress {
+                do throws(StoreError) {
+                    if let job = try writer.beginCheckpoint(forceSync: false) { startCheckpoint(job) }
+                } catch {
+                    writerFailure.withLock { $0 = error }
+                    throw error
+                }
             }
+            writer.begin()
+            do throws(StoreError) {
+                try apply(writer)
+                try writer.log(encode)
+            } catch {
+                writer.abort()
+                throw error
+            }
+            writer.commit()
+            backpressure.store(writer.wantsBackpressure, ordering: .relaxed)
+            copyStatistics(writer)
+            return writer.lastTxn
         }
+        if options.durability == .fsync { try syncLog(through: txn) }
         commits.add(1, ordering: .relaxed)
     }
 
-    /// Queues the commit and waits until a leader (this thread, when first in line) has written it.
-    private func groupCommit(_ apply: (TreeWriter) throws(StoreError) -> Void, log encode: (inout Bytes) -> Void) throws(StoreError) {
-        // The closures stay on this thread's stack: the leader runs them while this thread
-        // waits, and the request leaves the queue before this call returns.
-        let failure = withoutActuallyEscaping(apply) { apply in
-            withoutActuallyEscaping(encode) { encode -> StoreError? in
-                let request = PendingCommit(apply: apply, encode: encode)
-                let leads = commitQueue.withLock { queue in
-                    queue.append(request)
-                    return queue.count == 1
-                }
-                if !leads {
-                    request.turn.wait()
-                    if request.done { return request.failure }
-                }
-                leadGroup()
-                return request.failure
+    /// Returns once commit `txn`'s record is durable and the commit published: syncs the log
+    /// when no sync is in flight, else waits for the one in flight and, if it did not cover
+    /// `txn`, for the next. A failed sync fails the store: what reached the log is unknown.
+    private func syncLog(through txn: UInt64) throws(StoreError) {
+        let gate = logSyncGate
+        gate.lock()
+        defer { gate.unlock() }
+        while true {
+            if gate.syncedTxn >= txn { return }
+            if let failure = gate.failure { throw failure }
+            if gate.syncing {
+                gate.wait()
+                continue
             }
-        }
-        if let failure { throw failure }
-    }
-
-    /// Writes the group at the head of the queue (whose first request is the caller's) and
-    /// wakes its members, then the next in line, who leads the next group.
-    private func leadGroup() {
-        if backpressure.load(ordering: .relaxed) { waitForCheckpoint() }
-        let group = writer.withLock { writer -> [PendingCommit] in
-            // Taken under the writer lock: whoever queued while the previous group was written joins.
-            let group = commitQueue.withLock { Array($0.prefix(Self.maxGroup)) }
-            do throws(StoreError) {
-                try prepareCommit(writer)
-            } catch {
-                for request in group { request.failure = error }
-                return group
+            gate.syncing = true
+            gate.unlock()
+            // Every commit up to `covered` has written its record to `log` (or, before a log
+            // switch, to the previous file, which the switch synced).
+            let (covered, log) = writer.withLock { writer in
+                (Snapshot(txn: writer.lastTxn, root: writer.root, height: writer.height), writer.wal?.activeFile)
             }
-            runGroup(writer, group)
-            finishCommit(writer)
-            return group
-        }
-        for request in group { request.release() }
-        let next = commitQueue.withLock { queue in
-            queue.removeFirst(group.count)
-            return queue.first
-        }
-        for request in group.dropFirst() {
-            request.done = true
-            request.turn.signal()
-        }
-        next?.turn.signal()
-    }
-
-    /// Commits `group` as one commit, or, when that fails before its record is synced, one at a time.
-    private func runGroup(_ writer: TreeWriter, _ group: [PendingCommit]) {
-        if group.count > 1 {
+            var failure: StoreError?
             do throws(StoreError) {
-                try runCommit(writer, { (writer) throws(StoreError) in
-                    for request in group { try request.apply(writer) }
-                }, log: { out in
-                    for request in group { request.encode(into: &out) }
-                })
-                return
+                try log?.sync()
             } catch {
-                if writerFailure.withLock({ $0 }) != nil {
-                    for request in group { request.failure = error }
-                    return
-                }
-            }
-        }
-        for request in group {
-            do throws(StoreError) {
-                try runCommit(writer, { (writer) throws(StoreError) in try request.apply(writer) }, log: { request.encode(into: &$0) })
-            } catch {
-                request.failure = error
-            }
-        }
-    }
-
-    /// Under the writer lock, before a commit: refuses it after a failed write, starts a due checkpoint.
-    private func prepareCommit(_ writer: TreeWriter) throws(StoreError) {
-        if let failure = writerFailure.withLock({ $0 }) { throw failure }
-        guard writer.wantsCheckpoint && !writer.checkpointInProgress else { return }
-        do throws(StoreError) {
-            if let job = try writer.beginCheckpoint(forceSync: false) { startCheckpoint(job) }
-        } catch {
-            writerFailure.withLock { $0 = error }
-            throw error
-        }
-    }
-
-    /// Applies, logs and (under `fsync`) syncs one commit, then publishes it; a failure undoes
-    /// the commit. A failed sync also fails the store: what reached the log is unknown.
-    private func runCommit(_ writer: TreeWriter, _ apply: (TreeWriter) throws(StoreError) -> Void,
-                           log encode: (inout Bytes) -> Void) throws(StoreError) {
-        writer.begin()
-        do throws(StoreError) {
-            try apply(writer)
-            try writer.log(encode)
-        } catch {
-            writer.abort()
-            throw error
-        }
-        if options.durability == .fsync {
-            do throws(StoreError) {
-                try writer.syncLog()
-            } catch {
-                writer.abort()
+                failure = error
                 writerFailure.withLock { $0 = error }
-                throw error
             }
+            if failure == nil {
+                registry.publish(covered)
+                logSyncs.add(1, ordering: .relaxed)
+            }
+            gate.lock()
+            gate.syncing = false
+            if let failure { gate.failure = failure } else { gate.syncedTxn = covered.txn }
+            gate.broadcast()
         }
-        writer.commit()
-    }
-
-    /// Under the writer lock, after a commit: backpressure and statistics.
-    private func finishCommit(_ writer: TreeWriter) {
-        backpressure.store(writer.wantsBackpressure, ordering: .relaxed)
-        copyStatistics(writer)
     }
 }
 
-/// A commit waiting in the group-commit queue. Its closures are borrowed from the
-/// waiting caller (`withoutActuallyEscaping`): the leader drops them before it wakes the caller.
+/// The group-commit state under `fsync` (`BTreeStore.syncLog`): a pthread mutex and
+/// condition variable guarding the newest synced commit and whether a sync is in flight.
 ///
-/// `@unchecked Sendable`: the leader writes the fields before it signals `turn`, and
-/// the waiting owner reads them after the wait returns.
-final class PendingCommit: @unchecked Sendable {
-    private var applyBody: ((TreeWriter) throws(StoreError) -> Void)?
-    private var encodeBody: ((inout Bytes) -> Void)?
+/// `@unchecked Sendable`: the fields are only touched with the mutex held; the pthread
+/// objects live in heap memory that never moves.
+final class LogSyncGate: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    /// Every commit up to this one is durable and published.
+    var syncedTxn: UInt64
+    var syncing = false
+    /// The error of a failed sync; every later commit reports it.
     var failure: StoreError?
-    var done = false
-    /// Signalled when the commit is written (`done`) or when its owner is to lead the next group.
-    let turn = DispatchSemaphore(value: 0)
 
-    init(apply: @escaping (TreeWriter) throws(StoreError) -> Void, encode: @escaping (inout Bytes) -> Void) {
-        self.applyBody = apply
-        self.encodeBody = encode
+    init(syncedTxn: UInt64) {
+        self.syncedTxn = syncedTxn
+        mutex = .allocate(capacity: 1)
+        condition = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
     }
 
-    func apply(_ writer: TreeWriter) throws(StoreError) { try applyBody?(writer) }
-
-    func encode(into out: inout Bytes) { encodeBody?(&out) }
-
-    /// Drops the borrowed closures; call before waking the owner.
-    func release() {
-        applyBody = nil
-        encodeBody = nil
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
     }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    /// Waits for a broadcast; the mutex must be held and is held again on return.
+    func wait() { pthread_cond_wait(condition, mutex) }
+    func broadcast() { pthread_cond_broadcast(condition) }
 }
 
 /// The redo log between checkpoints: two files used in turn, each a log of framed
@@ -267,9 +207,15 @@ final class WriteAheadLog {
     /// Bytes written to both files.
     var bytesWritten: UInt64 { writers.reduce(0) { $0 + $1.bytesWritten } }
 
+    /// The file records go to now (its writer), for a sync outside the writer lock.
+    var activeFile: FramedRecordWriter { writers[active] }
+
     /// Starts an empty log for the commits after checkpoint `seq`: file `seq % 2`, truncated, with a new salt.
-    func restart(afterCheckpoint seq: UInt64) throws(StoreError) {
+    /// With `syncingPrevious` the file records went to until now is synced first, so that a sync
+    /// of the new file covers every record written before it (group commit).
+    func restart(afterCheckpoint seq: UInt64, syncingPrevious: Bool = false) throws(StoreError) {
         let index = Int(seq % 2)
+        if syncingPrevious && index != active { try writers[active].sync() }
         try writers[index].truncate(to: 0)
         active = index
         salt = UInt32.random(in: .min ... .max)

@@ -44,7 +44,6 @@ final class TreeWriter: @unchecked Sendable {
     var leafSplits: UInt64 = 0
     var leafShares: UInt64 = 0
     var metaBytesWritten: UInt64 = 0
-    var logSyncs: UInt64 = 0
     var liveDirty = 0
 
     var txn: UInt64 = 0
@@ -117,13 +116,14 @@ final class TreeWriter: @unchecked Sendable {
         releaseTried = false
     }
 
-    /// Ends the open commit and publishes its tree to readers.
+    /// Ends the open commit and publishes its tree to readers; under `fsync` the store
+    /// publishes it instead, once its log record is synced (group commit, `Commit.swift`).
     func commit() {
         unpinAll()
         for pgno in free.freedInCommit { pool.discard(pgno) }
         free.commit()
         lastTxn = txn
-        registry.publish(Snapshot(txn: lastTxn, root: root, height: height))
+        if durability != .fsync { registry.publish(Snapshot(txn: lastTxn, root: root, height: height)) }
     }
 
     /// Abandons the open commit: the published tree is untouched, its pages stay as they were.
@@ -145,12 +145,6 @@ final class TreeWriter: @unchecked Sendable {
         try wal.append(lsn: txn, encode)
     }
 
-    /// Makes the logged commits durable (`fdatasync` of the active log file).
-    func syncLog() throws(StoreError) {
-        guard let wal else { return }
-        try wal.sync()
-        logSyncs += 1
-    }
 
     // MARK: pages
 
@@ -191,7 +185,14 @@ final class TreeWriter: @unchecked Sendable {
     func writable(_ pgno: UInt32) throws(StoreError) -> (UInt32, PageView) {
         let frame = try pinTracked(pgno)
         let page = view(frame)
-        if page.txn == txn { return (pgno, page) }
+        if page.txn == txn {
+            if frame.isFrame { return (pgno, page) }
+            // Written by an eviction during this commit and now read through the map: back into a dirty frame.
+            let reloaded = try pool.create(pgno, birth: txn)
+            pinned.append(reloaded)
+            reloaded.pointer.copyMemory(from: frame.pointer, byteCount: pageSize)
+            return (pgno, view(reloaded))
+        }
         let copy = try allocate()
         let target = try pool.create(copy, birth: txn)
         pinned.append(target)

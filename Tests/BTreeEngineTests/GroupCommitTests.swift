@@ -6,25 +6,29 @@ import Synchronization
 import Foundation
 
 @Suite struct GroupCommitTests {
-    /// Eight committers queue while the writer lock is held; the first in line then writes
-    /// all eight as one commit with one log sync, and every put survives a crash.
-    @Test func queuedCommitsShareOneLogSync() throws {
+    /// Eight committers write their records while a sync is held off; the first to sync
+    /// then covers all eight with one log sync, and every put survives a crash.
+    @Test func waitingCommitsShareOneLogSync() throws {
         let directory = try temporaryDirectory()
         defer { try? FileSystem.removeTree(directory) }
         let store = try BTreeStore.open(options(directory, durability: .fsync))
         let before = store.statistics().counters["log_syncs"] ?? -1
+        let start = try store.withWriter { $0.lastTxn }
         let threads = 8
         let finished = Atomic<Int>(0)
         let failures = Mutex<[String]>([])
-        try store.withWriter { _ in
-            for n in 0..<threads {
-                Thread {
-                    do { try store.put(key(n), [UInt8(n)]) } catch { failures.withLock { $0.append("\(error)") } }
-                    finished.add(1, ordering: .relaxed)
-                }.start()
-            }
-            while store.commitQueue.withLock({ $0.count }) < threads { Thread.sleep(forTimeInterval: 0.001) }
+        store.logSyncGate.lock()
+        for n in 0..<threads {
+            Thread {
+                do { try store.put(key(n), [UInt8(n)]) } catch { failures.withLock { $0.append("\(error)") } }
+                finished.add(1, ordering: .relaxed)
+            }.start()
         }
+        while try store.withWriter({ $0.lastTxn }) < start + UInt64(threads) { Thread.sleep(forTimeInterval: 0.001) }
+        // Not yet durable, so not yet visible.
+        #expect(try store.get(key(0)) == nil)
+        #expect(finished.load(ordering: .relaxed) == 0)
+        store.logSyncGate.unlock()
         while finished.load(ordering: .relaxed) < threads { Thread.sleep(forTimeInterval: 0.001) }
         #expect(failures.withLock { $0 }.isEmpty)
         let stats = store.statistics().counters
