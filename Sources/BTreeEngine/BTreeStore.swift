@@ -143,11 +143,15 @@ public final class BTreeStore: KeyValueStore, Sendable {
         file.adviseRandomAccess()
 
         let pageFile = PageFile(file: file, pageSize: meta.pageSize, mapped: true)
-        let pool = BufferPool(file: pageFile, memoryBudget: options.memoryBudget)
+        let budgetFrames = max(options.memoryBudget / meta.pageSize, 128)
+        let dirtyLimit = checkpointPages ?? max(64, min(budgetFrames / 4, 2048))
+        // Read through the map, clean pages live in the page cache; the pool holds the pages
+        // being written: up to twice the checkpoint limit while a checkpoint runs, and paths.
+        let poolBytes = pageFile.isMapped ? min(options.memoryBudget, 3 * dirtyLimit * meta.pageSize) : options.memoryBudget
+        let pool = BufferPool(file: pageFile, memoryBudget: poolBytes)
         let (freeSpace, freelistPages) = try loadFreelist(pageFile, meta: meta)
         let registry = ReaderRegistry()
         registry.publish(Snapshot(txn: meta.txn, root: meta.root, height: meta.height))
-        let dirtyLimit = checkpointPages ?? max(64, min(pool.frameCount / 4, 2048))
         let wal = WriteAheadLog(files: walFiles, active: Int(meta.seq % 2))
         let writer = TreeWriter(pool: pool, file: pageFile, durability: options.durability,
                                 wal: options.durability == .none ? nil : wal, meta: meta, freeSpace: freeSpace,

@@ -60,6 +60,9 @@ final class PageFile: @unchecked Sendable {
 
     var path: String { file.path }
 
+    /// True when clean pages can be read through the map.
+    var isMapped: Bool { map != nil }
+
     /// Reads page `pgno` into `buffer` and checks it.
     func readPage(_ pgno: UInt32, into buffer: UnsafeMutableRawPointer) throws(StoreError) {
         let got = try file.read(at: Int(pgno) * pageSize, into: UnsafeMutableRawBufferPointer(start: buffer, count: pageSize))
