@@ -147,7 +147,7 @@ public final class BTreeStore: KeyValueStore, Sendable {
         let dirtyLimit = checkpointPages ?? max(64, min(budgetFrames / 4, 2048))
         // Read through the map, clean pages live in the page cache; the pool holds the pages
         // being written: up to twice the checkpoint limit while a checkpoint runs, and paths.
-        let poolBytes = pageFile.isMapped ? min(options.memoryBudget, 3 * dirtyLimit * meta.pageSize) : options.memoryBudget
+        let poolBytes = pageFile.isMapped ? min(options.memoryBudget, max(3 * dirtyLimit, 1024) * meta.pageSize) : options.memoryBudget
         let pool = BufferPool(file: pageFile, memoryBudget: poolBytes)
         let (freeSpace, freelistPages) = try loadFreelist(pageFile, meta: meta)
         let registry = ReaderRegistry()

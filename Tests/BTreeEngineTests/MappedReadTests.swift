@@ -42,9 +42,9 @@ import StorageIO
         try store.close()
         let reopened = try BTreeStore.open(options(directory, budget: 64 << 10, extra: ["btree.checkpoint_pages": "16"]))
         var rng = SplitMix64(seed: 3)
-        for round in 0..<6 {
+        for round in 0..<12 {
             var batch = WriteBatch()
-            for _ in 0..<300 {
+            for _ in 0..<100 {
                 let k = key(Int.random(in: 0..<5000, using: &rng))
                 if Int.random(in: 0..<5, using: &rng) == 0 {
                     batch.delete(k)
