@@ -82,7 +82,7 @@ public enum Workbench {
         progress.start(at: start)
         let sampler = StatisticsSampler(store: store, phaseStart: start)
         let recorders = Mutex<[ThreadRecorder]>([])
-        let openLoop = configuration.targetRate != nil
+        let openLoop = configuration.targetRate != nil && (name != "load" || configuration.pacesLoad)
         let ycsbAccounting = configuration.workload.ycsb != nil
         ThreadGroup.run(count: threadCount) { thread in
             var recorder = ThreadRecorder(openLoop: openLoop, phaseStart: start, ycsbAccounting: ycsbAccounting)
@@ -184,7 +184,7 @@ public enum Workbench {
         var order = LoadOrderStream(order: configuration.workload.loadOrder, recordCount: UInt64(configuration.records),
                                     seed: configuration.seed, thread: thread, threadCount: configuration.threads)
         var executor = OperationExecutor(store: store, context: context, thread: thread)
-        var pacer = context.makePacer(thread: thread, threadCount: configuration.threads, start: recorder.phaseStart)
+        var pacer = configuration.pacesLoad ? context.makePacer(thread: thread, threadCount: configuration.threads, start: recorder.phaseStart) : nil
         var batch = ProgressBatch(progress, checksEveryOperation: pacer != nil)
         while let recordID = order.next() {
             executor.perform(Operation(kind: .insert, recordID: recordID, scanLength: 0), recorder: &recorder, pacer: &pacer)
