@@ -4,16 +4,22 @@ import Synchronization
 import Glibc
 #endif
 
-/// A pinned page frame in the buffer pool; release it with `BufferPool.unpin`.
+/// A pinned page: a frame of the buffer pool, or (`frame` < 0) a clean page read in place
+/// through the page file's map (read-only memory); release it with `BufferPool.unpin`.
 struct FrameRef {
     let pointer: UnsafeMutableRawPointer
     let frame: Int32
+
+    /// True when the page is in a pool frame (writable by its commit), not in the read-only map.
+    var isFrame: Bool { frame >= 0 }
 }
 
 /// Counters of the buffer pool.
 struct PoolCounters {
     var hits: UInt64 = 0
     var misses: UInt64 = 0
+    /// Misses served in place through the page file's map.
+    var mapped: UInt64 = 0
     var evictions: UInt64 = 0
     var dirty: Int = 0
     var cached: Int = 0
@@ -148,7 +154,8 @@ final class BufferPool: @unchecked Sendable {
     /// Per shard: its page table, readable without the lock.
     private let tables: UnsafeMutablePointer<UnsafeMutablePointer<Atomic<UInt64>>>
     private let tableMasks: UnsafeMutablePointer<Int>
-    /// Per shard (one cache line each): hits served without the lock.
+    /// Per shard (one cache line each): hits served without the lock, the page table's
+    /// version (odd while the table changes, a seqlock) and map reads served without the lock.
     private let lockFreeHits: UnsafeMutablePointer<Atomic<UInt64>>
     private let shardCount: Int
     private let shardMask: UInt32
@@ -220,11 +227,32 @@ final class BufferPool: @unchecked Sendable {
         return FrameRef(pointer: memory + frame * pageSize, frame: Int32(frame))
     }
 
-    /// Pins page `pgno` if it is cached, without the shard lock; nil sends the caller to the lock.
+    /// What a probe of the page table without the lock found.
+    private enum Probe {
+        case pinned(FrameRef)
+        /// The page was in no frame at one consistent moment of the table (its file copy is current).
+        case absent
+        /// Undecided (the frame was being evicted, or the table changed during the probe): take the lock.
+        case undecided
+    }
+
+    @inline(__always) private func tableVersion(_ s: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        lockFreeHits + (s * Self.counterStride + 1)
+    }
+
+    /// Runs `change` on shard `s`'s page table (under its lock), with the table's version odd meanwhile.
+    @inline(__always) private func changingTable(_ s: Int, _ change: () -> Void) {
+        tableVersion(s).pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        change()
+        tableVersion(s).pointee.wrappingAdd(1, ordering: .releasing)
+    }
+
+    /// Pins page `pgno` if it is cached, without the shard lock, or reports it absent.
     @inline(__always)
-    private func tryPin(_ pgno: UInt32, shard s: Int) -> FrameRef? {
+    private func tryPin(_ pgno: UInt32, shard s: Int) -> Probe {
         let table = tables[s]
         let mask = tableMasks[s]
+        let version = tableVersion(s).pointee.load(ordering: .acquiring)
         var slot = ShardState.home(pgno, mask: mask)
         while true {
             let entry = table[slot].load(ordering: .acquiring)
@@ -234,27 +262,48 @@ final class BufferPool: @unchecked Sendable {
                 let before = pins[frame].wrappingAdd(Self.pinAndUse, ordering: .acquiringAndReleasing).oldValue
                 if before & Self.evicting == 0 && framePgnos[frame].load(ordering: .acquiring) == pgno {
                     lockFreeHits[s * Self.counterStride].wrappingAdd(1, ordering: .relaxed)
-                    return ref
+                    return .pinned(ref)
                 }
                 pins[frame].subtract(1, ordering: .releasing)
-                return nil
+                return .undecided
             }
-            if entry == 0 { return nil }
+            if entry == 0 {
+                let stable = version & 1 == 0 && tableVersion(s).pointee.load(ordering: .acquiring) == version
+                return stable ? .absent : .undecided
+            }
             slot = (slot + 1) & mask
         }
     }
 
-    /// Pins page `pgno`, reading it from the file on a miss.
+    /// Pins page `pgno`. A page in no frame is read in place through the page file's map
+    /// (checked on its first visit), without the lock when the lock-free probe of the table
+    /// was consistent; where the map does not reach, it is read into a frame. A page the
+    /// pool holds may be newer than its file copy (dirty), so the map is used only once the
+    /// frames are known not to hold the page.
     @inline(__always)
     func pin(_ pgno: UInt32) throws(StoreError) -> FrameRef {
         let s = shardIndex(pgno)
-        if let ref = tryPin(pgno, shard: s) { return ref }
+        switch tryPin(pgno, shard: s) {
+        case .pinned(let ref):
+            return ref
+        case .absent:
+            if let pointer = try file.mappedPage(pgno) {
+                lockFreeHits[s * Self.counterStride + 2].wrappingAdd(1, ordering: .relaxed)
+                return FrameRef(pointer: pointer, frame: -1)
+            }
+        case .undecided:
+            break
+        }
         return try shards[s].withLock { (state) throws(StoreError) -> FrameRef in
             if let local = state.find(pgno) {
                 let ref = frameRef(shard: s, local: local)
                 pins[Int(ref.frame)].add(Self.pinAndUse, ordering: .relaxed)
                 state.counters.hits += 1
                 return ref
+            }
+            if let pointer = try file.mappedPage(pgno) {
+                state.counters.mapped += 1
+                return FrameRef(pointer: pointer, frame: -1)
             }
             return try load(&state, shard: s, pgno: pgno)
         }
@@ -300,7 +349,7 @@ final class BufferPool: @unchecked Sendable {
     private func install(_ state: inout ShardState, ref: FrameRef, local: Int32, pgno: UInt32, dirty: Bool, birth: UInt64) {
         let l = Int(local)
         state.births[l] = birth
-        state.insert(pgno, local)
+        changingTable(shardIndex(pgno)) { state.insert(pgno, local) }
         state.pgnos[l] = pgno
         framePgnos[Int(ref.frame)].store(pgno, ordering: .releasing)
         pins[Int(ref.frame)].add(Self.pinAndUse, ordering: .relaxed)
@@ -342,7 +391,7 @@ final class BufferPool: @unchecked Sendable {
                 state.dirty[l] = false
                 state.counters.dirty -= 1
             }
-            state.remove(pgno)
+            changingTable(shardIndex(pgno)) { state.remove(pgno) }
             framePgnos[Int(ref.frame)].store(0, ordering: .releasing)
             state.pgnos[l] = 0
             state.counters.evictions += 1
@@ -352,9 +401,10 @@ final class BufferPool: @unchecked Sendable {
         throw .engine(name: "btree", message: "every buffer-pool frame is pinned; raise the memory budget")
     }
 
-    /// Releases a pin taken by `pin` or `create`.
+    /// Releases a pin taken by `pin` or `create` (nothing to release for a mapped page).
     @inline(__always)
     func unpin(_ frame: FrameRef) {
+        guard frame.isFrame else { return }
         pins[Int(frame.frame)].subtract(1, ordering: .releasing)
     }
 
@@ -380,7 +430,7 @@ final class BufferPool: @unchecked Sendable {
                   pins[frame].compareExchange(expected: word, desired: word | Self.evicting,
                                               ordering: .acquiringAndReleasing).exchanged else { return }
             if state.dirty[l] { state.dirty[l] = false; state.counters.dirty -= 1 }
-            state.remove(pgno)
+            changingTable(shardIndex(pgno)) { state.remove(pgno) }
             framePgnos[frame].store(0, ordering: .releasing)
             pins[frame].bitwiseAnd(~Self.evicting, ordering: .releasing)
             state.pgnos[l] = 0
@@ -447,6 +497,7 @@ final class BufferPool: @unchecked Sendable {
             let c = shards[s].withLock { $0.counters }
             total.hits += c.hits + lockFreeHits[s * Self.counterStride].load(ordering: .relaxed)
             total.misses += c.misses
+            total.mapped += c.mapped + lockFreeHits[s * Self.counterStride + 2].load(ordering: .relaxed)
             total.evictions += c.evictions
             total.dirty += c.dirty
             total.cached += c.cached

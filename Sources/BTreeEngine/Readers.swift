@@ -1,4 +1,5 @@
 import KVStore
+import StorageIO
 import Synchronization
 
 /// A published tree version: what a reader needs to walk it.
@@ -98,6 +99,40 @@ final class ReaderRegistry: Sendable {
                 (total.0 + slot.lookups.load(ordering: .relaxed), total.1 + slot.probes.load(ordering: .relaxed))
             }
         }
+    }
+}
+
+/// The store's reads: a point read takes its thread's reader slot for one lookup,
+/// a cursor a slot of its own for the whole `withCursor` call.
+extension BTreeStore {
+    /// The calling thread's reader slot, created on first use.
+    @inline(__always)
+    func threadSlot() -> ReaderSlot {
+        threadSlots.slot { registry.makeSlot() }
+    }
+
+    public func get(_ key: Bytes) throws(StoreError) -> Bytes? {
+        try withValue(forKey: key) { Bytes($0) }
+    }
+
+    public func withValue<Result>(forKey key: Bytes, _ body: (UnsafeRawBufferPointer) -> Result) throws(StoreError) -> Result? {
+        try ensureOpen()
+        try limits.validate(key: key.count)
+        let slot = threadSlot()
+        let snapshot = registry.acquire(slot)
+        defer { slot.release() }
+        return try key.withBorrowedBytes { (k) throws(StoreError) -> Result? in
+            try TreeReader.lookup(pool, snapshot, k, slot: slot, body)
+        }
+    }
+
+    public func withCursor<Result>(_ body: (inout BTreeCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {
+        try ensureOpen()
+        let slot = registry.borrowSlot()
+        defer { registry.returnSlot(slot) }
+        var cursor = BTreeCursor(pool: pool, snapshot: registry.acquire(slot))
+        defer { cursor.invalidate() }
+        return try body(&cursor)
     }
 }
 

@@ -29,7 +29,7 @@ extension TreeWriter {
         routingCheckpointTxn = commitTxn
         liveDirty = 0
         checkpointInProgress = true
-        if restartLog { try wal?.restart(afterCheckpoint: meta.seq) }
+        if restartLog { try wal?.restart(afterCheckpoint: meta.seq, syncingPrevious: durability == .fsync) }
         return CheckpointJob(meta: meta, listPages: listPages, listed: listed,
                              syncFiles: forceSync || durability == .fsync)
     }
@@ -84,9 +84,9 @@ struct CheckpointJob: Sendable {
             try file.writePage(pgno, from: buffer)
         }
         try pool.flushDirty(upTo: meta.txn)
-        if syncFiles { try file.file.sync() }
+        if syncFiles { try file.sync() }
         meta.encode(into: UnsafeMutableRawBufferPointer(start: buffer, count: pageSize))
         try file.file.write(at: Int(meta.seq % 2) * pageSize, UnsafeRawBufferPointer(start: buffer, count: pageSize))
-        if syncFiles { try file.file.sync() }
+        if syncFiles { try file.sync() }
     }
 }

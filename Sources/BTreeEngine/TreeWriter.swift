@@ -8,8 +8,9 @@ struct Split {
 }
 
 /// The single writer: applies commits copy-on-write, allocates and frees pages,
-/// logs commits and writes checkpoints. This file holds its state, commits, page
-/// allocation, overflow values and the descent; `TreeWriter+Insertion.swift` (put,
+/// logs commits, publishes them to readers and writes checkpoints. This file holds its
+/// state, commits, page access (through the buffer pool), allocation, overflow values and
+/// the descent; `TreeWriter+Insertion.swift` (put,
 /// split, share), `TreeWriter+Deletion.swift` (delete, merge, redistribute) and
 /// `TreeWriter+Checkpoint.swift` extend it, and `CellRun.swift` is the one split step
 /// they all use. Its state is set only by those files.
@@ -24,8 +25,8 @@ final class TreeWriter: @unchecked Sendable {
     let wal: WriteAheadLog?
     let checkpointPages: Int
     let checkpointLogBytes: Int
-    /// The oldest snapshot any reader holds or can still take (the published commit when none).
-    let oldestSnapshot: () -> UInt64
+    /// Where commits are published to readers, and whose slots tell the oldest snapshot held.
+    let registry: ReaderRegistry
 
     var free: FreeSpace
     var root: UInt32
@@ -68,7 +69,7 @@ final class TreeWriter: @unchecked Sendable {
 
     init(pool: BufferPool, file: PageFile, durability: Durability, wal: WriteAheadLog?, meta: Meta,
          freeSpace: FreeSpace, freelistPages: [UInt32], checkpointPages: Int, checkpointLogBytes: Int,
-         oldestSnapshot: @escaping () -> UInt64) {
+         registry: ReaderRegistry) {
         self.pool = pool
         self.file = file
         self.pageSize = file.pageSize
@@ -76,7 +77,7 @@ final class TreeWriter: @unchecked Sendable {
         self.wal = wal
         self.checkpointPages = checkpointPages
         self.checkpointLogBytes = checkpointLogBytes
-        self.oldestSnapshot = oldestSnapshot
+        self.registry = registry
         self.free = freeSpace
         self.root = meta.root
         self.height = meta.height
@@ -115,12 +116,14 @@ final class TreeWriter: @unchecked Sendable {
         releaseTried = false
     }
 
-    /// Ends the open commit; the caller publishes the new root afterwards.
+    /// Ends the open commit and publishes its tree to readers; under `fsync` the store
+    /// publishes it instead, once its log record is synced (group commit, `Commit.swift`).
     func commit() {
         unpinAll()
         for pgno in free.freedInCommit { pool.discard(pgno) }
         free.commit()
         lastTxn = txn
+        if durability != .fsync { registry.publish(Snapshot(txn: lastTxn, root: root, height: height)) }
     }
 
     /// Abandons the open commit: the published tree is untouched, its pages stay as they were.
@@ -140,8 +143,8 @@ final class TreeWriter: @unchecked Sendable {
     func log(_ encode: (inout Bytes) -> Void) throws(StoreError) {
         guard let wal else { return }
         try wal.append(lsn: txn, encode)
-        if durability == .fsync { try wal.sync() }
     }
+
 
     // MARK: pages
 
@@ -159,7 +162,7 @@ final class TreeWriter: @unchecked Sendable {
 
     func releasePending() {
         released.removeAll(keepingCapacity: true)
-        free.release(oldestReader: oldestSnapshot(), olderCheckpoint: olderCheckpointTxn, into: &released)
+        free.release(oldestReader: registry.oldest(), olderCheckpoint: olderCheckpointTxn, into: &released)
         for pgno in released { pool.discard(pgno) }
     }
 
@@ -182,7 +185,14 @@ final class TreeWriter: @unchecked Sendable {
     func writable(_ pgno: UInt32) throws(StoreError) -> (UInt32, PageView) {
         let frame = try pinTracked(pgno)
         let page = view(frame)
-        if page.txn == txn { return (pgno, page) }
+        if page.txn == txn {
+            if frame.isFrame { return (pgno, page) }
+            // Written by an eviction during this commit and now read through the map: back into a dirty frame.
+            let reloaded = try pool.create(pgno, birth: txn)
+            pinned.append(reloaded)
+            reloaded.pointer.copyMemory(from: frame.pointer, byteCount: pageSize)
+            return (pgno, view(reloaded))
+        }
         let copy = try allocate()
         let target = try pool.create(copy, birth: txn)
         pinned.append(target)
