@@ -23,13 +23,9 @@ public final class MappedFile: @unchecked Sendable {
     public init(path: String, reserve: Int) throws(StoreError) {
         let descriptor = try Syscalls.open(path, flags: O_RDONLY)
         defer { Syscalls.close(descriptor) }
-        guard let address = mmap(nil, reserve, PROT_READ, MAP_SHARED, descriptor, 0), address != MAP_FAILED else {
-            throw .io(operation: "mmap", path: path, errno: errno)
-        }
-        _ = madvise(address, reserve, MADV_RANDOM)
-        base = UnsafeRawPointer(address)
+        base = try Syscalls.mapReadOnly(descriptor, path: path, length: reserve)
         length = reserve
     }
 
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
+    deinit { Syscalls.unmap(base, length: length) }
 }

@@ -172,6 +172,21 @@ public enum Syscalls {
         _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_RANDOM)
     }
 
+    // MARK: memory maps
+
+    /// Maps `length` bytes of `descriptor` read-only and shared, advised for random access.
+    static func mapReadOnly(_ descriptor: Int32, path: String, length: Int) throws(StoreError) -> UnsafeRawPointer {
+        guard let address = mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, 0), address != MAP_FAILED else {
+            throw .io(operation: "mmap", path: path, errno: errno)
+        }
+        _ = madvise(address, length, MADV_RANDOM)
+        return UnsafeRawPointer(address)
+    }
+
+    static func unmap(_ base: UnsafeRawPointer, length: Int) {
+        _ = munmap(UnsafeMutableRawPointer(mutating: base), length)
+    }
+
     // MARK: directories and names
 
     @inline(__always)
