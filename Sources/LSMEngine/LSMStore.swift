@@ -25,7 +25,7 @@ public final class LSMStore: KeyValueStore, Sendable {
     public let limits = StoreLimits(maxKeySize: 1 << 20, maxValueSize: 64 << 20)
     public let settingsReport: [String: String]
 
-    private let engine: Engine
+    let engine: Engine
     private let lock: DirectoryLock
     private let isClosed = Atomic<Bool>(false)
 
@@ -59,43 +59,8 @@ public final class LSMStore: KeyValueStore, Sendable {
     }
 
     @inline(__always)
-    private func ensureOpen() throws(StoreError) {
+    func ensureOpen() throws(StoreError) {
         if isClosed.load(ordering: .relaxed) { throw .closed }
-    }
-
-    public func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
-        try ensureOpen()
-        try limits.validate(key: key.count, value: value.count)
-        try key.withBorrowedBytes { (k) throws(StoreError) in
-            try value.withBorrowedBytes { (v) throws(StoreError) in
-                try engine.write(LogBatch.Entry(kind: .value, key: k, value: v))
-            }
-        }
-    }
-
-    public func get(_ key: Bytes) throws(StoreError) -> Bytes? {
-        try withValue(forKey: key) { Bytes($0) }
-    }
-
-    public func withValue<Result>(forKey key: Bytes, _ body: (UnsafeRawBufferPointer) -> Result) throws(StoreError) -> Result? {
-        try ensureOpen()
-        try limits.validate(key: key.count)
-        return try key.withBorrowedBytes { (k) throws(StoreError) -> Result? in try engine.lookup(k, body) }
-    }
-
-    public func delete(_ key: Bytes) throws(StoreError) {
-        try ensureOpen()
-        try limits.validate(key: key.count)
-        try key.withBorrowedBytes { (k) throws(StoreError) in
-            try engine.write(LogBatch.Entry(kind: .tombstone, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0)))
-        }
-    }
-
-    public func write(_ batch: WriteBatch) throws(StoreError) {
-        try ensureOpen()
-        try limits.validate(batch)
-        if batch.isEmpty { return }
-        try engine.write(batch)
     }
 
     public func withCursor<Result>(_ body: (inout LSMCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {
