@@ -24,7 +24,16 @@ final class ControlState: @unchecked Sendable {
     var syncing = false
     var syncedLog: UInt64 = 0
     var syncedOffset = 0
-    var compactionRunning = false
+    /// Compactions running now, the tables they hold, and whether one of them is L0's.
+    var runningCompactions = 0
+    var compactingTables = Set<UInt64>()
+    var level0Compacting = false
+    /// Per level, the largest key of the last compaction from it (round-robin picking).
+    var compactionPointers = [Bytes?](repeating: nil, count: Version.levelCount)
+    /// `Engine.pendingCompactionBytes` of `version`, updated with it.
+    var pendingCompactionBytes: UInt64 = 0
+    /// Paced writes: the time by which the bytes let through so far are due at the delayed rate.
+    var delayedUntil: UInt64 = 0
     var manualCompaction = false
 
     init(memory: MemTable, log: LogFile?, version: Version, lastSequence: UInt64, nextFileNumber: UInt64) {
@@ -76,12 +85,13 @@ final class Engine: Sendable {
         self.readState = Mutex(ReadState(memory: control.memory, immutable: nil, version: control.version))
         self.visibleSequence = Atomic(control.lastSequence)
         cache.reserve(control.version.metadataBytes)
+        control.pendingCompactionBytes = Self.pendingCompactionBytes(control.version, config: config)
     }
 
     func startBackground() {
-        let flusher = OSThread.start { [self] in flushLoop() }
-        let compactor = OSThread.start { [self] in compactionLoop() }
-        threads.withLock { $0 = [flusher, compactor] }
+        var started = [OSThread.start { [self] in flushLoop() }]
+        for _ in 0..<config.compactionThreads { started.append(OSThread.start { [self] in compactionLoop() }) }
+        threads.withLock { $0 = started }
     }
 
     /// Asks the background threads to stop (finishing a pending flush unless
@@ -142,6 +152,7 @@ final class Engine: Sendable {
         }
         monitor.withLock {
             control.version = next
+            control.pendingCompactionBytes = Self.pendingCompactionBytes(next, config: config)
             update(control)
             publishReadState()
             monitor.broadcast()

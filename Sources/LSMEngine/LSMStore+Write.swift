@@ -7,7 +7,7 @@ import Glibc
 // The write path, in the order a put takes it (as leveldb's `DB::Put` is a
 // `WriteBatch` of one): `LSMStore.put` checks the limits and hands a one-entry
 // batch to `Engine.write`, which makes room (slowdown, stall or memtable
-// rotation), appends one `LogBatch` record to the `LogFile` (a framed record,
+// rotation, or a pause to the delayed write rate), appends one `LogBatch` record to the `LogFile` (a framed record,
 // `StorageIO/FramedRecords.swift`) and inserts the entries into the memtable,
 // then in `fsync` mode waits for a group sync covering the record.
 
@@ -51,7 +51,7 @@ extension Engine {
         monitor.lock()
         var syncTarget: (log: UInt64, offset: Int)?
         do throws(StoreError) {
-            try makeRoomForWrite()
+            try makeRoomForWrite(bytes: userBytes)
             let first = control.lastSequence + 1
             if let log = control.log {
                 do throws(StoreError) {
@@ -79,35 +79,72 @@ extension Engine {
         counters.userBytes.add(userBytes, ordering: .relaxed)
     }
 
-    /// With the monitor held: waits or rotates the memtable until a write fits;
-    /// time spent waiting counts as stall time.
-    private func makeRoomForWrite() throws(StoreError) {
+    /// With the monitor held: makes room for a write of `bytes` user bytes. While
+    /// L0 holds `lsm.l0_slowdown_trigger` tables or more, or the pending compaction
+    /// bytes pass `lsm.soft_pending_compaction_bytes`, writes are paced to a rate
+    /// that falls from `lsm.delayed_write_rate` towards zero as the stop points
+    /// near (RocksDB's write controller); a full memtable is rotated, or writers
+    /// wait while the previous one is still being flushed, L0 holds
+    /// `lsm.l0_stop_trigger` tables, or the pending bytes reach
+    /// `lsm.hard_pending_compaction_bytes`. Time spent delayed or waiting counts
+    /// as stall time, by cause.
+    private func makeRoomForWrite(bytes: UInt64) throws(StoreError) {
         monitor.assertHeld()
         var delayed = false
         while true {
             if control.closing { throw .closed }
             if let error = control.backgroundError { throw error }
             let level0 = control.version.levels[0].count
-            if !delayed && level0 >= config.l0SlowdownTrigger && level0 < config.l0StopTrigger {
+            let pending = control.pendingCompactionBytes
+            if !delayed, let (rate, cause) = Self.delayedRate(level0: level0, pending: pending, config: config) {
                 delayed = true
-                let start = Monotonic.nanoseconds()
-                monitor.unlock()
-                usleep(1000)
-                monitor.lock()
-                counters.stallNanoseconds.add(Monotonic.nanoseconds() - start, ordering: .relaxed)
-                counters.slowdowns.add(1, ordering: .relaxed)
-                continue
+                let now = Monotonic.nanoseconds()
+                control.delayedUntil = max(control.delayedUntil, now) &+ UInt64(Double(bytes) * 1e9 / rate)
+                let ahead = control.delayedUntil &- now
+                if ahead >= 1_000_000 {
+                    monitor.unlock()
+                    usleep(UInt32(min(ahead / 1000, 1_000_000)))
+                    monitor.lock()
+                    counters.recordStall(cause, delay: true, nanoseconds: Monotonic.nanoseconds() - now)
+                    continue
+                }
             }
             if control.memory.approximateBytes < config.memtableBytes { return }
-            if control.immutable != nil || level0 >= config.l0StopTrigger {
-                if level0 >= config.l0StopTrigger { counters.stops.add(1, ordering: .relaxed) }
-                let start = Monotonic.nanoseconds()
-                monitor.wait(nanoseconds: 100_000_000)
-                counters.stallNanoseconds.add(Monotonic.nanoseconds() - start, ordering: .relaxed)
+            let cause: StallCause
+            if control.immutable != nil {
+                cause = .memtables
+            } else if level0 >= config.l0StopTrigger {
+                cause = .level0Files
+            } else if pending >= config.hardPendingCompactionBytes {
+                cause = .pendingCompactionBytes
+            } else {
+                try rotateMemtable()
                 continue
             }
-            try rotateMemtable()
+            let start = Monotonic.nanoseconds()
+            monitor.wait(nanoseconds: 100_000_000)
+            counters.recordStall(cause, delay: false, nanoseconds: Monotonic.nanoseconds() - start)
         }
+    }
+
+    /// The rate writes are paced to now, and why; nil when they are not slowed.
+    /// Between the slowdown and the stop point the rate falls linearly from
+    /// `lsm.delayed_write_rate` to a `1 / (stop - slowdown)` part of it.
+    static func delayedRate(level0: Int, pending: UInt64, config: LSMConfiguration) -> (Double, StallCause)? {
+        var result: (Double, StallCause)?
+        let full = Double(config.delayedWriteRate)
+        if level0 >= config.l0SlowdownTrigger {
+            let span = Double(max(1, config.l0StopTrigger - config.l0SlowdownTrigger))
+            let left = Double(max(1, config.l0StopTrigger - level0))
+            result = (full * min(1, left / span), .level0Files)
+        }
+        if pending >= config.softPendingCompactionBytes {
+            let span = Double(config.hardPendingCompactionBytes - config.softPendingCompactionBytes)
+            let left = max(span / 16, Double(config.hardPendingCompactionBytes) - Double(pending))
+            let rate = full * min(1, left / max(1, span))
+            if result == nil || rate < result!.0 { result = (rate, .pendingCompactionBytes) }
+        }
+        return result
     }
 
     /// With the monitor held: freezes the memtable and starts a new log.

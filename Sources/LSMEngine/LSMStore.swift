@@ -109,6 +109,13 @@ public final class LSMStore: KeyValueStore, Sendable {
             "stall.slowdowns": Double(c.slowdowns.load(ordering: .relaxed)),
             "stall.stop_waits": Double(c.stops.load(ordering: .relaxed)),
             "compaction.trivial_moves": Double(totals.trivialMoves),
+            "compaction.subcompactions": Double(totals.subcompactions),
+            "compaction.pending_bytes": Double(engine.monitor.withLock { engine.control.pendingCompactionBytes }),
+            "stall.l0_files_seconds": Double(c.stallLevel0Nanoseconds.load(ordering: .relaxed)) / 1e9,
+            "stall.pending_compaction_bytes_seconds": Double(c.stallPendingNanoseconds.load(ordering: .relaxed)) / 1e9,
+            "stall.memtables_seconds": Double(c.stallMemtableNanoseconds.load(ordering: .relaxed)) / 1e9,
+            "stall.delayed_seconds": Double(c.delayNanoseconds.load(ordering: .relaxed)) / 1e9,
+            "stall.stopped_seconds": Double(c.stopNanoseconds.load(ordering: .relaxed)) / 1e9,
         ]
         let version = engine.currentReadState().version
         var metadata = 0
@@ -181,8 +188,8 @@ extension LSMStore {
         defer { engine.monitor.unlock() }
         while true {
             if let error = engine.control.backgroundError { throw error }
-            let busy = engine.control.immutable != nil || engine.control.compactionRunning
-                || engine.pickCompaction(engine.control.version, pointers: Array(repeating: nil, count: Version.levelCount)) != nil
+            let busy = engine.control.immutable != nil || engine.control.runningCompactions > 0
+                || engine.pickCompaction() != nil
             if !busy { return }
             engine.monitor.wait(nanoseconds: 10_000_000)
         }

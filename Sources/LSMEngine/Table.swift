@@ -268,6 +268,20 @@ final class TableFile: Sendable {
 
     /// True unless the bloom filter proves `hash`'s key absent.
     @inline(__always)
+    /// Appends the last key of every `every`-th data block (and of the last one), each
+    /// with the bytes of the blocks since the previous boundary: where a compaction
+    /// over this table may be split (`Engine.subcompactionRanges`).
+    func appendBlockBoundaries(into boundaries: inout [(key: Bytes, bytes: Int)], every: Int) {
+        var bytes = 0
+        for index in 0..<blockCount {
+            bytes += Int(blockSizes[index])
+            if (index + 1) % every == 0 || index == blockCount - 1 {
+                boundaries.append((Bytes(indexKey(index)), bytes))
+                bytes = 0
+            }
+        }
+    }
+
     func mayContain(hash: UInt64) -> Bool { BloomFilter.mayContain(filter.bytes, hash: hash) }
 
     /// Reads a data block, through the cache when one is given.
