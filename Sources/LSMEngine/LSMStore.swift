@@ -7,8 +7,8 @@ import Synchronization
 /// Writes go to a write-ahead log (`none`: no log; `os`: `write()` before
 /// acknowledging; `fsync`: `fdatasync` before acknowledging, with group
 /// commit) and to a skip-list memtable. A full memtable is frozen and written
-/// as an L0 table by a background thread; a second thread runs leveled
-/// compaction. Reads check the memtables, then tables level by level with
+/// as an L0 table by a background thread; `lsm.compaction_threads` more run
+/// leveled compaction, large compactions split into key ranges. Reads check the memtables, then tables level by level with
 /// bloom filters and an LRU block cache. The memory budget is split: a
 /// quarter per memtable (two at most), half for the block cache.
 /// See `docs/lsm-format.md` for the file formats.
