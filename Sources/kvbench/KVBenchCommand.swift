@@ -7,7 +7,7 @@ import KVWorkbench
 struct KVBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvbench",
-        abstract: "Compare storage engines (LSM tree, B+tree, RocksDB, LMDB) under identical workloads.",
+        abstract: "Compare storage engines (our LSM tree and B+tree; RocksDB, LevelDB, LMDB, SQLite, WiredTiger) under identical workloads.",
         discussion: "Exit status: 0 success, 1 failed run, 2 bad input file, 3 run with failed operations, 64 usage error, 130/143 interrupted by SIGINT/SIGTERM.",
         subcommands: [ListCommand.self, RunCommand.self, CompareCommand.self, ReportCommand.self, DiffCommand.self, KeysCommand.self,
                       CrashTestCommand.self, CrashWorkerCommand.self, CrashVerifyCommand.self, CorruptTestCommand.self, CorruptBuildCommand.self, ChildRunCommand.self]
