@@ -29,8 +29,8 @@ extension Engine {
     /// Levels are scored as RocksDB scores them: L0 by its table count over
     /// `lsm.l0_compaction_trigger`, Ln by the bytes not already being compacted
     /// over its target. Levels scoring at least 1 are tried highest first, except
-    /// that L0 goes first while its table count slows writes down (at
-    /// `lsm.l0_slowdown_trigger`), and that no L1 table is then taken for an L1
+    /// that L0 goes first once writes outrun it (twice `lsm.l0_compaction_trigger`
+    /// tables, or the slowdown trigger if lower), and that no L1 table is then taken for an L1
     /// compaction (an L0 compaction needs every L1 table its range overlaps).
     /// A plan never shares a table with a running compaction, so compactions on
     /// different threads touch disjoint key ranges of each level.
@@ -49,7 +49,7 @@ extension Engine {
             let score = Double(bytes) / config.targetBytes(level: level)
             if score > 1 { candidates.append((score, level)) }
         }
-        let level0Urgent = level0.count >= config.l0SlowdownTrigger
+        let level0Urgent = level0.count >= min(2 * config.l0CompactionTrigger, config.l0SlowdownTrigger)
         candidates.sort { $0.score > $1.score }
         var level0Waiting = false
         if level0Urgent, let index = candidates.firstIndex(where: { $0.level == 0 }) {

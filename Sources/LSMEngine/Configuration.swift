@@ -18,8 +18,8 @@ struct LSMConfiguration: Sendable {
     var targetFileBytes: Int
     var blockBytes = 4096
     var l0CompactionTrigger = 4
-    var l0SlowdownTrigger = 8
-    var l0StopTrigger = 12
+    var l0SlowdownTrigger = 20
+    var l0StopTrigger = 36
     /// Compaction threads (`lsm.compaction_threads`); flushes have a thread of their own.
     var compactionThreads: Int
     /// Key ranges a large compaction is split into, each merged by its own thread (`lsm.subcompactions`).
