@@ -58,8 +58,10 @@ final class ManifestState: @unchecked Sendable {
     }
 }
 
-/// The engine behind `LSMStore`: write path, read path, background flush and
-/// compaction threads. Background threads hold the engine, not the store, so
+/// The engine behind `LSMStore`: its state, the background threads' start and
+/// stop, and version changes. Its write path is in `LSMStore+Write.swift`, its
+/// read path in `LSMStore+Read.swift`, flushing in `Flush.swift` and compaction
+/// in `Compaction.swift`. Background threads hold the engine, not the store, so
 /// dropping the store can close it.
 final class Engine: Sendable {
     let directory: String
