@@ -35,9 +35,9 @@ public enum Charts {
 
     /// Latency (µs, log scale) against percentile on a "nines" scale up to 99.99 and max, one line per engine.
     public static func latencyByPercentile(_ runs: [LabeledRun], phase: String, operation: String) -> String? {
-        let curves = runs.enumerated().compactMap { index, run -> (String, String, [PercentilePoint])? in
+        let curves = runs.enumerated().compactMap { index, run -> (String, String, [PercentilePoint], MarkerShape)? in
             guard let points = run.phase(phase)?.ops[operation]?.percentileCurve, !points.isEmpty else { return nil }
-            return (run.label, EnginePalette.color(for: run.run.engine, index: index), points)
+            return (run.label, EnginePalette.color(for: run.run.engine, index: index), points, MarkerShape.forEngine(run.run.engine, index: index))
         }
         guard !curves.isEmpty else { return nil }
         let height = 460.0
@@ -84,13 +84,15 @@ public enum Charts {
         if runs.contains(where: { $0.repetitions.count > 1 }) {
             canvas.text("line: median repetition; band: min–max over repetitions", plotLeft, plotTop - 8, size: 11, color: "#666666")
         }
-        for (label, color, points) in curves {
+        for (_, color, points, shape) in curves {
             let coordinates = points.map { (xAxis.pixel(position($0.percentile)), yAxis.pixel(max($0.us, yAxis.lower))) }
             canvas.polyline(coordinates, color: color)
-            if let last = coordinates.last { canvas.circle(last.0, last.1, radius: 3.5, fill: color) }
-            _ = label
+            // Markers at p50, p90, p99, p99.9, p99.99 and max, so the lines read in greyscale.
+            for (point, coordinate) in zip(points, coordinates) where [50, 90, 99, 99.9, 99.99, 100].contains(point.percentile) {
+                canvas.marker(shape, coordinate.0, coordinate.1, color: color)
+            }
         }
-        drawLegend(&canvas, entries: curves.map { ($0.0, $0.1) }, x: plotRight + 15, y: plotTop + 10)
+        drawLegend(&canvas, entries: curves.map { ($0.0, $0.1) }, markers: curves.map(\.3), x: plotRight + 15, y: plotTop + 10)
         return canvas.document
     }
 
@@ -259,6 +261,9 @@ public enum Charts {
                 if let value = bar.spread?.median ?? bar.value {
                     let top = yAxis.pixel(value)
                     canvas.rect(x + 2, top, barWidth - 4, plotBottom - top, fill: colors[bar.series] ?? "#888888")
+                    if let series = seriesOrder.firstIndex(of: bar.series), plotBottom - top > 14 {
+                        canvas.marker(MarkerShape.forSeries(series), x + barWidth / 2, plotBottom - 8, size: 3.5, color: "#222222")
+                    }
                     var labelY = top - 4
                     if let spread = bar.spread, spread.ciHigh > spread.ciLow {
                         let center = x + barWidth / 2, low = yAxis.pixel(spread.ciLow), high = yAxis.pixel(spread.ciHigh)
@@ -274,7 +279,8 @@ public enum Charts {
             }
             canvas.text(label, groupLeft + groupWidth / 2, plotBottom + 20, size: 13, anchor: .middle, weight: "bold")
         }
-        drawLegend(&canvas, entries: seriesOrder.map { ($0, colors[$0] ?? "#888888") }, x: plotRight + 15, y: plotTop + 10)
+        drawLegend(&canvas, entries: seriesOrder.map { ($0, colors[$0] ?? "#888888") }, markers: seriesOrder.indices.map(MarkerShape.forSeries),
+                   x: plotRight + 15, y: plotTop + 10, markerOnSwatch: true)
         for (index, line) in footnote.enumerated() {
             canvas.text(line, plotLeft, height - 22 + Double(index) * 14, size: 11, color: "#666666")
         }
@@ -288,11 +294,20 @@ public enum Charts {
         canvas.rect(left, top, right - left, bottom - top, fill: "#fcfcfc", stroke: "#999999")
     }
 
-    static func drawLegend(_ canvas: inout SVGCanvas, entries: [(String, String)], x: Double, y: Double) {
+    /// One row per entry: a colour swatch, or with `markers` a line sample with the entry's marker
+    /// (`markerOnSwatch`: the marker drawn dark on the swatch, as on the bars), then the label.
+    static func drawLegend(_ canvas: inout SVGCanvas, entries: [(String, String)], markers: [MarkerShape]? = nil,
+                           x: Double, y: Double, markerOnSwatch: Bool = false) {
         for (index, (label, color)) in entries.enumerated() {
             let rowY = y + Double(index) * 22
-            canvas.rect(x, rowY - 10, 14, 14, fill: color)
-            canvas.text(label, x + 20, rowY + 2, size: 12)
+            if let markers, index < markers.count, !markerOnSwatch {
+                canvas.line(x - 4, rowY - 3, x + 18, rowY - 3, color: color, width: 2)
+                canvas.marker(markers[index], x + 7, rowY - 3, color: color)
+            } else {
+                canvas.rect(x, rowY - 10, 14, 14, fill: color)
+                if let markers, index < markers.count { canvas.marker(markers[index], x + 7, rowY - 3, size: 3.5, color: "#222222") }
+            }
+            canvas.text(label, x + 22, rowY + 2, size: 12)
         }
     }
 }

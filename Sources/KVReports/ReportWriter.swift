@@ -1,7 +1,7 @@
 import Foundation
 import KVResults
 
-/// Writes a report directory: `results.json`, `report.md` and the SVG charts.
+/// Writes a report directory: `results.json`, `report.md`, `report.html` and the SVG charts.
 public enum ReportWriter {
     /// Labels runs by engine, adding the file's position when an engine appears in more than one file.
     /// The repetitions of an engine within one file become one labelled run (see `LabeledRun`).
@@ -28,6 +28,7 @@ public enum ReportWriter {
     /// The files written, relative to the report directory.
     public struct Written: Sendable {
         public var markdown: String
+        public var html: String
         public var charts: [String]
     }
 
@@ -42,11 +43,11 @@ public enum ReportWriter {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(merged).write(to: URL(fileURLWithPath: directory + "/results.json"))
 
-        var charts: [(file: String, title: String)] = []
+        var charts: [(file: String, title: String, svg: String)] = []
         func save(_ svg: String?, _ file: String, _ title: String) throws {
             guard let svg else { return }
             try svg.write(toFile: directory + "/" + file, atomically: true, encoding: .utf8)
-            charts.append((file, title))
+            charts.append((file, title, svg))
         }
         for phase in ["load", "run"] {
             let operations = Set(runs.flatMap { $0.phase(phase)?.ops.keys.map { $0 } ?? [] }).sorted()
@@ -59,9 +60,10 @@ public enum ReportWriter {
         try save(Charts.writeAmplification(runs), "write-amplification.svg", "Write amplification: engine, issued, OS and device views")
         try save(Charts.rumTradeOff(runs), "rum.svg", "Read, write and space amplification")
 
-        let markdown = MarkdownReport.render(files: files, runs: runs, charts: charts)
+        let markdown = MarkdownReport.render(files: files, runs: runs, charts: charts.map { ($0.file, $0.title) })
         try markdown.write(toFile: directory + "/report.md", atomically: true, encoding: .utf8)
-        return Written(markdown: "report.md", charts: charts.map(\.file))
+        try HTMLReport.render(files: files, runs: runs, charts: charts).write(toFile: directory + "/report.html", atomically: true, encoding: .utf8)
+        return Written(markdown: "report.md", html: "report.html", charts: charts.map(\.file))
     }
 }
 
@@ -72,41 +74,19 @@ public enum MarkdownReport {
         let results = runs.map(\.run)
         text += TextTables.conditions(results) + "\n\n"
 
-        text += "## Manifest\n\n| | " + files.indices.map { "file \($0 + 1)" }.joined(separator: " | ") + " |\n"
-        text += "|---|" + files.map { _ in "---|" }.joined() + "\n"
-        let manifestRows: [(String, (Manifest) -> String)] = [
-            ("tool", { "\($0.tool) \($0.toolVersion)" }), ("git commit", { $0.gitCommit }),
-            ("engines", { $0.engineVersions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }),
-            ("CPU", { "\($0.cpuModel), \($0.cores) cores" }), ("memory", { "\($0.memoryBytes / 1_048_576) MiB" }),
-            ("kernel", { $0.kernel }), ("data filesystem", { $0.dataFilesystem }), ("started", { $0.startTime }),
-            ("command", { "`\($0.command)`" }), ("memory limit", { $0.memoryLimit ?? "not recorded (file from before memory limits)" }),
-        ]
-        for (label, value) in manifestRows {
-            text += "| \(label) | " + files.map { value($0.manifest) }.joined(separator: " | ") + " |\n"
+        for (title, table) in [("Manifest", manifestTable(files)), ("Parameters", parameterTable(runs))] {
+            text += "## \(title)\n\n| " + table.header.joined(separator: " | ") + " |\n|" + table.header.map { _ in "---|" }.joined() + "\n"
+            for row in table.rows { text += "| " + row.joined(separator: " | ") + " |\n" }
+            text += "\n"
         }
-
-        text += "\n## Parameters\n\n| parameter | " + runs.map(\.label).joined(separator: " | ") + " |\n"
-        text += "|---|" + runs.map { _ in "---|" }.joined() + "\n"
-        let parameterRows: [(String, (RunParameters) -> String)] = [
-            ("workload", { $0.workload }), ("mix", { $0.mix.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }),
-            ("records", { String($0.records) }), ("operations", { $0.operations.map(String.init) ?? "n/a" }),
-            ("duration (s)", { $0.durationSeconds.map { String($0) } ?? "n/a" }),
-            ("threads", { String($0.threads) }), ("loop", { $0.loop + ($0.targetRate.map { " at \(Int($0)) ops/s" } ?? "") }),
-            ("key / value size (B)", { "\($0.keySize) / \($0.valueSize)" }), ("distribution", { $0.distribution }),
-            ("zipf theta", { String($0.zipfTheta) }), ("seed", { String($0.seed) }), ("durability", { $0.durability }),
-            ("memory budget (MiB)", { String($0.memoryBudgetBytes / 1_048_576) }),
-            ("dataset (MiB)", { String(format: "%.1f", Double($0.datasetBytes) / 1_048_576) }),
-        ]
-        for (label, value) in parameterRows {
-            text += "| \(label) | " + runs.map { value($0.run.parameters) }.joined(separator: " | ") + " |\n"
-        }
+        text.removeLast()
 
         for phase in ["load", "run"] {
             let table = TextTables.phaseTable(phase, columns: runs.map { (label: $0.label, runs: $0.repetitions) })
             if !table.isEmpty { text += "\n## \(phase.capitalized) phase\n\n```\n" + table + "```\n" }
         }
         if runs.contains(where: { $0.repetitions.count > 1 }) {
-            text += "\nWith repetitions each figure is `median ±h` (h: the larger distance from the median to an end of its 95 % order-statistics interval) or, below six repetitions, `median [min–max]` (the range covers the median with probability 1 − 2^(1−n)). See docs/results.md.\n"
+            text += "\n" + repetitionsNote + "\n"
         }
         let failures = files.flatMap { $0.failedRuns ?? [] }
         if !failures.isEmpty {
@@ -122,39 +102,76 @@ public enum MarkdownReport {
             for chart in charts { text += "### \(chart.title)\n\n![\(chart.title)](\(chart.file))\n\n" }
         }
 
-        text += "## Fairness notes\n\n"
+        text += "## Fairness notes\n\n" + fairnessNotes(runs).map { "- " + $0 + "\n" }.joined()
+        return text
+    }
+
+    /// The manifest table: one row per manifest field, one column per results file.
+    public static func manifestTable(_ files: [ResultsFile]) -> (header: [String], rows: [[String]]) {
+        let manifestRows: [(String, (Manifest) -> String)] = [
+            ("tool", { "\($0.tool) \($0.toolVersion)" }), ("git commit", { $0.gitCommit }),
+            ("engines", { $0.engineVersions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }),
+            ("CPU", { "\($0.cpuModel), \($0.cores) cores" }), ("memory", { "\($0.memoryBytes / 1_048_576) MiB" }),
+            ("kernel", { $0.kernel }), ("data filesystem", { $0.dataFilesystem }), ("started", { $0.startTime }),
+            ("command", { "`\($0.command)`" }), ("memory limit", { $0.memoryLimit ?? "not recorded (file from before memory limits)" }),
+        ]
+        return (header: [""] + files.indices.map { "file \($0 + 1)" },
+                rows: manifestRows.map { label, value in [label] + files.map { value($0.manifest) } })
+    }
+
+    /// The parameters table: one row per load parameter, one column per run.
+    public static func parameterTable(_ runs: [LabeledRun]) -> (header: [String], rows: [[String]]) {
+        let parameterRows: [(String, (RunParameters) -> String)] = [
+            ("workload", { $0.workload }), ("mix", { $0.mix.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }),
+            ("records", { String($0.records) }), ("operations", { $0.operations.map(String.init) ?? "n/a" }),
+            ("duration (s)", { $0.durationSeconds.map { String($0) } ?? "n/a" }),
+            ("threads", { String($0.threads) }), ("loop", { $0.loop + ($0.targetRate.map { " at \(Int($0)) ops/s" } ?? "") }),
+            ("key / value size (B)", { "\($0.keySize) / \($0.valueSize)" }), ("distribution", { $0.distribution }),
+            ("zipf theta", { String($0.zipfTheta) }), ("seed", { String($0.seed) }), ("durability", { $0.durability }),
+            ("memory budget (MiB)", { String($0.memoryBudgetBytes / 1_048_576) }),
+            ("dataset (MiB)", { String(format: "%.1f", Double($0.datasetBytes) / 1_048_576) }),
+        ]
+        return (header: ["parameter"] + runs.map(\.label),
+                rows: parameterRows.map { label, value in [label] + runs.map { value($0.run.parameters) } })
+    }
+
+    /// How figures over repetitions read, printed under the phase tables.
+    public static let repetitionsNote = "With repetitions each figure is `median ±h` (h: the larger distance from the median to an end of its 95 % order-statistics interval) or, below six repetitions, `median [min–max]` (the range covers the median with probability 1 − 2^(1−n)). See docs/results.md."
+
+    /// The fairness notes under every report, one per item (with the Markdown report's `**bold**` and `` `code` ``).
+    public static func fairnessNotes(_ runs: [LabeledRun]) -> [String] {
+        let results = runs.map(\.run)
+        var notes: [String] = []
         for run in runs where run.run.errors > 0 {
             let phases = run.run.phases.filter { $0.errors > 0 }.map { "\($0.errors) in the \($0.name) phase" }.joined(separator: ", ")
-            text += "- **\(run.label): operations failed (\(phases)).** Its throughput counts successful operations only; its latencies include the failed calls.\n"
+            notes.append("**\(run.label): operations failed (\(phases)).** Its throughput counts successful operations only; its latencies include the failed calls.")
         }
         for run in runs where run.run.partial {
-            text += "- **\(run.label): interrupted; its last phase stopped early and the figures cover only what ran.**\n"
+            notes.append("**\(run.label): interrupted; its last phase stopped early and the figures cover only what ran.**")
         }
         let durabilities = Set(results.map(\.parameters.durability))
         let budgets = Set(results.map(\.parameters.memoryBudgetBytes))
-        text += "- Durability: \(durabilities.sorted().joined(separator: ", "))"
-        text += durabilities.count == 1 ? " for every engine.\n" : " — **engines ran under different durability modes: their numbers are not comparable.**\n"
-        text += "- Memory budget: \(budgets.sorted().map { "\($0 / 1_048_576) MiB" }.joined(separator: ", "))"
-        text += budgets.count == 1 ? " for every engine that can be bounded.\n" : " — **engines ran with different budgets.**\n"
+        notes.append("Durability: \(durabilities.sorted().joined(separator: ", "))" + (durabilities.count == 1 ? " for every engine." : " — **engines ran under different durability modes: their numbers are not comparable.**"))
+        notes.append("Memory budget: \(budgets.sorted().map { "\($0 / 1_048_576) MiB" }.joined(separator: ", "))" + (budgets.count == 1 ? " for every engine that can be bounded." : " — **engines ran with different budgets.**"))
         for run in runs {
             let settings = run.run.engineSettings.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
-            text += "- \(run.label) \(run.run.engineVersion): \(settings.isEmpty ? "no settings reported" : settings)\n"
+            notes.append("\(run.label) \(run.run.engineVersion): \(settings.isEmpty ? "no settings reported" : settings)")
         }
-        text += "- Compression is off for every engine unless a setting above says otherwise.\n"
+        notes.append("Compression is off for every engine unless a setting above says otherwise.")
         for label in Set(runs.filter { $0.run.engineSettings["build"]?.hasPrefix("assertions on") == true }.map(\.label)).sorted() {
-            text += "- \(label) ran on a library compiled with assertions on (detected, see its `build` setting above); this slows it.\n"
+            notes.append("\(label) ran on a library compiled with assertions on (detected, see its `build` setting above); this slows it.")
         }
         if results.contains(where: { $0.engine == "lmdb" }) {
-            text += "- LMDB reads through the OS page cache and cannot be bounded by the memory budget: compare its peak RSS. It has no mode without durability and no write counter: its engine-view write amplification is the issued view (`wchar`, marked (wchar)).\n"
+            notes.append("LMDB reads through the OS page cache and cannot be bounded by the memory budget: compare its peak RSS. It has no mode without durability and no write counter: its engine-view write amplification is the issued view (`wchar`, marked (wchar)).")
         }
         if results.contains(where: { $0.engine == "leveldb" }) {
-            text += "- LevelDB has no mode without its log and counts no written bytes: its engine-view write amplification is the issued view (`wchar`, marked (wchar)). Its C API copies every value read.\n"
+            notes.append("LevelDB has no mode without its log and counts no written bytes: its engine-view write amplification is the issued view (`wchar`, marked (wchar)). Its C API copies every value read.")
         }
         if results.contains(where: { $0.engine == "sqlite" }) {
-            text += "- SQLite has no mode without a crash-safe journal (it runs in WAL mode) and counts no written bytes: its engine-view write amplification is the issued view (`wchar`, marked (wchar)). Each operation is a prepared SQL statement.\n"
+            notes.append("SQLite has no mode without a crash-safe journal (it runs in WAL mode) and counts no written bytes: its engine-view write amplification is the issued view (`wchar`, marked (wchar)). Each operation is a prepared SQL statement.")
         }
-        text += "- `n/a`: the engine does not report that figure (never a guess). Read amplification is the probe view: tables, blocks or pages touched per point lookup.\n"
-        text += "- Figures come from one run on one machine; compare engines within a report, not across machines.\n"
-        return text
+        notes.append("`n/a`: the engine does not report that figure (never a guess). Read amplification is the probe view: tables, blocks or pages touched per point lookup.")
+        notes.append("Figures come from one run on one machine; compare engines within a report, not across machines.")
+        return notes
     }
 }

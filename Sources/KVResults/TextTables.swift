@@ -10,8 +10,14 @@ public enum TextTables {
     /// repetitions shows each figure as `median ±half-width` of its 95 % interval, or
     /// `median [min–max]` when there are too few repetitions for a 95 % interval (see `Spread`).
     public static func phaseTable(_ phaseName: String, columns: [(label: String, runs: [RunResult])]) -> String {
+        let rows = phaseRows(phaseName, columns: columns)
+        return rows.isEmpty ? "" : render(rows) + writeViewsLegend + "\n"
+    }
+
+    /// The cells of `phaseTable`, the header row first; empty when no run has the phase.
+    public static func phaseRows(_ phaseName: String, columns: [(label: String, runs: [RunResult])]) -> [[String]] {
         let phases = columns.map { column in column.runs.compactMap { run in run.phases.first { $0.name == phaseName } } }
-        guard phases.contains(where: { !$0.isEmpty }) else { return "" }
+        guard phases.contains(where: { !$0.isEmpty }) else { return [] }
         var rows: [[String]] = [["\(phaseName) phase"] + columns.map(\.label)]
         func row(_ label: String, digits: Int, _ value: (PhaseResult) -> Double?) {
             rows.append([label] + phases.map { group in spreadCell(group.compactMap(value), digits: digits) })
@@ -70,7 +76,7 @@ public enum TextTables {
             rows.append(["  anon at peak (MiB)"] + limited.map { limits in spreadCell(limits.compactMap { $0.anonymousBytesAtPeak.map { Double($0) / 1_048_576 } }, digits: 1) })
             rows.append(["  file at peak (MiB)"] + limited.map { limits in spreadCell(limits.compactMap { $0.fileBytesAtPeak.map { Double($0) / 1_048_576 } }, digits: 1) })
         }
-        return render(rows) + writeViewsLegend + "\n"
+        return rows
     }
 
     /// What each write-amplification view counts, printed under every table that shows them.
@@ -127,7 +133,7 @@ public enum TextTables {
     }
 
     /// 1140 → "1,140".
-    static func grouped(_ value: Int) -> String {
+    public static func grouped(_ value: Int) -> String {
         let digits = String(value.magnitude)
         var result = ""
         for (index, character) in digits.enumerated() {

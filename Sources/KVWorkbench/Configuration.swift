@@ -15,6 +15,9 @@ public struct BenchmarkConfiguration: Sendable {
     public var threads: Int
     /// Open loop when set: operations per second across all threads.
     public var targetRate: Double?
+    /// With `targetRate`: false runs the load phase in closed loop (as fast as it goes) and paces only the
+    /// warm-up and run phases (`capacity` probes, which load a fresh database at every offered rate).
+    public var pacesLoad = true
     public var keySize: Int
     public var valueSize: Int
     public var scanLength: Int
@@ -85,7 +88,7 @@ public struct BenchmarkConfiguration: Sendable {
             durationSeconds: durationSeconds,
             warmupOperations: warmupOperations > 0 ? warmupOperations : nil,
             warmupSeconds: warmupSeconds, threads: threads, targetRate: targetRate,
-            loop: targetRate == nil ? "closed" : "open",
+            loop: targetRate == nil ? "closed" : pacesLoad ? "open" : "open (run phase; closed-loop load)",
             keySize: keyLength, valueSize: valueLength, scanLength: scanLength,
             distribution: workload.requestDistribution.name, zipfTheta: zipfTheta,
             hotFraction: hotFraction, hotOperationFraction: hotOperationFraction, seed: seed,

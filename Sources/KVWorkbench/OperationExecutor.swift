@@ -15,7 +15,7 @@ extension Workbench {
         var order = LoadOrderStream(order: configuration.workload.loadOrder, recordCount: UInt64(configuration.records),
                                     seed: configuration.seed, thread: thread, threadCount: configuration.threads)
         var executor = OperationExecutor(store: store, context: context, thread: thread)
-        var pacer = context.makePacer(thread: thread, threadCount: configuration.threads, start: recorder.phaseStart)
+        var pacer = configuration.pacesLoad ? context.makePacer(thread: thread, threadCount: configuration.threads, start: recorder.phaseStart) : nil
         var batch = ProgressBatch(progress, checksEveryOperation: pacer != nil)
         while let recordID = order.next() {
             executor.perform(Operation(kind: .insert, recordID: recordID, scanLength: 0), recorder: &recorder, pacer: &pacer)

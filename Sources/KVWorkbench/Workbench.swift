@@ -82,7 +82,7 @@ public enum Workbench {
         progress.start(at: start)
         let sampler = StatisticsSampler(store: store, phaseStart: start)
         let recorders = Mutex<[ThreadRecorder]>([])
-        let openLoop = configuration.targetRate != nil
+        let openLoop = configuration.targetRate != nil && (name != "load" || configuration.pacesLoad)
         let ycsbAccounting = configuration.workload.ycsb != nil
         ThreadGroup.run(count: threadCount) { thread in
             var recorder = ThreadRecorder(openLoop: openLoop, phaseStart: start, ycsbAccounting: ycsbAccounting)

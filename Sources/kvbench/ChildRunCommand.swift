@@ -15,6 +15,8 @@ struct ChildRunCommand: ParsableCommand {
     @Option(name: .customLong("run-directory")) var runDirectory: String
     @Option var result: String
     @Option var cgroup: String?
+    @Flag(name: .customLong("closed-loop-load"), help: "With --target-rate: load in closed loop, pace only the warm-up and run phases (capacity probes).")
+    var closedLoopLoad = false
     @OptionGroup var options: BenchmarkOptions
 
     func run() throws {
@@ -23,7 +25,8 @@ struct ChildRunCommand: ParsableCommand {
         }
         Interrupt.install()
         BenchmarkOptions.silenceWarnings.store(true, ordering: .relaxed)
-        let configuration = try options.checkedConfiguration(directory: runDirectory)
+        var configuration = try options.checkedConfiguration(directory: runDirectory)
+        configuration.pacesLoad = !closedLoopLoad
         let outcome = try EngineTable.entry(engine).run(configuration)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

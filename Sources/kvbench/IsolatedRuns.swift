@@ -20,8 +20,9 @@ enum IsolatedRun {
     /// Lines of a failed child's output kept in the report.
     static let tailLines = 12
 
+    /// `childFlags` are given to `child-run` before the benchmark options (e.g. `--closed-loop-load`).
     static func run(engine: String, repetition: Int, options: BenchmarkOptions, directory: String,
-                    plan: MemoryLimitPlan, workDirectory: String) throws -> Outcome {
+                    plan: MemoryLimitPlan, workDirectory: String, childFlags: [String] = []) throws -> Outcome {
         let resultPath = "\(workDirectory)/\(engine)-\(repetition).json"
         var cgroup: MemoryCgroup?
         var limit: MemoryLimitResult
@@ -45,6 +46,7 @@ enum IsolatedRun {
         let extra = cgroup == nil ? [] : try EngineTable.entry(engine).settingsUnderMemoryLimit.filter { !given.contains(EngineSettings.split($0).name) }
         var arguments = [FaultSupport.executablePath, "child-run", "--engine", engine, "--run-directory", directory, "--result", resultPath]
         if let cgroup { arguments += ["--cgroup", cgroup.path] }
+        arguments += childFlags
         arguments += options.childArguments(engine: engine, extraSettings: extra)
 
         // The Swift backtracer's register dump would push the child's own last words out of the kept tail.

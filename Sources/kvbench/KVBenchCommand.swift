@@ -10,7 +10,8 @@ struct KVBenchCommand: ParsableCommand {
         abstract: "Compare storage engines (our LSM tree and B+tree; RocksDB, LevelDB, LMDB, SQLite, WiredTiger) under identical workloads.",
         discussion: "Exit status: 0 success, 1 failed run, 2 bad input file, 3 run with failed operations, 64 usage error, 130/143 interrupted by SIGINT/SIGTERM.",
         subcommands: [ListCommand.self, RunCommand.self, CompareCommand.self, ReportCommand.self, DiffCommand.self, KeysCommand.self,
-                      CrashTestCommand.self, CrashWorkerCommand.self, CrashVerifyCommand.self, CorruptTestCommand.self, CorruptBuildCommand.self, ChildRunCommand.self]
+                      CrashTestCommand.self, CrashWorkerCommand.self, CrashVerifyCommand.self, CorruptTestCommand.self, CorruptBuildCommand.self, ChildRunCommand.self,
+                      SweepCommand.self, CapacityCommand.self]
     )
 
     @Flag(help: "Print the tool version and the git commit of the source tree, then exit.")

@@ -38,6 +38,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if try CapacityReportFiles.rewrite(files, out: out) { return }
         let results = try ResultsLoader.load(files)
         let written = out + "/results.json"
         for file in files where FileSystem.exists(written) && FileSystem.canonicalPath(file) == FileSystem.canonicalPath(written) {
@@ -46,7 +47,7 @@ struct ReportCommand: ParsableCommand {
         try OutputPaths.checkDirectory(out, option: "--out")
         do {
             let report = try ReportWriter.write(results, to: out)
-            print("report: \(out)/\(report.markdown) (\(report.charts.count) charts)")
+            print("report: \(out)/\(report.markdown), \(out)/\(report.html) (\(report.charts.count) charts)")
         } catch {
             throw CommandFailure("cannot write the report into \(out): \(OutputPaths.describe(error))")
         }

@@ -37,15 +37,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Write results.json, report.md and SVG charts into this directory.")
     var out: String?
 
-    var engineList: [String] { engines.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    var engineList: [String] { EngineList.parse(engines) }
 
     func validate() throws {
-        for name in engineList where !EngineTable.names.contains(name) { throw ValidationError(EngineTable.unknown(name)) }
-        guard !engineList.isEmpty else { throw ValidationError("--engines needs at least one engine") }
-        guard Set(engineList).count == engineList.count else { throw ValidationError("--engines names an engine twice") }
-        for name in engineList {
-            if let reason = EngineTable.unsupported(engine: name, durability: options.durability) { throw ValidationError(reason) }
-        }
+        try EngineList.check(engineList, durability: options.durability)
     }
 
     func run() throws {

@@ -26,12 +26,12 @@ enum RunOutcome {
         throw ExitStatus.failedOperations.exitCode
     }
 
-    /// Writes report.md, results.json and the charts; a failure is one line naming the directory.
+    /// Writes report.md, report.html, results.json and the charts; a failure is one line naming the directory.
     /// `toStandardError` keeps standard output for `--format ycsb`'s lines alone.
     static func writeReport(_ results: ResultsFile, to out: String, toStandardError: Bool = false) throws {
         do {
             let written = try ReportWriter.write([results], to: out)
-            let message = "report: \(out)/\(written.markdown), \(written.charts.count) charts, results in \(out)/results.json"
+            let message = "report: \(out)/\(written.markdown), \(out)/\(written.html), \(written.charts.count) charts, results in \(out)/results.json"
             if toStandardError { writeStandardError(message + "\n") } else { print(message) }
         } catch {
             throw CommandFailure("cannot write the report into \(out): \(OutputPaths.describe(error))")
