@@ -62,9 +62,10 @@ let package = Package(
         .target(name: "KVStore"),
         .target(name: "CCRC32C"),
         .target(name: "StorageIO", dependencies: ["KVStore", "CCRC32C"]),
-        .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB"]),
+        .target(name: "LevelDBStyleAPI", dependencies: ["KVStore", "StorageIO"]),
+        .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB", "LevelDBStyleAPI"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
-        .target(name: "LevelDBEngine", dependencies: ["KVStore", "StorageIO", "CLevelDB"]),
+        .target(name: "LevelDBEngine", dependencies: ["KVStore", "StorageIO", "CLevelDB", "LevelDBStyleAPI"]),
         .target(name: "SQLiteEngine", dependencies: ["KVStore", "StorageIO", "CSQLite"]),
         .target(name: "WiredTigerEngine", dependencies: ["KVStore", "StorageIO", "CWiredTiger"]),
         .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"],
@@ -109,7 +110,8 @@ let package = Package(
         .testTarget(name: "KVReportsTests", dependencies: ["KVReports", "KVResults"]),
         .testTarget(name: "KVBenchCLITests", dependencies: ["kvbench", "KVResults"]),
         .testTarget(name: "KVProcessTests", dependencies: ["KVProcess"]),
-        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "StorageFaults", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine", "WiredTigerEngine"]),
+        .testTarget(name: "KVFaultsTests", dependencies: ["KVFaults", "KVStore", "StorageIO", "StorageFaults", "LSMEngine", "BTreeEngine", "LMDBEngine", "RocksDBEngine", "WiredTigerEngine",
+                                                 "LevelDBEngine", "SQLiteEngine", "KVProcess"]),
     ],
     swiftLanguageModes: [.v6]
 )

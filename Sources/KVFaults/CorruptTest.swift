@@ -190,10 +190,12 @@ public enum CorruptTest {
     /// process kills itself (SIGKILL) instead of closing the store, so the log keeps the last
     /// writes (an engine that checkpoints at close would otherwise leave an empty log).
     /// `beforeClose` sees the store after the last write (a test can abandon it there, in process).
+    /// `settings` are the engine settings the store is opened with.
     public static func build<Store: KeyValueStore>(_ type: Store.Type, directory: String, keySpace: Int, memoryBudget: Int,
-                                                   abandon: Bool = false, beforeClose: (Store) -> Void = { _ in }) throws(StoreError) -> Expectation {
+                                                   settings: [String: String] = [:], abandon: Bool = false,
+                                                   beforeClose: (Store) -> Void = { _ in }) throws(StoreError) -> Expectation {
         try FileSystem.removeTree(directory)
-        let store = try Store.open(StoreOptions(directory: directory, durability: .fsync, memoryBudget: memoryBudget))
+        let store = try Store.open(StoreOptions(directory: directory, durability: .fsync, memoryBudget: memoryBudget, settings: settings))
         var expectation = Expectation(keySpace: keySpace)
         var batch = WriteBatch()
         var writes: [(key: Int, isPut: Bool)] = []
@@ -230,6 +232,8 @@ public enum CorruptTest {
         public var executable: String
         public var keySpace = 3000
         public var memoryBudget = 4 << 20
+        /// Engine settings (`--setting name=value`) for the build and every reader.
+        public var settings: [String: String] = [:]
         /// Set for engines whose format has no checksums (LMDB 0.9): silent wrong values are then
         /// reported as undetected, not as a failure of the test harness.
         public var hasChecksums = true
@@ -253,6 +257,7 @@ public enum CorruptTest {
         var verifier = crashConfiguration
         verifier.keySpace = configuration.keySpace
         verifier.memoryBudget = configuration.memoryBudget
+        verifier.settings = configuration.settings
 
         // The undamaged copies must read back exactly, or the comparison means nothing.
         let control = configuration.workDirectory + "/control"
@@ -300,6 +305,7 @@ public enum CorruptTest {
     public static func buildAbandoned(_ configuration: Configuration, directory: String) throws(StoreError) -> String? {
         let arguments = [configuration.executable, "corrupt-build", "--engine", configuration.engine, "--dir", directory,
                          "--key-space", String(configuration.keySpace), "--memory-budget", String(configuration.memoryBudget)]
+            + CrashTestConfiguration.settingArguments(configuration.settings)
         let child = try ChildProcess(arguments: arguments, standardError: configuration.workDirectory + "/children.stderr")
         child.readToEnd()
         let termination = child.wait()

@@ -45,6 +45,8 @@ public struct CrashTestConfiguration: Sendable {
     public var executable: String
     public var keySpace = 2000
     public var memoryBudget = 4 << 20
+    /// Engine settings (`--setting name=value`) the verifier opens the store with.
+    public var settings: [String: String] = [:]
     /// Longest time the worker runs after it is ready before it is killed.
     public var maxDelayMilliseconds = 700
     /// Called with one line per round.
@@ -88,7 +90,12 @@ public struct CrashTestConfiguration: Sendable {
         var arguments = [executable, "crash-verify", "--engine", engine, "--dir", directory, "--durability", durability.rawValue,
                          "--memory-budget", String(memoryBudget), "--key-space", String(keySpace)]
         if create { arguments.append("--create") }
-        return arguments
+        return arguments + Self.settingArguments(settings)
+    }
+
+    /// `settings` as command-line arguments (`--setting name=value` each, sorted by name).
+    public static func settingArguments(_ settings: [String: String]) -> [String] {
+        settings.sorted { $0.key < $1.key }.flatMap { ["--setting", "\($0.key)=\($0.value)"] }
     }
 }
 

@@ -11,18 +11,22 @@ import KVStore
 public enum CrashVerifier {
     /// Verifies the store in `directory`; returns the exit status.
     /// With `create`, makes an empty store when there is none (the test's setup step).
+    /// `settings` are the engine settings the store is opened with.
     public static func run<Store: KeyValueStore>(_ type: Store.Type, directory: String, durability: Durability,
-                                                 memoryBudget: Int, keySpace: Int, create: Bool = false) -> Int32 {
+                                                 memoryBudget: Int, keySpace: Int, create: Bool = false,
+                                                 settings: [String: String] = [:]) -> Int32 {
         let writer = LineWriter(descriptor: 1)
         verify(type, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace,
-               create: create, output: writer.write)
+               create: create, settings: settings, output: writer.write)
         return 0
     }
 
     /// Verifies the store in `directory`, passing each report line to `output`.
     static func verify<Store: KeyValueStore>(_ type: Store.Type, directory: String, durability: Durability,
-                                             memoryBudget: Int, keySpace: Int, create: Bool, output: (String) -> Void) {
-        let options = StoreOptions(directory: directory, durability: durability, memoryBudget: memoryBudget, createIfMissing: create)
+                                             memoryBudget: Int, keySpace: Int, create: Bool, settings: [String: String] = [:],
+                                             output: (String) -> Void) {
+        let options = StoreOptions(directory: directory, durability: durability, memoryBudget: memoryBudget, createIfMissing: create,
+                                   settings: settings)
         let store: Store
         do {
             store = try Store.open(options)

@@ -47,7 +47,7 @@ final class LevelDBWriteOptionsHandle: @unchecked Sendable {
     deinit { leveldb_writeoptions_destroy(pointer) }
 }
 
-/// Owns a `leveldb_writebatch_t` for one `write` call.
+/// Owns a `leveldb_writebatch_t` (the empty batch `sync` writes with `sync = true`).
 final class LevelDBWriteBatchHandle {
     let pointer: OpaquePointer
     init() { pointer = leveldb_writebatch_create() }
@@ -91,18 +91,4 @@ struct LevelDBFailure: Error, Sendable {
             return .engine(name: LevelDBStore.engineName, message: message)
         }
     }
-}
-
-/// Calls a LevelDB C function that reports failure through a `char **errptr`,
-/// frees the message with `leveldb_free`, and throws it as a `StoreError`.
-@inline(__always)
-func withLevelDBError<T>(path: String, _ call: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> T) throws(StoreError) -> T {
-    var message: UnsafeMutablePointer<CChar>? = nil
-    let result = call(&message)
-    if let message {
-        let text = String(cString: message)
-        leveldb_free(message)
-        throw LevelDBFailure(message: text).storeError(path: path)
-    }
-    return result
 }

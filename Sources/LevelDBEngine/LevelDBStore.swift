@@ -1,5 +1,6 @@
 import CLevelDB
 import KVStore
+import LevelDBStyleAPI
 import StorageIO
 import Synchronization
 
@@ -24,7 +25,8 @@ import Synchronization
 /// validly checksummed tables, and recovery skips damaged log records;
 /// `leveldb.paranoid_checks=false` restores LevelDB's default).
 ///
-/// Point reads copy the value (`leveldb_get` returns a malloc'd copy, which
+/// Writes go through one reused write batch per thread (`LevelDBStyleWriter`):
+/// `leveldb_put` would build a new one each call. Point reads copy the value (`leveldb_get` returns a malloc'd copy, which
 /// `withValue` lends and frees). Thread safety: any number of threads may read
 /// and write concurrently (LevelDB is internally synchronized); `close()` must
 /// not race with other calls.
@@ -33,7 +35,7 @@ import Synchronization
 /// LevelDB's `DB`, options and cache are safe for concurrent use, and
 /// `close()` is guarded by an atomic flag.
 public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
-    public typealias Cursor = LevelDBCursor
+    public typealias Cursor = LevelDBStyleCursor
 
     public static let engineName = "leveldb"
 
@@ -51,6 +53,9 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     private let filterPolicy: LevelDBFilterPolicyHandle
     private let readOptions = LevelDBReadOptionsHandle(verifyChecksums: true)
     private let writeOptions: LevelDBWriteOptionsHandle
+    private let library = LevelDBStyleLibrary.levelDB
+    /// Every write goes through it: one reused write batch per thread.
+    private let writer: LevelDBStyleWriter
     /// In `fsync` mode: syncs the directory after a write when a file appeared in it.
     private let directorySync: LevelDBDirectorySync?
     private let isClosed = Atomic<Bool>(false)
@@ -58,14 +63,16 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     private let pointLookups = Atomic<UInt64>(0)
 
     private init(options: StoreOptions, database: OpaquePointer, lock: DirectoryLock, dbOptions: LevelDBOptionsHandle,
-                 cache: LevelDBCacheHandle, filterPolicy: LevelDBFilterPolicyHandle, settings: [String: String]) {
+                 cache: LevelDBCacheHandle, filterPolicy: LevelDBFilterPolicyHandle, writeOptions: LevelDBWriteOptionsHandle,
+                 writer: LevelDBStyleWriter, settings: [String: String]) {
         self.options = options
         self.database = database
         self.lock = lock
         self.dbOptions = dbOptions
         self.cache = cache
         self.filterPolicy = filterPolicy
-        self.writeOptions = LevelDBWriteOptionsHandle(sync: options.durability == .fsync)
+        self.writeOptions = writeOptions
+        self.writer = writer
         self.directorySync = options.durability == .fsync ? LevelDBDirectorySync(path: options.directory) : nil
         self.settingsReport = settings
     }
@@ -99,8 +106,11 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
         leveldb_options_set_filter_policy(dbOptions.pointer, filterPolicy.pointer)
         leveldb_options_set_max_open_files(dbOptions.pointer, maxOpenFiles)
 
-        let database = try withLevelDBError(path: path) { leveldb_open(dbOptions.pointer, path, $0) }
+        let batches = try LevelDBStyleWriter.makeBatches(path: path)
+        let writeOptions = LevelDBWriteOptionsHandle(sync: options.durability == .fsync)
+        let database = try LevelDBStyleLibrary.levelDB.check(path: path) { leveldb_open(dbOptions.pointer, path, $0) }
         guard let database else { throw .engine(name: engineName, message: "leveldb_open returned no database for \(path)") }
+        let writer = LevelDBStyleWriter(library: .levelDB, database: database, options: writeOptions.pointer, path: path, batches: batches)
         let settings: [String: String] = [
             "compression": "none",
             "block_cache_bytes": String(cacheBytes),
@@ -114,7 +124,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
             "reads": "leveldb_get copies each value",
         ]
         return LevelDBStore(options: options, database: database, lock: lock, dbOptions: dbOptions,
-                            cache: cache, filterPolicy: filterPolicy, settings: settings)
+                            cache: cache, filterPolicy: filterPolicy, writeOptions: writeOptions, writer: writer, settings: settings)
     }
 
     /// LevelDB's default table cache size, kept: each open table's index and filter live there.
@@ -128,14 +138,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     public func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count, value: value.count)
-        try key.withBorrowedBytes { (k) throws(StoreError) in
-            try value.withBorrowedBytes { (v) throws(StoreError) in
-                try withLevelDBError(path: options.directory) {
-                    leveldb_put(database, writeOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count, $0)
-                }
-            }
-        }
+        try writer.put(key, value)
         try directorySync?.afterSyncedWrite()
         userBytes.add(UInt64(key.count + value.count), ordering: .relaxed)
     }
@@ -149,7 +152,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
         try limits.validate(key: key.count)
         var length = 0
         let value = try key.withBorrowedBytes { (k) throws(StoreError) in
-            try withLevelDBError(path: options.directory) {
+            try library.check(path: options.directory) {
                 leveldb_get(database, readOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, &length, $0)
             }
         }
@@ -163,11 +166,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     public func delete(_ key: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count)
-        try key.withBorrowedBytes { (k) throws(StoreError) in
-            try withLevelDBError(path: options.directory) {
-                leveldb_delete(database, writeOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, $0)
-            }
-        }
+        try writer.delete(key)
         try directorySync?.afterSyncedWrite()
         userBytes.add(UInt64(key.count), ordering: .relaxed)
     }
@@ -175,35 +174,14 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     public func write(_ batch: WriteBatch) throws(StoreError) {
         try ensureOpen()
         try limits.validate(batch)
-        let handle = LevelDBWriteBatchHandle()
-        for operation in batch.operations {
-            switch operation {
-            case .put(let key, let value):
-                key.withUnsafeBytes { k in
-                    value.withUnsafeBytes { v in
-                        leveldb_writebatch_put(handle.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                               v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
-                    }
-                }
-            case .delete(let key):
-                key.withUnsafeBytes { k in
-                    leveldb_writebatch_delete(handle.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
-                }
-            }
-        }
-        try withLevelDBError(path: options.directory) { leveldb_write(database, writeOptions.pointer, handle.pointer, $0) }
+        try writer.write(batch)
         try directorySync?.afterSyncedWrite()
         userBytes.add(batch.userBytes, ordering: .relaxed)
     }
 
-    public func withCursor<Result>(_ body: (inout LevelDBCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {
+    public func withCursor<Result>(_ body: (inout LevelDBStyleCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {
         try ensureOpen()
-        guard let iterator = leveldb_create_iterator(database, readOptions.pointer) else {
-            throw .engine(name: Self.engineName, message: "leveldb_create_iterator failed")
-        }
-        var cursor = LevelDBCursor(iterator: iterator, path: options.directory)
-        defer { cursor.invalidate() }
-        return try body(&cursor)
+        return try library.withCursor(database: database, readOptions: readOptions.pointer, path: options.directory, body)
     }
 
     /// LevelDB has no call that syncs the log alone: an empty batch written with
@@ -212,7 +190,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
         try ensureOpen()
         let syncing = LevelDBWriteOptionsHandle(sync: true)
         let empty = LevelDBWriteBatchHandle()
-        try withLevelDBError(path: options.directory) { leveldb_write(database, syncing.pointer, empty.pointer, $0) }
+        try library.check(path: options.directory) { leveldb_write(database, syncing.pointer, empty.pointer, $0) }
         try FileSystem.syncDirectory(options.directory)
     }
 

@@ -45,17 +45,3 @@ final class RocksDBWriteOptionsHandle: @unchecked Sendable {
     }
     deinit { rocksdb_writeoptions_destroy(pointer) }
 }
-
-/// Calls a RocksDB C function that reports failure through a `char **errptr`,
-/// releases the message with `rocksdb_free`, and throws it as a `StoreError`.
-@inline(__always)
-func withRocksDBError<T>(path: String, _ call: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> T) throws(StoreError) -> T {
-    var message: UnsafeMutablePointer<CChar>? = nil
-    let result = call(&message)
-    if let message {
-        let text = String(cString: message)
-        rocksdb_free(message)
-        throw RocksDBStore.classify(message: text, path: path)
-    }
-    return result
-}

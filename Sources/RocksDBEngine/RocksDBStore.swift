@@ -1,5 +1,6 @@
 import CRocksDB
 import KVStore
+import LevelDBStyleAPI
 import StorageIO
 import Synchronization
 #if canImport(Glibc)
@@ -11,7 +12,8 @@ import Glibc
 /// Durability: `none` disables the WAL, `os` writes the WAL without syncing,
 /// `fsync` syncs the WAL before acknowledging. The memory budget is split
 /// evenly between the block cache and two write buffers (memtables).
-/// Compression is off. RocksDB's `Statistics` object is off unless the
+/// Compression is off. Writes go through one reused write batch per thread
+/// (`LevelDBStyleWriter`), as `db_bench`'s do. RocksDB's `Statistics` object is off unless the
 /// `rocksdb.statistics=true` setting asks for it (it costs throughput, see
 /// docs/results.md): the engine-view write bytes and compaction figures come
 /// from the `rocksdb.dbstats` and `rocksdb.cfstats-no-file-histogram`
@@ -23,7 +25,7 @@ import Glibc
 /// RocksDB's `DB`, options and cache objects are documented as safe for
 /// concurrent use, and `close()` is guarded by an atomic flag.
 public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
-    public typealias Cursor = RocksDBCursor
+    public typealias Cursor = LevelDBStyleCursor
 
     public static let engineName = "rocksdb"
 
@@ -41,6 +43,9 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     private let cache: RocksDBCacheHandle
     private let readOptions = RocksDBReadOptionsHandle()
     private let writeOptions: RocksDBWriteOptionsHandle
+    private let library = LevelDBStyleLibrary.rocksDB
+    /// Every write goes through it: one reused write batch per thread.
+    private let writer: LevelDBStyleWriter
     private let isClosed = Atomic<Bool>(false)
     private let userBytes = Atomic<UInt64>(0)
     /// The first error a write returned (a full disk, say). RocksDB's WAL writer has then seen an
@@ -52,7 +57,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
 
     private init(options: StoreOptions, database: OpaquePointer, lock: DirectoryLock,
                  dbOptions: RocksDBOptionsHandle, tableOptions: RocksDBTableOptionsHandle,
-                 cache: RocksDBCacheHandle, statisticsEnabled: Bool, settings: [String: String]) {
+                 cache: RocksDBCacheHandle, writeOptions: RocksDBWriteOptionsHandle, writer: LevelDBStyleWriter,
+                 statisticsEnabled: Bool, settings: [String: String]) {
         self.options = options
         self.database = database
         self.lock = lock
@@ -60,7 +66,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         self.tableOptions = tableOptions
         self.cache = cache
         self.statisticsEnabled = statisticsEnabled
-        self.writeOptions = RocksDBWriteOptionsHandle(durability: options.durability)
+        self.writeOptions = writeOptions
+        self.writer = writer
         self.settingsReport = settings
     }
 
@@ -101,8 +108,11 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(tableOptions.pointer, 1)
         rocksdb_options_set_block_based_table_factory(dbOptions.pointer, tableOptions.pointer)
 
-        let database = try withRocksDBError(path: path) { rocksdb_open(dbOptions.pointer, path, $0) }
+        let batches = try LevelDBStyleWriter.makeBatches(path: path)
+        let writeOptions = RocksDBWriteOptionsHandle(durability: options.durability)
+        let database = try LevelDBStyleLibrary.rocksDB.check(path: path) { rocksdb_open(dbOptions.pointer, path, $0) }
         guard let database else { throw .engine(name: engineName, message: "rocksdb_open returned no database for \(path)") }
+        let writer = LevelDBStyleWriter(library: .rocksDB, database: database, options: writeOptions.pointer, path: path, batches: batches)
         let settings: [String: String] = [
             "compression": "none",
             "block_cache_bytes": String(cacheBytes),
@@ -119,7 +129,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
             "perf_context": "off on the calling threads (RocksDB's default counts on every thread; db_bench turns it off too)",
         ]
         return RocksDBStore(options: options, database: database, lock: lock, dbOptions: dbOptions,
-                            tableOptions: tableOptions, cache: cache, statisticsEnabled: statisticsEnabled, settings: settings)
+                            tableOptions: tableOptions, cache: cache, writeOptions: writeOptions, writer: writer,
+                            statisticsEnabled: statisticsEnabled, settings: settings)
     }
 
     /// `rocksdb::InfoLogLevel::FATAL_LEVEL`.
@@ -146,11 +157,11 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         rocksdb_set_perf_level(Int32(rocksdb_disable))
     }
 
-    /// Runs a RocksDB write call; remembers its error in `writeFailure`.
+    /// Runs a RocksDB write; remembers its error in `writeFailure`.
     @inline(__always)
-    private func writing(_ call: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Void) throws(StoreError) {
+    private func writing(_ write: () throws(StoreError) -> Void) throws(StoreError) {
         do throws(StoreError) {
-            try withRocksDBError(path: options.directory, call)
+            try write()
         } catch {
             writeFailure.withLock { if $0 == nil { $0 = error } }
             throw error
@@ -160,13 +171,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     public func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count, value: value.count)
-        try key.withBorrowedBytes { (k) throws(StoreError) in
-            try value.withBorrowedBytes { (v) throws(StoreError) in
-                try writing {
-                    rocksdb_put(database, writeOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count, $0)
-                }
-            }
+        try writing { () throws(StoreError) in
+            try writer.put(key, value)
         }
         userBytes.add(UInt64(key.count + value.count), ordering: .relaxed)
     }
@@ -179,7 +185,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         try ensureOpen()
         try limits.validate(key: key.count)
         let slice = try key.withBorrowedBytes { (k) throws(StoreError) in
-            try withRocksDBError(path: options.directory) {
+            try library.check(path: options.directory) {
                 rocksdb_get_pinned(database, readOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, $0)
             }
         }
@@ -193,10 +199,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     public func delete(_ key: Bytes) throws(StoreError) {
         try ensureOpen()
         try limits.validate(key: key.count)
-        try key.withBorrowedBytes { (k) throws(StoreError) in
-            try writing {
-                rocksdb_delete(database, writeOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, $0)
-            }
+        try writing { () throws(StoreError) in
+            try writer.delete(key)
         }
         userBytes.add(UInt64(key.count), ordering: .relaxed)
     }
@@ -204,35 +208,15 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     public func write(_ batch: WriteBatch) throws(StoreError) {
         try ensureOpen()
         try limits.validate(batch)
-        let handle = rocksdb_writebatch_create()
-        defer { rocksdb_writebatch_destroy(handle) }
-        for operation in batch.operations {
-            switch operation {
-            case .put(let key, let value):
-                key.withUnsafeBytes { k in
-                    value.withUnsafeBytes { v in
-                        rocksdb_writebatch_put(handle, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                               v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
-                    }
-                }
-            case .delete(let key):
-                key.withUnsafeBytes { k in
-                    rocksdb_writebatch_delete(handle, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
-                }
-            }
+        try writing { () throws(StoreError) in
+            try writer.write(batch)
         }
-        try writing { rocksdb_write(database, writeOptions.pointer, handle, $0) }
         userBytes.add(batch.userBytes, ordering: .relaxed)
     }
 
-    public func withCursor<Result>(_ body: (inout RocksDBCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {
+    public func withCursor<Result>(_ body: (inout LevelDBStyleCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {
         try ensureOpen()
-        guard let iterator = rocksdb_create_iterator(database, readOptions.pointer) else {
-            throw .engine(name: Self.engineName, message: "rocksdb_create_iterator failed")
-        }
-        var cursor = RocksDBCursor(iterator: iterator, path: options.directory)
-        defer { cursor.invalidate() }
-        return try body(&cursor)
+        return try library.withCursor(database: database, readOptions: readOptions.pointer, path: options.directory, body)
     }
 
     public func sync() throws(StoreError) {
@@ -241,10 +225,10 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
             let flushOptions = rocksdb_flushoptions_create()
             defer { rocksdb_flushoptions_destroy(flushOptions) }
             rocksdb_flushoptions_set_wait(flushOptions, 1)
-            try withRocksDBError(path: options.directory) { rocksdb_flush(database, flushOptions, $0) }
+            try library.check(path: options.directory) { rocksdb_flush(database, flushOptions, $0) }
         } else {
             if let failure = writeFailure.withLock({ $0 }) { throw failure }
-            try withRocksDBError(path: options.directory) { rocksdb_flush_wal(database, 1, $0) }
+            try library.check(path: options.directory) { rocksdb_flush_wal(database, 1, $0) }
         }
     }
 
@@ -279,7 +263,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         guard exchanged else { return }
         var failure = writeFailure.withLock { $0 }
         if options.durability != .none && failure == nil {
-            do { try withRocksDBError(path: options.directory) { rocksdb_flush_wal(database, 1, $0) } } catch { failure = error }
+            do { try library.check(path: options.directory) { rocksdb_flush_wal(database, 1, $0) } } catch { failure = error }
         }
         rocksdb_close(database)
         lock.release()

@@ -1,5 +1,6 @@
 import CWiredTiger
 import KVStore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,8 +23,16 @@ struct WiredTigerFailure: Error, CustomStringConvertible {
 
     /// The matching `StoreError`: a full disk and other errno values are `.io`, a damaged
     /// file (`WT_TRY_SALVAGE`, a checksum or read error) is `.corruption`, the rest `.engine`.
+    /// A full disk is `.io` with `ENOSPC` also when WiredTiger panicked over it (a failed log
+    /// write is fatal to it), in one sentence; its messages went to standard error.
     func storeError(path: String, engine: String) -> StoreError {
         let text = (detail ?? "").lowercased()
+        if code == ENOSPC || text.contains("no space left on device") || (code == WT_PANIC && WiredTigerEvents.sawFullDisk) {
+            let consequence = code == WT_PANIC
+                ? "the disk is full, and WiredTiger panicked: this process must exit, then free space and open the database again"
+                : "the disk is full"
+            return .io(operation: "WiredTiger \(operation) (\(consequence))", path: path, errno: ENOSPC)
+        }
         if code == WT_TRY_SALVAGE || text.contains("checksum") || text.contains("corrupt") || text.contains("read error")
             || text.contains("illegal file format") || text.contains("salvage") {
             return .corruption(path: path, reason: description)
@@ -66,8 +75,20 @@ enum WiredTigerEvents {
         return handler
     }()
 
+    /// Set when any WiredTiger thread reported `No space left on device` since the last open:
+    /// a log or eviction thread's failed write panics the connection, and the panic the
+    /// caller's thread then gets carries none of those messages.
+    private static let fullDisk = Atomic<Bool>(false)
+
+    /// Whether a WiredTiger thread reported a full disk since the last `forgetFullDisk()`.
+    static var sawFullDisk: Bool { fullDisk.load(ordering: .relaxed) }
+
+    /// Called at open: a new connection starts with no full disk seen.
+    static func forgetFullDisk() { fullDisk.store(false, ordering: .relaxed) }
+
     private static func record(_ message: UnsafePointer<CChar>?) {
         guard let message else { return }
+        if strstr(message, "No space left on device") != nil { fullDisk.store(true, ordering: .relaxed) }
         let previous = pthread_getspecific(messagesKey).map { String(cString: $0.assumingMemoryBound(to: CChar.self)) }
         // WiredTiger follows a checksum error with a hex dump of the block: keep the start of each message.
         var text = String(cString: message)

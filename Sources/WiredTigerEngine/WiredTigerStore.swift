@@ -121,6 +121,7 @@ public final class WiredTigerTableStore<Table: WiredTigerTableType>: KeyValueSto
 
         var handle: UnsafeMutablePointer<WT_CONNECTION>?
         WiredTigerEvents.clearMessages()
+        WiredTigerEvents.forgetFullDisk()
         let code = wiredtiger_open(path, WiredTigerEvents.handler, configuration, &handle)
         if code != 0 {
             lock.release()

@@ -47,9 +47,11 @@ struct EngineEntry: Sendable {
     /// The crash-test child; with a power-loss delay, through the fault layer where the engine has it.
     let crashWorker: @Sendable (_ settings: CrashWorker.Settings, _ powerLossAfterMilliseconds: Int?, _ crashPointOneIn: Int?, _ tornTails: Bool) -> Int32
     /// The crash-test verifier (`CrashVerifier.run`).
-    let crashVerify: @Sendable (_ directory: String, _ durability: Durability, _ memoryBudget: Int, _ keySpace: Int, _ create: Bool) -> Int32
+    let crashVerify: @Sendable (_ directory: String, _ durability: Durability, _ memoryBudget: Int, _ keySpace: Int, _ create: Bool,
+                                _ settings: [String: String]) -> Int32
     /// Builds the corrupt-test database (`CorruptTest.build`).
-    let corruptBuild: @Sendable (_ directory: String, _ keySpace: Int, _ memoryBudget: Int, _ abandon: Bool) throws -> CorruptTest.Expectation
+    let corruptBuild: @Sendable (_ directory: String, _ keySpace: Int, _ memoryBudget: Int, _ settings: [String: String],
+                                 _ abandon: Bool) throws -> CorruptTest.Expectation
 
     init<Store: KeyValueStore>(_ store: Store.Type, name: String, summary: String, refusedDurabilities: [Durability: String] = [:],
                                powerLoss: PowerLossSimulation? = nil,
@@ -71,11 +73,13 @@ struct EngineEntry: Sendable {
             guard powerLoss == .faultLayer, let delay else { return CrashWorker.run(Store.self, settings) }
             return CrashWorker.runWithPowerLoss(Store.self, settings, afterMilliseconds: delay, crashPointOneIn: crashPointOneIn, tornTails: tornTails)
         }
-        crashVerify = { directory, durability, memoryBudget, keySpace, create in
-            CrashVerifier.run(Store.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace, create: create)
+        crashVerify = { directory, durability, memoryBudget, keySpace, create, settings in
+            CrashVerifier.run(Store.self, directory: directory, durability: durability, memoryBudget: memoryBudget, keySpace: keySpace,
+                              create: create, settings: settings)
         }
-        corruptBuild = { directory, keySpace, memoryBudget, abandon in
-            try CorruptTest.build(Store.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget, abandon: abandon)
+        corruptBuild = { directory, keySpace, memoryBudget, settings, abandon in
+            try CorruptTest.build(Store.self, directory: directory, keySpace: keySpace, memoryBudget: memoryBudget,
+                                  settings: settings, abandon: abandon)
         }
     }
 }

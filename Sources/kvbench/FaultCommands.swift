@@ -101,9 +101,11 @@ struct CrashVerifyCommand: ParsableCommand {
     @Option(name: .customLong("memory-budget")) var memoryBudget: Int
     @Option(name: .customLong("key-space")) var keySpace: Int
     @Flag var create = false
+    @Option(name: .customLong("setting")) var settings: [String] = []
 
     func run() throws {
-        let status = try EngineTable.entry(engine).crashVerify(dir, durability, memoryBudget, keySpace, create)
+        let status = try EngineTable.entry(engine).crashVerify(dir, durability, memoryBudget, keySpace, create,
+                                                               FaultSupport.settings(settings))
         throw ExitCode(status)
     }
 }
@@ -116,9 +118,10 @@ struct CorruptBuildCommand: ParsableCommand {
     @Option var dir: String
     @Option(name: .customLong("key-space")) var keySpace: Int
     @Option(name: .customLong("memory-budget")) var memoryBudget: Int
+    @Option(name: .customLong("setting")) var settings: [String] = []
 
     func run() throws {
-        _ = try EngineTable.entry(engine).corruptBuild(dir, keySpace, memoryBudget, true)
+        _ = try EngineTable.entry(engine).corruptBuild(dir, keySpace, memoryBudget, FaultSupport.settings(settings), true)
     }
 }
 
@@ -138,6 +141,16 @@ enum FaultSupport {
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard count > 0 else { return CommandLine.arguments[0] }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `--setting name=value` arguments as a dictionary (a later name wins).
+    static func settings(_ arguments: [String]) -> [String: String] {
+        var settings: [String: String] = [:]
+        for argument in arguments {
+            let (name, value) = EngineSettings.split(argument)
+            settings[name] = value
+        }
+        return settings
     }
 
     /// The syscall-recording library, built next to this executable by `swift build`
@@ -164,10 +177,15 @@ struct CorruptTestCommand: ParsableCommand {
     var dir: String?
     @Option(help: "Write the report as JSON to this file.")
     var json: String?
+    @Option(name: .customLong("setting"), help: "Engine setting name=value (repeatable) for the build and every reader, e.g. leveldb.paranoid_checks=false.")
+    var settings: [String] = []
 
     func validate() throws {
         guard EngineTable.crashEngines.contains(engine) else {
             throw ValidationError(EngineTable.unknown(engine, among: EngineTable.crashEngines, for: "corrupt-test"))
+        }
+        for setting in settings where !setting.contains("=") {
+            throw ValidationError("--setting '\(setting)' must be name=value")
         }
         do {
             try FaultRanges.corruptKeySpace.check(keySpace)
@@ -183,11 +201,17 @@ struct CorruptTestCommand: ParsableCommand {
         let work = workDirectory.path
         var configuration = CorruptTest.Configuration(engine: engine, workDirectory: work, executable: FaultSupport.executablePath)
         configuration.keySpace = keySpace
+        configuration.settings = FaultSupport.settings(settings)
         let entry = try EngineTable.entry(engine)
         configuration.hasChecksums = entry.noChecksums == nil
         let pristine = work + "/pristine"
         let crashed = work + "/pristine-abandoned"
-        let expected = try EngineTable.entry(engine).corruptBuild(pristine, keySpace, configuration.memoryBudget, false)
+        let expected: CorruptTest.Expectation
+        do {
+            expected = try entry.corruptBuild(pristine, keySpace, configuration.memoryBudget, configuration.settings, false)
+        } catch StoreError.invalidOption(let name, let reason) {
+            throw CommandFailure("--setting \(name): \(reason)", status: .usage)
+        }
         var notes: [String] = []
         if let problem = try CorruptTest.buildAbandoned(configuration, directory: crashed) { notes.append(problem) }
         // Logs are damaged in the copy abandoned without close (its log holds the last writes);

@@ -174,6 +174,17 @@ func otherCommandsCheckTheirRangesToo(arguments: [String], message: String) thro
     #expect(try String(contentsOfFile: dir + "/db/data", encoding: .utf8) == "keep me")
 }
 
+/// `corrupt-test --setting` takes name=value, and refuses a name the engine does not know in one line (64).
+@Test func corruptTestRefusesBadSettings() throws {
+    let malformed = try CLI.run(["corrupt-test", "--engine", "leveldb", "--setting", "leveldb.paranoid_checks"])
+    #expect(malformed.status == 64, "\(malformed.standardError)")
+    #expect(malformed.standardError.contains("--setting 'leveldb.paranoid_checks' must be name=value"))
+    let unknown = try CLI.run(["corrupt-test", "--engine", "leveldb", "--setting", "leveldb.bogus=1"])
+    #expect(unknown.status == 64, "\(unknown.standardError)")
+    #expect(unknown.standardError.contains("--setting leveldb.bogus: unknown LevelDB setting; known: leveldb.paranoid_checks"),
+            "\(unknown.standardError)")
+}
+
 @Test func crashTestLeavesAStoreThatAnotherKVBenchHoldsOpen() throws {
     let scratch = try Scratch()
     let dir = scratch.path + "/work"

@@ -25,6 +25,7 @@ public enum ConformanceCase: String, CaseIterable, Sendable, CustomStringConvert
     case rejectsForeignDirectory
     case countsUserBytes
     case zeroCopyGetLendsValue
+    case laterWritesWin
 
     public var description: String { rawValue }
 }
@@ -66,6 +67,7 @@ public struct ConformanceSuite<Store: KeyValueStore> {
         case .rejectsForeignDirectory: try rejectsForeignDirectory(options, scratch: directory)
         case .countsUserBytes: try countsUserBytes(options)
         case .zeroCopyGetLendsValue: try zeroCopyGetLendsValue(options)
+        case .laterWritesWin: try laterWritesWin(options)
         }
     }
 
@@ -404,6 +406,30 @@ public struct ConformanceSuite<Store: KeyValueStore> {
             try expect(sum == 24, "zero-copy get lent the wrong bytes")
             let missing = try store.withValue(forKey: Self.bytes("none")) { _ in 1 }
             try expect(missing == nil, "zero-copy get of a missing key called its body")
+        }
+    }
+
+    /// A write is never undone by a later write of another key: not after a large value (an
+    /// adapter may write those through another path than small ones), nor after a write from
+    /// another thread (an adapter that reuses a write batch per thread and forgot to clear it
+    /// would replay the thread's earlier writes).
+    func laterWritesWin(_ options: StoreOptions) throws {
+        try withStore(options) { store in
+            let key = Self.bytes("k")
+            let large = Bytes(repeating: 0xA5, count: min(256 << 10, store.limits.maxValueSize))
+            try store.put(key, Self.bytes("small"))
+            try store.put(key, large)
+            try store.put(Self.bytes("other"), Self.bytes("1"))
+            try expect(try store.get(key) == large, "a small write to another key brought back an earlier value after a large one")
+            var batch = WriteBatch()
+            batch.put(key, Self.bytes("batched"))
+            try store.write(batch)
+            let value = Self.bytes("from another thread")
+            OSThread.start { try? store.put(key, value) }.join()
+            try store.delete(Self.bytes("other"))
+            try store.put(Self.bytes("third"), Self.bytes("3"))
+            let last = try store.get(key)
+            try expect(last == value, "writes of other keys brought back an earlier value after another thread's write: \(String(decoding: last ?? [], as: UTF8.self))")
         }
     }
 }

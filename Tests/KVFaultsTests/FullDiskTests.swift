@@ -2,12 +2,17 @@
 import Glibc
 #endif
 import BTreeEngine
+@testable import KVFaults
+import KVProcess
 import KVStore
+import LevelDBEngine
 import LMDBEngine
 import LSMEngine
 import RocksDBEngine
+import SQLiteEngine
 import StorageIO
 import Testing
+import WiredTigerEngine
 
 /// A small tmpfs mounted for one test (needs root and mount rights); unmounted in `deinit`.
 final class SmallFileSystem {
@@ -64,9 +69,9 @@ struct FullDiskTests {
 
     /// Fills the disk with `Store`, reopens it full and then with room, and checks that the writes
     /// did fail and that every acknowledged one is there with its value.
-    func fill<Store: KeyValueStore>(_ type: Store.Type, records: Int = 20000) throws {
+    func fill<Store: KeyValueStore>(_ type: Store.Type, records: Int = 20000, settings: [String: String] = [:]) throws {
         let disk = try #require(SmallFileSystem(megabytes: 8))
-        let options = StoreOptions(directory: disk.path + "/db", durability: .os, memoryBudget: 4 << 20)
+        let options = StoreOptions(directory: disk.path + "/db", durability: .os, memoryBudget: 4 << 20, settings: settings)
         var outcome = Outcome()
         var acknowledged: [Int] = []
         do {
@@ -101,6 +106,7 @@ struct FullDiskTests {
         try store.close()
         print("full disk, \(Store.engineName): \(outcome)")
         #expect(outcome.failed > 0 && outcome.acknowledged > 0 && outcome.missing == 0 && outcome.wrong == 0, "\(outcome)")
+        #expect(outcome.firstError.contains("No space left on device (errno 28)"), "the first failure is not ENOSPC: \(outcome.firstError)")
     }
 
     @Test func lsm() throws {
@@ -118,5 +124,63 @@ struct FullDiskTests {
     /// With the adapter's info log at fatal level and no WAL sync after a failed write (RocksDBStore).
     @Test func rocksdb() throws {
         try fill(RocksDBStore.self)
+    }
+
+    @Test func leveldb() throws {
+        try fill(LevelDBStore.self)
+    }
+
+    @Test func sqlite() throws {
+        try fill(SQLiteStore.self)
+    }
+
+    /// WiredTiger 3.2.1 panics when a log write fails and asks the process to exit, and the
+    /// panicked connection keeps its lock: the store is written and opened again in children,
+    /// the crash test's (`kvbench crash-worker`, which stops at its first failed write, and
+    /// `kvbench crash-verify`, built beside this test binary), and the crash oracle checks that
+    /// every acknowledged write is there once space is freed.
+    func fillThenVerifyInChildren(engine: String) throws {
+        let disk = try #require(SmallFileSystem(megabytes: 8))
+        let work = try FileSystem.makeTemporaryDirectory(prefix: "kvfaults-full-\(engine)")
+        defer { try? FileSystem.removeTree(work) }
+        let directory = disk.path + "/db"
+        let errors = work + "/stderr"
+        let executable = FileSystem.canonicalPath("/proc/self/exe")
+        var configuration = CrashTestConfiguration(
+            engine: engine, durability: .os, mode: .process, method: .none, crashes: 1, seed: 1, workDirectory: work,
+            executable: String(executable[..<(executable.lastIndex(of: "/") ?? executable.endIndex)]) + "/kvbench")
+        try #require(FileSystem.exists(configuration.executable), "kvbench is not built beside the tests")
+        configuration.keySpace = 100_000
+        configuration.memoryBudget = 4 << 20
+        let setup = try CrashTest.verify(configuration, directory: directory, create: true, errors: errors)
+        try #require(setup.openKind == "ok", "\(setup.openMessage)")
+
+        let worker = try ChildProcess(arguments: configuration.workerArguments(directory: directory, startSequence: 1, seed: 1, powerLossAfter: nil),
+                                      standardError: errors)
+        if !worker.read(until: Monotonic.nanoseconds() + 120_000_000_000) { worker.killNow() }
+        worker.readToEnd()
+        let termination = worker.wait()
+        var oracle = CrashOracle()
+        let (failure, _) = oracle.apply(workerLines: worker.lines)
+        let full = try CrashTest.verify(configuration, directory: directory, create: false, errors: errors)
+        #expect(disk.grow(to: 64))
+        let after = try CrashTest.verify(configuration, directory: directory, create: false, errors: errors)
+        let findings = oracle.check(present: after.present, wrongKeys: after.wrongKeys, unreadableKeys: after.unreadableKeys, promised: true)
+        print("full disk, \(engine): worker \(termination), \(oracle.highestSequence) operations, failure: \(failure ?? "none"); " +
+              "open on the full disk: \(full.openKind) \(full.openMessage.prefix(300)); after: \(after.openKind), " +
+              "acknowledged checked \(findings.acknowledgedChecked), lost \(findings.lost), wrong \(findings.wrongValues)")
+        #expect(termination == .exited(3), "the worker did not stop at a failed write: \(termination)")
+        #expect(failure?.contains("No space left on device (errno 28)") == true, "the first failure is not ENOSPC: \(failure ?? "none")")
+        #expect(full.crashSignal == nil && after.crashSignal == nil)
+        #expect(after.openKind == "ok" && findings.acknowledgedChecked > 0 && findings.lost == 0 && findings.wrongValues == 0,
+                "\(after.openKind) \(after.openMessage); \(findings.details)")
+    }
+
+    @Test func wiredtiger() throws {
+        try fillThenVerifyInChildren(engine: WiredTigerStore.engineName)
+    }
+
+    @Test func wiredtigerLSM() throws {
+        try fillThenVerifyInChildren(engine: WiredTigerLSMStore.engineName)
     }
 }
