@@ -1,4 +1,6 @@
-/// A key or a value: an arbitrary byte string.
+/// A key or a value: an arbitrary byte string. This file holds what every
+/// engine does with one on each operation: order it (`ByteOrder`), borrow it
+/// (`withBorrowedBytes`) and check it against the engine's limits (`StoreLimits`).
 ///
 /// Every byte is valid (NUL, 0xFF, invalid UTF-8); keys order by unsigned
 /// byte-wise comparison, shorter-is-smaller on a common prefix, as `memcmp` does.
@@ -75,6 +77,43 @@ extension Array where Element == UInt8 {
         } catch {
             // `body` throws only `Failure`, so this cast cannot fail.
             throw error as! Failure
+        }
+    }
+}
+
+/// Size limits an engine enforces before anything is written.
+public struct StoreLimits: Sendable, Hashable {
+    /// Largest key in bytes.
+    public var maxKeySize: Int
+    /// Largest value in bytes.
+    public var maxValueSize: Int
+
+    public init(maxKeySize: Int, maxValueSize: Int) {
+        self.maxKeySize = maxKeySize
+        self.maxValueSize = maxValueSize
+    }
+
+    /// Checks a key against the empty-key policy and the size limit.
+    @inlinable
+    public func validate(key count: Int) throws(StoreError) {
+        if count == 0 { throw .emptyKey }
+        if count > maxKeySize { throw .keyTooLarge(size: count, limit: maxKeySize) }
+    }
+
+    /// Checks a key and a value before a put.
+    @inlinable
+    public func validate(key keyCount: Int, value valueCount: Int) throws(StoreError) {
+        try validate(key: keyCount)
+        if valueCount > maxValueSize { throw .valueTooLarge(size: valueCount, limit: maxValueSize) }
+    }
+
+    /// Checks every operation of a batch before any of it is applied.
+    public func validate(_ batch: WriteBatch) throws(StoreError) {
+        for operation in batch.operations {
+            switch operation {
+            case .put(let key, let value): try validate(key: key.count, value: value.count)
+            case .delete(let key): try validate(key: key.count)
+            }
         }
     }
 }

@@ -117,45 +117,6 @@ struct ByteReader {
     }
 }
 
-/// Fast 64-bit hash of a key, used by the bloom filters (not stored anywhere
-/// else). A multiply-rotate mix over 8-byte words with a murmur-style finalizer.
-enum KeyHash {
-    @inline(__always)
-    static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
-        let k1: UInt64 = 0x9E37_79B9_7F4A_7C15
-        let k2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-        var h: UInt64 = 0x2545_F491_4F6C_DD1D ^ (UInt64(key.count) &* k1)
-        var index = 0
-        let count = key.count
-        while index + 8 <= count {
-            let word = UInt64(littleEndian: key.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-            h = (h ^ (word &* k2)).rotateLeft(31) &* k1
-            index += 8
-        }
-        if index < count {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < count {
-                tail |= UInt64(key[index]) << shift
-                shift += 8
-                index += 1
-            }
-            h = (h ^ (tail &* k2)).rotateLeft(27) &* k1
-        }
-        h ^= h >> 33
-        h = h &* 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 33
-        h = h &* 0xC4CE_B9FE_1A85_EC53
-        h ^= h >> 33
-        return h
-    }
-}
-
-extension UInt64 {
-    @inline(__always)
-    func rotateLeft(_ count: UInt64) -> UInt64 { (self << count) | (self >> (64 - count)) }
-}
-
 /// Compares two byte ranges as unsigned bytes, shorter-first on a common prefix.
 @inline(__always)
 func compareKeys(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Int {

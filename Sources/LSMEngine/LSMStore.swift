@@ -7,8 +7,8 @@ import Synchronization
 /// Writes go to a write-ahead log (`none`: no log; `os`: `write()` before
 /// acknowledging; `fsync`: `fdatasync` before acknowledging, with group
 /// commit) and to a skip-list memtable. A full memtable is frozen and written
-/// as an L0 table by a background thread; a second thread runs leveled
-/// compaction. Reads check the memtables, then tables level by level with
+/// as an L0 table by a background thread; `lsm.compaction_threads` more run
+/// leveled compaction, large compactions split into key ranges. Reads check the memtables, then tables level by level with
 /// bloom filters and an LRU block cache. The memory budget is split: a
 /// quarter per memtable (two at most), half for the block cache.
 /// See `docs/lsm-format.md` for the file formats.
@@ -25,7 +25,7 @@ public final class LSMStore: KeyValueStore, Sendable {
     public let limits = StoreLimits(maxKeySize: 1 << 20, maxValueSize: 64 << 20)
     public let settingsReport: [String: String]
 
-    private let engine: Engine
+    let engine: Engine
     private let lock: DirectoryLock
     private let isClosed = Atomic<Bool>(false)
 
@@ -59,43 +59,8 @@ public final class LSMStore: KeyValueStore, Sendable {
     }
 
     @inline(__always)
-    private func ensureOpen() throws(StoreError) {
+    func ensureOpen() throws(StoreError) {
         if isClosed.load(ordering: .relaxed) { throw .closed }
-    }
-
-    public func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
-        try ensureOpen()
-        try limits.validate(key: key.count, value: value.count)
-        try key.withBorrowedBytes { (k) throws(StoreError) in
-            try value.withBorrowedBytes { (v) throws(StoreError) in
-                try engine.write(LogBatch.Entry(kind: .value, key: k, value: v))
-            }
-        }
-    }
-
-    public func get(_ key: Bytes) throws(StoreError) -> Bytes? {
-        try withValue(forKey: key) { Bytes($0) }
-    }
-
-    public func withValue<Result>(forKey key: Bytes, _ body: (UnsafeRawBufferPointer) -> Result) throws(StoreError) -> Result? {
-        try ensureOpen()
-        try limits.validate(key: key.count)
-        return try key.withBorrowedBytes { (k) throws(StoreError) -> Result? in try engine.lookup(k, body) }
-    }
-
-    public func delete(_ key: Bytes) throws(StoreError) {
-        try ensureOpen()
-        try limits.validate(key: key.count)
-        try key.withBorrowedBytes { (k) throws(StoreError) in
-            try engine.write(LogBatch.Entry(kind: .tombstone, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0)))
-        }
-    }
-
-    public func write(_ batch: WriteBatch) throws(StoreError) {
-        try ensureOpen()
-        try limits.validate(batch)
-        if batch.isEmpty { return }
-        try engine.write(batch)
     }
 
     public func withCursor<Result>(_ body: (inout LSMCursor) throws(StoreError) -> Result) throws(StoreError) -> Result {
@@ -144,6 +109,13 @@ public final class LSMStore: KeyValueStore, Sendable {
             "stall.slowdowns": Double(c.slowdowns.load(ordering: .relaxed)),
             "stall.stop_waits": Double(c.stops.load(ordering: .relaxed)),
             "compaction.trivial_moves": Double(totals.trivialMoves),
+            "compaction.subcompactions": Double(totals.subcompactions),
+            "compaction.pending_bytes": Double(engine.monitor.withLock { engine.control.pendingCompactionBytes }),
+            "stall.l0_files_seconds": Double(c.stallLevel0Nanoseconds.load(ordering: .relaxed)) / 1e9,
+            "stall.pending_compaction_bytes_seconds": Double(c.stallPendingNanoseconds.load(ordering: .relaxed)) / 1e9,
+            "stall.memtables_seconds": Double(c.stallMemtableNanoseconds.load(ordering: .relaxed)) / 1e9,
+            "stall.delayed_seconds": Double(c.delayNanoseconds.load(ordering: .relaxed)) / 1e9,
+            "stall.stopped_seconds": Double(c.stopNanoseconds.load(ordering: .relaxed)) / 1e9,
         ]
         let version = engine.currentReadState().version
         var metadata = 0
@@ -216,8 +188,8 @@ extension LSMStore {
         defer { engine.monitor.unlock() }
         while true {
             if let error = engine.control.backgroundError { throw error }
-            let busy = engine.control.immutable != nil || engine.control.compactionRunning
-                || engine.pickCompaction(engine.control.version, pointers: Array(repeating: nil, count: Version.levelCount)) != nil
+            let busy = engine.control.immutable != nil || engine.control.runningCompactions > 0
+                || engine.pickCompaction() != nil
             if !busy { return }
             engine.monitor.wait(nanoseconds: 10_000_000)
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import KVStore
 import StorageIO
 import Synchronization
@@ -265,6 +268,20 @@ final class TableFile: Sendable {
 
     /// True unless the bloom filter proves `hash`'s key absent.
     @inline(__always)
+    /// Appends the last key of every `every`-th data block (and of the last one), each
+    /// with the bytes of the blocks since the previous boundary: where a compaction
+    /// over this table may be split (`Engine.subcompactionRanges`).
+    func appendBlockBoundaries(into boundaries: inout [(key: Bytes, bytes: Int)], every: Int) {
+        var bytes = 0
+        for index in 0..<blockCount {
+            bytes += Int(blockSizes[index])
+            if (index + 1) % every == 0 || index == blockCount - 1 {
+                boundaries.append((Bytes(indexKey(index)), bytes))
+                bytes = 0
+            }
+        }
+    }
+
     func mayContain(hash: UInt64) -> Bool { BloomFilter.mayContain(filter.bytes, hash: hash) }
 
     /// Reads a data block, through the cache when one is given.
@@ -353,4 +370,106 @@ struct TableIterator {
         try current!.next()
         try skipEmpty()
     }
+}
+
+/// A cache-line-blocked bloom filter: each key maps to one 64-byte line and
+/// sets `probes` bits inside it, so a lookup touches one cache line.
+///
+/// Layout: `lines × 64 bytes | probes u8 | 0 u8 × 3 | lineCount u32`.
+/// The bit positions come from the key's 64-bit `KeyHash`: the high half picks
+/// the line, the low half is stepped by a golden-ratio multiply per probe.
+enum BloomFilter {
+    static let lineBytes = 64
+    static let trailerBytes = 8
+
+    /// Number of probes for a bits-per-key setting (≈ bits × ln 2).
+    static func probes(bitsPerKey: Int) -> Int {
+        min(30, max(1, Int((Double(bitsPerKey) * 0.69).rounded())))
+    }
+
+    /// The false-positive rate a standard bloom filter of this size would have.
+    static func designFalsePositiveRate(bitsPerKey: Int) -> Double {
+        let k = Double(probes(bitsPerKey: bitsPerKey))
+        return Glibc.pow(1 - Glibc.exp(-k / Double(bitsPerKey)), k)
+    }
+
+    /// Builds the filter bytes for keys given by their hashes.
+    static func build(hashes: [UInt64], bitsPerKey: Int) -> Bytes {
+        let k = probes(bitsPerKey: bitsPerKey)
+        let totalBits = max(1, hashes.count) * max(1, bitsPerKey)
+        let lines = max(1, (totalBits + 511) / 512)
+        var filter = Bytes(repeating: 0, count: lines * lineBytes + trailerBytes)
+        filter.withUnsafeMutableBytes { raw in
+            for hash in hashes {
+                let line = Int(((hash >> 32) &* UInt64(lines)) >> 32)
+                var g = UInt32(truncatingIfNeeded: hash)
+                let base = line * lineBytes
+                for _ in 0..<k {
+                    let bit = Int(g >> 23)
+                    raw[base + bit >> 3] |= UInt8(1) << UInt8(bit & 7)
+                    g = g &* 0x9E37_79B9
+                }
+            }
+            raw[lines * lineBytes] = UInt8(k)
+            raw.storeBytes(of: UInt32(lines).littleEndian, toByteOffset: lines * lineBytes + 4, as: UInt32.self)
+        }
+        return filter
+    }
+
+    /// False when the key is certainly absent. A malformed filter answers true.
+    @inline(__always)
+    static func mayContain(_ filter: UnsafeRawBufferPointer, hash: UInt64) -> Bool {
+        guard filter.count >= trailerBytes + lineBytes else { return true }
+        let lines = Int(UInt32(littleEndian: filter.loadUnaligned(fromByteOffset: filter.count - 4, as: UInt32.self)))
+        let k = Int(filter[filter.count - trailerBytes])
+        guard lines * lineBytes + trailerBytes == filter.count, k > 0 else { return true }
+        let line = Int(((hash >> 32) &* UInt64(lines)) >> 32)
+        var g = UInt32(truncatingIfNeeded: hash)
+        let base = line * lineBytes
+        for _ in 0..<k {
+            let bit = Int(g >> 23)
+            if filter[base + bit >> 3] & (UInt8(1) << UInt8(bit & 7)) == 0 { return false }
+            g = g &* 0x9E37_79B9
+        }
+        return true
+    }
+}
+
+/// Fast 64-bit hash of a key, used by the bloom filters (not stored anywhere
+/// else). A multiply-rotate mix over 8-byte words with a murmur-style finalizer.
+enum KeyHash {
+    @inline(__always)
+    static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        let k1: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let k2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+        var h: UInt64 = 0x2545_F491_4F6C_DD1D ^ (UInt64(key.count) &* k1)
+        var index = 0
+        let count = key.count
+        while index + 8 <= count {
+            let word = UInt64(littleEndian: key.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            h = (h ^ (word &* k2)).rotateLeft(31) &* k1
+            index += 8
+        }
+        if index < count {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < count {
+                tail |= UInt64(key[index]) << shift
+                shift += 8
+                index += 1
+            }
+            h = (h ^ (tail &* k2)).rotateLeft(27) &* k1
+        }
+        h ^= h >> 33
+        h = h &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        h = h &* 0xC4CE_B9FE_1A85_EC53
+        h ^= h >> 33
+        return h
+    }
+}
+
+extension UInt64 {
+    @inline(__always)
+    func rotateLeft(_ count: UInt64) -> UInt64 { (self << count) | (self >> (64 - count)) }
 }
