@@ -100,17 +100,17 @@ extension BTreeStore {
     /// `txn`, for the next. A failed sync fails the store: what reached the log is unknown.
     private func syncLog(through txn: UInt64) throws(StoreError) {
         let gate = logSyncGate
-        gate.lock()
-        defer { gate.unlock() }
+        gate.monitor.lock()
+        defer { gate.monitor.unlock() }
         while true {
             if gate.syncedTxn >= txn { return }
             if let failure = gate.failure { throw failure }
             if gate.syncing {
-                gate.wait()
+                gate.monitor.wait()
                 continue
             }
             gate.syncing = true
-            gate.unlock()
+            gate.monitor.unlock()
             // Every commit up to `covered` has written its record to `log` (or, before a log
             // switch, to the previous file, which the switch synced).
             let (covered, log) = writer.withLock { writer in
@@ -127,48 +127,27 @@ extension BTreeStore {
                 registry.publish(covered)
                 logSyncs.add(1, ordering: .relaxed)
             }
-            gate.lock()
+            gate.monitor.lock()
             gate.syncing = false
             if let failure { gate.failure = failure } else { gate.syncedTxn = covered.txn }
-            gate.broadcast()
+            gate.monitor.broadcast()
         }
     }
 }
 
-/// The group-commit state under `fsync` (`BTreeStore.syncLog`): a pthread mutex and
-/// condition variable guarding the newest synced commit and whether a sync is in flight.
+/// The group-commit state under `fsync` (`BTreeStore.syncLog`): the newest synced
+/// commit and whether a sync is in flight, guarded by `monitor`.
 ///
-/// `@unchecked Sendable`: the fields are only touched with the mutex held; the pthread
-/// objects live in heap memory that never moves.
+/// `@unchecked Sendable`: the fields are only touched with the monitor held.
 final class LogSyncGate: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    let monitor = Monitor()
     /// Every commit up to this one is durable and published.
     var syncedTxn: UInt64
     var syncing = false
     /// The error of a failed sync; every later commit reports it.
     var failure: StoreError?
 
-    init(syncedTxn: UInt64) {
-        self.syncedTxn = syncedTxn
-        mutex = .allocate(capacity: 1)
-        condition = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        condition.deallocate()
-    }
-
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-    /// Waits for a broadcast; the mutex must be held and is held again on return.
-    func wait() { pthread_cond_wait(condition, mutex) }
-    func broadcast() { pthread_cond_broadcast(condition) }
+    init(syncedTxn: UInt64) { self.syncedTxn = syncedTxn }
 }
 
 /// The redo log between checkpoints: two files used in turn, each a log of framed

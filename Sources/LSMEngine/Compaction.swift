@@ -289,7 +289,7 @@ extension Engine {
     /// Merges the part of `groups` inside `range` into finished (synced) tables and
     /// returns them with this thread's CPU time; nil when the store began closing.
     private func mergeRange(groups: [[TableFile]], dropTombstones: Bool, range: KeyRange) throws(StoreError) -> (metas: [TableMeta], cpu: UInt64)? {
-        let cpuStart = threadCPUNanoseconds()
+        let cpuStart = ThreadCPUTime.nanoseconds()
         let levels = groups.map { LevelIterator(tables: $0, cache: nil, counters: counters) }
         var iterator = MergingIterator(memories: [], levels: levels)
         var finished: [TableMeta] = []
@@ -325,7 +325,7 @@ extension Engine {
                 finished.append(try open.finish())
                 builder = nil
             }
-            return (finished, threadCPUNanoseconds() - cpuStart)
+            return (finished, ThreadCPUTime.nanoseconds() - cpuStart)
         } catch {
             abandon(builder, finished)
             throw error

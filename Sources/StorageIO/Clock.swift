@@ -12,3 +12,13 @@ public enum Monotonic {
         return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
     }
 }
+
+/// The calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`) in nanoseconds: what a
+/// background job (a compaction, a flush) spent computing rather than waiting.
+public enum ThreadCPUTime {
+    public static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+}

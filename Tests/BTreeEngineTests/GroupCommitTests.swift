@@ -17,7 +17,7 @@ import Foundation
         let threads = 8
         let finished = Atomic<Int>(0)
         let failures = Mutex<[String]>([])
-        store.logSyncGate.lock()
+        store.logSyncGate.monitor.lock()
         for n in 0..<threads {
             Thread {
                 do { try store.put(key(n), [UInt8(n)]) } catch { failures.withLock { $0.append("\(error)") } }
@@ -28,7 +28,7 @@ import Foundation
         // Not yet durable, so not yet visible.
         #expect(try store.get(key(0)) == nil)
         #expect(finished.load(ordering: .relaxed) == 0)
-        store.logSyncGate.unlock()
+        store.logSyncGate.monitor.unlock()
         while finished.load(ordering: .relaxed) < threads { Thread.sleep(forTimeInterval: 0.001) }
         #expect(failures.withLock { $0 }.isEmpty)
         let stats = store.statistics().counters
