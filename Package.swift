@@ -69,11 +69,8 @@ let package = Package(
         .target(name: "LevelDBEngine", dependencies: ["KVStore", "StorageIO", "CLevelDB", "LevelDBStyleAPI"]),
         .target(name: "SQLiteEngine", dependencies: ["KVStore", "StorageIO", "CSQLite"]),
         .target(name: "WiredTigerEngine", dependencies: ["KVStore", "StorageIO", "CWiredTiger"]),
-        // Release builds of the B+tree skip the runtime exclusivity checks on its writer's class
-        // state (a third of a put's instructions, docs/btree-design.md); debug builds and tests keep them.
         .target(name: "BTreeEngine", dependencies: ["KVStore", "StorageIO"],
-                swiftSettings: [.define("KVBENCH_INTERNAL_CHECKS", .when(configuration: .debug)),
-                                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+                swiftSettings: [.define("KVBENCH_INTERNAL_CHECKS", .when(configuration: .debug))]),
         .target(name: "LSMEngine", dependencies: ["KVStore", "StorageIO"],
                 swiftSettings: [.define("KVBENCH_INTERNAL_CHECKS", .when(configuration: .debug))]),
         .target(name: "KVWorkloads", dependencies: ["KVStore"]),
