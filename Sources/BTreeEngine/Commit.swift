@@ -162,6 +162,7 @@ final class LogSyncGate: @unchecked Sendable {
 /// every commit after it. The salt tells this use of a file from an earlier one: a power
 /// loss can undo the truncation while keeping later bytes, and records of the earlier
 /// use (another salt) end the log like a torn tail instead of reading as damage.
+/// Used under the writer lock only, so its state skips the runtime exclusivity checks.
 final class WriteAheadLog {
     static let fileNames = ["btree.wal.0", "btree.wal.1"]
     static let recordType: UInt8 = 1
@@ -170,8 +171,8 @@ final class WriteAheadLog {
 
     let files: [StorageFile]
     private let writers: [FramedRecordWriter]
-    private(set) var active: Int
-    private var salt: UInt32
+    @exclusivity(unchecked) private(set) var active: Int
+    @exclusivity(unchecked) private var salt: UInt32
 
     init(files: [StorageFile], active: Int) {
         self.files = files

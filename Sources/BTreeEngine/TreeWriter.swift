@@ -17,6 +17,10 @@ struct Split {
 ///
 /// `@unchecked Sendable`: the store keeps it inside its writer `Mutex` and
 /// touches it only there (and in `open`, before the store exists).
+///
+/// Its stored state is `@exclusivity(unchecked)`: one thread at a time runs the writer and
+/// no method holds an access to a property across a call that touches it again, so the
+/// runtime checks (a third of a put's instructions) would guard nothing.
 final class TreeWriter: @unchecked Sendable {
     let pool: BufferPool
     let file: PageFile
@@ -28,32 +32,32 @@ final class TreeWriter: @unchecked Sendable {
     /// Where commits are published to readers, and whose slots tell the oldest snapshot held.
     let registry: ReaderRegistry
 
-    var free: FreeSpace
-    var root: UInt32
-    var height: Int
-    var entries: UInt64
-    var lastTxn: UInt64
-    var newestMeta: Meta
-    var olderCheckpointTxn: UInt64
-    var freelistPages: [UInt32]
-    var checkpoints: UInt64 = 0
+    @exclusivity(unchecked) var free: FreeSpace
+    @exclusivity(unchecked) var root: UInt32
+    @exclusivity(unchecked) var height: Int
+    @exclusivity(unchecked) var entries: UInt64
+    @exclusivity(unchecked) var lastTxn: UInt64
+    @exclusivity(unchecked) var newestMeta: Meta
+    @exclusivity(unchecked) var olderCheckpointTxn: UInt64
+    @exclusivity(unchecked) var freelistPages: [UInt32]
+    @exclusivity(unchecked) var checkpoints: UInt64 = 0
     /// True between `beginCheckpoint` and `finishCheckpoint`.
-    var checkpointInProgress = false
+    @exclusivity(unchecked) var checkpointInProgress = false
     /// The newest commit a meta page may come to reference (the checkpoint being written, if any).
-    var routingCheckpointTxn: UInt64
-    var leafSplits: UInt64 = 0
-    var leafShares: UInt64 = 0
-    var metaBytesWritten: UInt64 = 0
-    var liveDirty = 0
+    @exclusivity(unchecked) var routingCheckpointTxn: UInt64
+    @exclusivity(unchecked) var leafSplits: UInt64 = 0
+    @exclusivity(unchecked) var leafShares: UInt64 = 0
+    @exclusivity(unchecked) var metaBytesWritten: UInt64 = 0
+    @exclusivity(unchecked) var liveDirty = 0
 
-    var txn: UInt64 = 0
-    private var saved: (root: UInt32, height: Int, entries: UInt64) = (0, 0, 0)
-    private var releaseTried = false
-    private var released: [UInt32] = []
-    private var pinned: [FrameRef] = []
-    var pathPgno: [UInt32] = []
-    var pathIndex: [Int] = []
-    var pathRightmost: [Bool] = []
+    @exclusivity(unchecked) var txn: UInt64 = 0
+    @exclusivity(unchecked) private var saved: (root: UInt32, height: Int, entries: UInt64) = (0, 0, 0)
+    @exclusivity(unchecked) private var releaseTried = false
+    @exclusivity(unchecked) private var released: [UInt32] = []
+    @exclusivity(unchecked) private var pinned: [FrameRef] = []
+    @exclusivity(unchecked) var pathPgno: [UInt32] = []
+    @exclusivity(unchecked) var pathIndex: [Int] = []
+    @exclusivity(unchecked) var pathRightmost: [Bool] = []
 
     let scratch: UnsafeMutableRawPointer
     var compactBuffer: UnsafeMutableRawPointer { scratch }

@@ -100,14 +100,15 @@ public enum FramedRecords {
 }
 
 /// Appends framed records (`FramedRecords`) to one file, one `pwrite` per record.
-/// Owned by one thread at a time (the caller serializes appends).
+/// Owned by one thread at a time (the caller serializes appends), so its state skips the
+/// runtime exclusivity checks (`@exclusivity(unchecked)`).
 public final class FramedRecordWriter {
     public let file: StorageFile
     /// Where the next record goes.
-    public private(set) var offset: Int
+    @exclusivity(unchecked) public private(set) var offset: Int
     /// Bytes written through this writer.
-    public private(set) var bytesWritten: UInt64 = 0
-    private var scratch: Bytes = []
+    @exclusivity(unchecked) public private(set) var bytesWritten: UInt64 = 0
+    @exclusivity(unchecked) private var scratch: Bytes = []
 
     public init(file: StorageFile, offset: Int) {
         self.file = file
