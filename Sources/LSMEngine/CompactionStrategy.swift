@@ -40,6 +40,9 @@ struct PickingContext {
     let config: LSMConfiguration
 
     static let lastLevel = Version.levelCount - 1
+    /// The run id a leveled merge into an empty level uses, so that compactions running at
+    /// once into that level join one run instead of starting one each.
+    static let leveledRun: UInt64 = 0
 
     /// L0's score (tables over `lsm.l0_compaction_trigger`) when it is due and not already compacting.
     var level0Score: Double? {
@@ -95,7 +98,8 @@ struct PickingContext {
         }
         let overlapping = targetRuns.first?.overlapping(smallest: smallest, largest: largest) ?? []
         if isBusy(overlapping) { return nil }
-        return CompactionPlan(level: level, outputLevel: output, inputs: inputs, overlapping: overlapping, outputRun: targetRuns.first?.id)
+        return CompactionPlan(level: level, outputLevel: output, inputs: inputs, overlapping: overlapping,
+                              outputRun: targetRuns.first?.id ?? Self.leveledRun)
     }
 }
 
@@ -144,7 +148,8 @@ struct LeveledStrategy: CompactionStrategy {
             if context.busy.contains(chosen.number) { continue }
             let overlapping = target?.overlapping(smallest: chosen.smallest, largest: chosen.largest) ?? []
             if context.isBusy(overlapping) { continue }
-            return CompactionPlan(level: level, outputLevel: level + 1, inputs: [[chosen]], overlapping: overlapping, outputRun: target?.id)
+            return CompactionPlan(level: level, outputLevel: level + 1, inputs: [[chosen]], overlapping: overlapping,
+                                  outputRun: target?.id ?? PickingContext.leveledRun)
         }
         return nil
     }
