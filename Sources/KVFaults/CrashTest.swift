@@ -45,7 +45,7 @@ public struct CrashTestConfiguration: Sendable {
     public var executable: String
     public var keySpace = 2000
     public var memoryBudget = 4 << 20
-    /// Engine settings (`--setting name=value`) the verifier opens the store with.
+    /// Engine settings (`--setting name=value`) the worker and the verifier open the store with.
     public var settings: [String: String] = [:]
     /// Longest time the worker runs after it is ready before it is killed.
     public var maxDelayMilliseconds = 700
@@ -82,7 +82,7 @@ public struct CrashTestConfiguration: Sendable {
         if let powerLossAfter { arguments += ["--power-loss-after-ms", String(powerLossAfter)] }
         if let crashPointOneIn { arguments += ["--crash-point-one-in", String(crashPointOneIn)] }
         if tornTails { arguments.append("--torn-tails") }
-        return arguments
+        return arguments + Self.settingArguments(settings)
     }
 
     /// The verifier's command line.

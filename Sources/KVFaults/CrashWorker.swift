@@ -25,6 +25,8 @@ public enum CrashWorker {
         public var keySpace: Int
         public var startSequence: UInt64
         public var seed: UInt64
+        /// Engine settings (`--setting name=value`) the store is opened with.
+        public var engineSettings: [String: String] = [:]
 
         public init(directory: String, durability: Durability, memoryBudget: Int, keySpace: Int, startSequence: UInt64, seed: UInt64) {
             self.directory = directory
@@ -41,7 +43,7 @@ public enum CrashWorker {
     public static func run<Store: KeyValueStore>(_ type: Store.Type, _ settings: Settings, armed: () -> Void = {}) -> Int32 {
         let output = LineWriter(descriptor: 1)
         let options = StoreOptions(directory: settings.directory, durability: settings.durability,
-                                   memoryBudget: settings.memoryBudget, createIfMissing: true)
+                                   memoryBudget: settings.memoryBudget, createIfMissing: true, settings: settings.engineSettings)
         let store: Store
         do {
             store = try Store.open(options)

@@ -2,16 +2,23 @@ import KVStore
 import StorageIO
 import Synchronization
 
-/// One unit of compaction work: tables of `level` (newest first for L0)
-/// merged with the overlapping tables of `level + 1`.
+/// One unit of compaction work, as a strategy (`CompactionStrategy.swift`) picks it:
+/// the runs `inputs` of `level` (newest first) merged, with the tables `overlapping`
+/// of the output level's run `outputRun`, into tables of that run.
 struct CompactionPlan {
     var level: Int
-    var inputs: [TableFile]
+    /// The next level, or `level` itself for a merge in place at the last level.
+    var outputLevel: Int
+    /// Runs of `level`, newest first: every L0 table, every run of a tiered level, or one table of a leveled level.
+    var inputs: [[TableFile]]
+    /// The tables of the output level's run that the inputs' key range overlaps (leveled targets).
     var overlapping: [TableFile]
-    var outputLevel: Int { level + 1 }
-    /// One table moving down without overlap: a manifest edit, no rewrite.
-    var isTrivialMove: Bool { inputs.count == 1 && overlapping.isEmpty }
-    var tables: [TableFile] { inputs + overlapping }
+    /// The run the outputs join: the target level's run, the newest input run for a merge
+    /// in place, or nil for a new run, numbered when a compaction thread takes the plan.
+    var outputRun: UInt64?
+    /// One run moving down without overlap: a manifest edit, no rewrite.
+    var isTrivialMove: Bool { inputs.count == 1 && overlapping.isEmpty && outputLevel != level }
+    var tables: [TableFile] { Array(inputs.joined()) + overlapping }
 }
 
 /// A key range of one compaction, merged by one thread: from `start` (inclusive;
@@ -24,94 +31,14 @@ struct KeyRange: Sendable {
 extension Engine {
     // MARK: picking
 
-    /// With the monitor held: the next compaction for an idle compaction thread, or nil.
-    ///
-    /// Levels are scored as RocksDB scores them: L0 by its table count over
-    /// `lsm.l0_compaction_trigger`, Ln by the bytes not already being compacted
-    /// over its target. Levels scoring at least 1 are tried highest first, except
-    /// that L0 goes first once writes outrun it (twice `lsm.l0_compaction_trigger`
-    /// tables, or the slowdown trigger if lower), and that no L1 table is then taken for an L1
-    /// compaction (an L0 compaction needs every L1 table its range overlaps).
-    /// A plan never shares a table with a running compaction, so compactions on
-    /// different threads touch disjoint key ranges of each level.
+    /// With the monitor held: the next compaction for an idle compaction thread, or nil,
+    /// as the strategy of `lsm.compaction` picks it. A plan never shares a table with a
+    /// running compaction, so compactions on different threads touch disjoint key ranges.
     func pickCompaction() -> CompactionPlan? {
         monitor.assertHeld()
-        let version = control.version
-        let busy = control.compactingTables
-        var candidates: [(score: Double, level: Int)] = []
-        let level0 = version.levels[0]
-        if !control.level0Compacting && !level0.isEmpty {
-            let score = Double(level0.count) / Double(config.l0CompactionTrigger)
-            if score >= 1 { candidates.append((score, 0)) }
-        }
-        for level in 1..<(Version.levelCount - 1) {
-            let bytes = version.levels[level].reduce(0) { busy.contains($1.number) ? $0 : $0 + $1.meta.size }
-            let score = Double(bytes) / config.targetBytes(level: level)
-            if score > 1 { candidates.append((score, level)) }
-        }
-        let level0Urgent = level0.count >= min(2 * config.l0CompactionTrigger, config.l0SlowdownTrigger)
-        candidates.sort { $0.score > $1.score }
-        var level0Waiting = false
-        if level0Urgent, let index = candidates.firstIndex(where: { $0.level == 0 }) {
-            candidates.insert(candidates.remove(at: index), at: 0)
-            level0Waiting = true
-        }
-        for candidate in candidates {
-            if candidate.level == 0 {
-                if let plan = planLevel0(version, busy: busy) { return plan }
-            } else if !(candidate.level == 1 && level0Waiting) {
-                if let plan = planLevel(candidate.level, version, busy: busy) { return plan }
-            }
-        }
-        return nil
-    }
-
-    /// All L0 tables and the L1 tables their range overlaps, unless one of those is busy.
-    private func planLevel0(_ version: Version, busy: Set<UInt64>) -> CompactionPlan? {
-        let inputs = version.levels[0]
-        var smallest = inputs[0].smallest, largest = inputs[0].largest
-        for table in inputs {
-            if busy.contains(table.number) { return nil }
-            if ByteOrder.less(table.smallest, smallest) { smallest = table.smallest }
-            if ByteOrder.less(largest, table.largest) { largest = table.largest }
-        }
-        let overlapping = version.overlapping(level: 1, smallest: smallest, largest: largest)
-        if overlapping.contains(where: { busy.contains($0.number) }) { return nil }
-        return CompactionPlan(level: 0, inputs: inputs, overlapping: overlapping)
-    }
-
-    /// One table of `level` and the tables of the next level it overlaps, none busy:
-    /// the first such table after the level's compaction pointer (round-robin through the key space).
-    private func planLevel(_ level: Int, _ version: Version, busy: Set<UInt64>) -> CompactionPlan? {
-        let tables = version.levels[level]
-        guard !tables.isEmpty else { return nil }
-        var first = 0
-        if let pointer = control.compactionPointers[level],
-           let next = tables.firstIndex(where: { ByteOrder.less(pointer, $0.smallest) }) {
-            first = next
-        }
-        for step in 0..<tables.count {
-            let chosen = tables[(first + step) % tables.count]
-            if busy.contains(chosen.number) { continue }
-            let overlapping = version.overlapping(level: level + 1, smallest: chosen.smallest, largest: chosen.largest)
-            if overlapping.contains(where: { busy.contains($0.number) }) { continue }
-            return CompactionPlan(level: level, inputs: [chosen], overlapping: overlapping)
-        }
-        return nil
-    }
-
-    /// With the monitor held: estimated bytes compaction must still rewrite to bring
-    /// every level under its target (RocksDB's `estimated_pending_compaction_bytes`):
-    /// L0's bytes once it reaches its trigger, and for each deeper level its excess
-    /// over the target times (size ratio + 1), the next level's share of rewriting it.
-    static func pendingCompactionBytes(_ version: Version, config: LSMConfiguration) -> UInt64 {
-        var pending = 0.0
-        if version.levels[0].count >= config.l0CompactionTrigger { pending += Double(version.bytes(level: 0)) }
-        for level in 1..<(Version.levelCount - 1) {
-            let excess = Double(version.bytes(level: level)) - config.targetBytes(level: level)
-            if excess > 0 { pending += excess * Double(config.levelSizeRatio + 1) }
-        }
-        return UInt64(pending)
+        return strategy.pick(PickingContext(version: control.version, busy: control.compactingTables,
+                                            level0Compacting: control.level0Compacting,
+                                            compactionPointers: control.compactionPointers, config: config))
     }
 
     // MARK: running
@@ -129,9 +56,13 @@ extension Engine {
                 }
                 monitor.wait()
             }
-            guard let plan else {
+            guard var plan else {
                 monitor.unlock()
                 return
+            }
+            if plan.outputRun == nil {
+                plan.outputRun = control.nextFileNumber
+                control.nextFileNumber += 1
             }
             control.runningCompactions += 1
             for table in plan.tables { control.compactingTables.insert(table.number) }
@@ -148,7 +79,7 @@ extension Engine {
                 control.runningCompactions -= 1
                 for table in plan.tables { control.compactingTables.remove(table.number) }
                 if plan.level == 0 { control.level0Compacting = false }
-                if finished { control.compactionPointers[plan.level] = plan.inputs.last?.largest }
+                if finished { control.compactionPointers[plan.level] = plan.inputs.last?.last?.largest }
                 if let failure, control.backgroundError == nil { control.backgroundError = failure }
                 monitor.broadcast()
             }
@@ -156,32 +87,41 @@ extension Engine {
         }
     }
 
-    /// Runs one planned compaction; false when it was abandoned because the store is closing.
+    /// Runs one planned compaction (its `outputRun` numbered); false when it was abandoned
+    /// because the store is closing. Tombstones are dropped only when nothing older than
+    /// the output can hold their keys: no level below, and no run of the output level
+    /// besides the one the outputs join and the runs merged whole.
     @discardableResult
     func compact(_ plan: CompactionPlan) throws(StoreError) -> Bool {
         let wallStart = Monotonic.nanoseconds()
+        let run = plan.outputRun!
         var edit = VersionEdit()
-        for table in plan.inputs { edit.deleted.append((plan.level, table.number)) }
+        for table in plan.inputs.joined() { edit.deleted.append((plan.level, table.number)) }
         for table in plan.overlapping { edit.deleted.append((plan.outputLevel, table.number)) }
         if plan.isTrivialMove {
-            let table = plan.inputs[0]
-            edit.added.append((plan.outputLevel, table.meta))
-            try install(edit, opened: [table.number: table])
+            var opened: [UInt64: TableFile] = [:]
+            for table in plan.inputs[0] {
+                edit.added.append((plan.outputLevel, run, table.meta))
+                opened[table.number] = table
+            }
+            try install(edit, opened: opened)
             counters.compaction.withLock { $0.trivialMoves += 1 }
             return true
         }
-        var groups: [[TableFile]] = []
-        if plan.level == 0 {
-            for table in plan.inputs { groups.append([table]) }
-        } else {
-            groups.append(plan.inputs)
-        }
+        var groups = plan.inputs
         if !plan.overlapping.isEmpty { groups.append(plan.overlapping) }
-        let dropTombstones = monitor.withLock { control.version.isBottom(plan.outputLevel) }
+        let merged = Set(plan.tables.map(\.number))
+        let dropTombstones = monitor.withLock {
+            let version = control.version
+            return version.isBottom(plan.outputLevel) && version.levels[plan.outputLevel].allSatisfy { other in
+                other.id == run || other.tables.allSatisfy { merged.contains($0.number) }
+            }
+        }
         let ranges = subcompactionRanges(plan.tables)
-        guard let merged = try merge(groups: groups, dropTombstones: dropTombstones, ranges: ranges) else { return false }
-        try install(edit, inputs: plan.tables, outputs: merged.tables, level: plan.outputLevel,
-                    wallStart: wallStart, cpuNanoseconds: merged.cpu, subcompactions: ranges.count)
+        guard let outputs = try merge(groups: groups, dropTombstones: dropTombstones, ranges: ranges) else { return false }
+        let inputs = plan.inputs.joined().map { (plan.level, $0) } + plan.overlapping.map { (plan.outputLevel, $0) }
+        try install(edit, inputs: inputs, outputs: outputs.tables, level: plan.outputLevel, run: run,
+                    wallStart: wallStart, cpuNanoseconds: outputs.cpu, subcompactions: ranges.count)
         return true
     }
 
@@ -211,18 +151,19 @@ extension Engine {
         return ranges
     }
 
-    /// Installs a merge's `outputs` at `level` (with `edit`'s deletions of `inputs`)
-    /// and adds the compaction to the totals of that output level.
-    private func install(_ edit: VersionEdit, inputs: [TableFile], outputs: [TableFile], level: Int,
+    /// Installs a merge's `outputs` in run `run` of `level` (with `edit`'s deletions of
+    /// `inputs`, each with its level) and adds the compaction to the totals: bytes read
+    /// and written by compactions into `level`, bytes read from each input's level.
+    private func install(_ edit: VersionEdit, inputs: [(level: Int, table: TableFile)], outputs: [TableFile], level: Int, run: UInt64,
                          wallStart: UInt64, cpuNanoseconds: UInt64, subcompactions: Int) throws(StoreError) {
         var edit = edit
         var opened: [UInt64: TableFile] = [:]
         for table in outputs {
             opened[table.number] = table
-            edit.added.append((level, table.meta))
+            edit.added.append((level, run, table.meta))
         }
         try install(edit, opened: opened)
-        let readBytes = inputs.reduce(0) { $0 + UInt64($1.meta.size) }
+        let readBytes = inputs.reduce(0) { $0 + UInt64($1.table.meta.size) }
         let writtenBytes = outputs.reduce(0) { $0 + UInt64($1.meta.size) }
         let wall = Monotonic.nanoseconds() - wallStart
         counters.compaction.withLock { totals in
@@ -232,6 +173,7 @@ extension Engine {
             totals.bytesRead[level] += readBytes
             totals.bytesWritten[level] += writtenBytes
             totals.countByLevel[level] += 1
+            for input in inputs { totals.bytesReadFrom[input.level] += UInt64(input.table.meta.size) }
             if subcompactions > 1 { totals.subcompactions += UInt64(subcompactions) }
         }
     }
@@ -338,7 +280,7 @@ extension Engine {
         for meta in finished { try? FileSystem.removeFile(LSMFileName.table(meta.number).path(in: directory)) }
     }
 
-    /// Flushes the memtables, then merges every table into one run at the
+    /// Flushes the memtables, then merges every run into one run at the
     /// deepest non-empty level (at least L1), dropping tombstones.
     func compactEverything() throws(StoreError) {
         try flushAll()
@@ -354,20 +296,21 @@ extension Engine {
                 monitor.broadcast()
             }
         }
-        var deepest = 1
-        for level in 1..<Version.levelCount where !version.levels[level].isEmpty { deepest = level }
-        var groups: [[TableFile]] = version.levels[0].map { [$0] }
-        for level in 1..<Version.levelCount where !version.levels[level].isEmpty { groups.append(version.levels[level]) }
+        let deepest = max(1, version.deepestLevel)
+        let groups = version.levels.flatMap { runs in runs.map(\.tables) }
         if groups.isEmpty { return }
         let wallStart = Monotonic.nanoseconds()
-        let inputs = Array(groups.joined())
-        let ranges = subcompactionRanges(inputs)
-        guard let merged = try merge(groups: groups, dropTombstones: true, ranges: ranges) else { return }
+        var inputs: [(level: Int, table: TableFile)] = []
         var edit = VersionEdit()
-        for (level, tables) in version.levels.enumerated() {
-            for table in tables { edit.deleted.append((level, table.number)) }
+        for (level, runs) in version.levels.enumerated() {
+            for table in runs.flatMap(\.tables) {
+                inputs.append((level, table))
+                edit.deleted.append((level, table.number))
+            }
         }
-        try install(edit, inputs: inputs, outputs: merged.tables, level: deepest, wallStart: wallStart,
+        let ranges = subcompactionRanges(inputs.map(\.table))
+        guard let merged = try merge(groups: groups, dropTombstones: true, ranges: ranges) else { return }
+        try install(edit, inputs: inputs, outputs: merged.tables, level: deepest, run: newFileNumber(), wallStart: wallStart,
                     cpuNanoseconds: merged.cpu, subcompactions: ranges.count)
     }
 }

@@ -11,7 +11,11 @@ struct LSMConfiguration: Sendable {
     var memtableBytes: Int
     var blockCacheBytes: Int
     var bloomBitsPerKey = 10
-    var levelSizeRatio = 10
+    /// How levels are shaped and compactions picked (`lsm.compaction`).
+    var compaction = CompactionStyle.leveled
+    /// T (`lsm.size_ratio`, also read as `lsm.level_size_ratio`): the growth from one level's
+    /// target to the next, and the runs a tiered level holds before it is merged.
+    var sizeRatio = 10
     /// Target size of L1; level n holds `baseLevelBytes × ratio^(n-1)`.
     var baseLevelBytes: Int
     /// Compaction output files are cut at about this size.
@@ -34,7 +38,7 @@ struct LSMConfiguration: Sendable {
     static var defaultCompactionThreads: Int { min(4, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))) }
 
     static let settingNames: Set<String> = [
-        "lsm.bloom_bits_per_key", "lsm.level_size_ratio", "lsm.memtable_bytes", "lsm.base_level_bytes",
+        "lsm.compaction", "lsm.size_ratio", "lsm.bloom_bits_per_key", "lsm.level_size_ratio", "lsm.memtable_bytes", "lsm.base_level_bytes",
         "lsm.target_file_bytes", "lsm.block_bytes", "lsm.l0_compaction_trigger", "lsm.l0_slowdown_trigger",
         "lsm.l0_stop_trigger", "lsm.compaction_threads", "lsm.subcompactions", "lsm.delayed_write_rate",
         "lsm.soft_pending_compaction_bytes", "lsm.hard_pending_compaction_bytes",
@@ -50,7 +54,15 @@ struct LSMConfiguration: Sendable {
         subcompactions = compactionThreads
         let settings = try EngineSettings(options.settings, engine: "LSM", known: Self.settingNames.sorted())
         if let value = try settings.integer("lsm.bloom_bits_per_key", in: 1...40) { bloomBitsPerKey = value }
-        if let value = try settings.integer("lsm.level_size_ratio", in: 2...100) { levelSizeRatio = value }
+        if let style = try settings.choice("lsm.compaction", of: CompactionStyle.allCases.map(\.rawValue)).flatMap(CompactionStyle.init) {
+            compaction = style
+        }
+        let ratio = try settings.integer("lsm.size_ratio", in: 2...100)
+        let levelRatio = try settings.integer("lsm.level_size_ratio", in: 2...100)
+        if let ratio, let levelRatio, ratio != levelRatio {
+            throw .invalidOption(name: "lsm.size_ratio", reason: "lsm.size_ratio and lsm.level_size_ratio name the same ratio; they differ (\(ratio), \(levelRatio))")
+        }
+        if let value = ratio ?? levelRatio { sizeRatio = value }
         if let value = try settings.integer("lsm.memtable_bytes", in: (64 << 10)...(1 << 30)) { memtableBytes = value }
         if let value = try settings.integer("lsm.block_bytes", in: 256...(1 << 20)) { blockBytes = value }
         if let value = try settings.integer("lsm.l0_compaction_trigger", in: 1...64) { l0CompactionTrigger = value }
@@ -74,7 +86,7 @@ struct LSMConfiguration: Sendable {
     /// Target bytes of `level` (1 and below).
     func targetBytes(level: Int) -> Double {
         var target = Double(baseLevelBytes)
-        if level > 1 { for _ in 2...level { target *= Double(levelSizeRatio) } }
+        if level > 1 { for _ in 2...level { target *= Double(sizeRatio) } }
         return target
     }
 
@@ -86,7 +98,9 @@ struct LSMConfiguration: Sendable {
             "block_cache_bytes": String(blockCacheBytes),
             "block_bytes": String(blockBytes),
             "bloom_bits_per_key": String(bloomBitsPerKey),
-            "level_size_ratio": String(levelSizeRatio),
+            "compaction": compaction.rawValue,
+            "size_ratio": String(sizeRatio),
+            "level_size_ratio": String(sizeRatio),
             "base_level_bytes": String(baseLevelBytes),
             "target_file_bytes": String(targetFileBytes),
             "l0_triggers": "compaction \(l0CompactionTrigger), slowdown \(l0SlowdownTrigger), stop \(l0StopTrigger)",

@@ -67,10 +67,12 @@ struct CompactionTotals {
     var trivialMoves: UInt64 = 0
     var wallNanoseconds: UInt64 = 0
     var cpuNanoseconds: UInt64 = 0
-    /// Indexed by output level.
+    /// Indexed by output level: bytes of the compactions' inputs and outputs, compactions.
     var bytesRead = [UInt64](repeating: 0, count: Version.levelCount)
     var bytesWritten = [UInt64](repeating: 0, count: Version.levelCount)
     var countByLevel = [UInt64](repeating: 0, count: Version.levelCount)
+    /// Indexed by input level: bytes compactions read from that level's tables.
+    var bytesReadFrom = [UInt64](repeating: 0, count: Version.levelCount)
     /// Key ranges merged by compactions split into more than one (each range counted).
     var subcompactions: UInt64 = 0
 }

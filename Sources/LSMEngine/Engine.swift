@@ -30,7 +30,7 @@ final class ControlState: @unchecked Sendable {
     var level0Compacting = false
     /// Per level, the largest key of the last compaction from it (round-robin picking).
     var compactionPointers = [Bytes?](repeating: nil, count: Version.levelCount)
-    /// `Engine.pendingCompactionBytes` of `version`, updated with it.
+    /// The strategy's `pendingCompactionBytes` of `version`, updated with it.
     var pendingCompactionBytes: UInt64 = 0
     /// Paced writes: the time by which the bytes let through so far are due at the delayed rate.
     var delayedUntil: UInt64 = 0
@@ -67,6 +67,8 @@ final class Engine: Sendable {
     let directory: String
     let durability: Durability
     let config: LSMConfiguration
+    /// Picks compactions for `config.compaction`.
+    let strategy: any CompactionStrategy
     let counters = EngineCounters()
     let cache: BlockCache
     let monitor = Monitor()
@@ -81,13 +83,14 @@ final class Engine: Sendable {
         self.directory = directory
         self.durability = durability
         self.config = config
+        self.strategy = config.compaction.strategy
         self.cache = BlockCache(capacity: config.blockCacheBytes)
         self.control = control
         self.manifest = manifest
         self.readState = Mutex(ReadState(memory: control.memory, immutable: nil, version: control.version))
         self.visibleSequence = Atomic(control.lastSequence)
         cache.reserve(control.version.metadataBytes)
-        control.pendingCompactionBytes = Self.pendingCompactionBytes(control.version, config: config)
+        control.pendingCompactionBytes = strategy.pendingCompactionBytes(control.version, config: config)
     }
 
     func startBackground() {
@@ -154,15 +157,15 @@ final class Engine: Sendable {
         }
         monitor.withLock {
             control.version = next
-            control.pendingCompactionBytes = Self.pendingCompactionBytes(next, config: config)
+            control.pendingCompactionBytes = strategy.pendingCompactionBytes(next, config: config)
             update(control)
             publishReadState()
             monitor.broadcast()
         }
         cache.reserve(next.metadataBytes)
         let removed = Set(edit.deleted.map(\.number)).subtracting(edit.added.map(\.meta.number))
-        for tables in base.levels {
-            for table in tables where removed.contains(table.number) { table.markObsolete() }
+        for runs in base.levels {
+            for table in runs.flatMap(\.tables) where removed.contains(table.number) { table.markObsolete() }
         }
     }
 

@@ -75,7 +75,7 @@ extension Engine {
         if let meta = try Flush.writeTable(table, directory: directory, number: number, config: config) {
             try FileSystem.syncDirectory(directory)
             opened[meta.number] = try TableFile(directory: directory, meta: meta)
-            edit.added.append((0, meta))
+            edit.added.append((0, meta.number, meta))
             counters.flushBytes.add(UInt64(meta.size), ordering: .relaxed)
         }
         counters.flushes.add(1, ordering: .relaxed)

@@ -2,10 +2,11 @@ import KVStore
 
 // The read path of a get: `LSMStore.withValue` hands the borrowed key to
 // `Engine.lookup`, which checks the active and the immutable memtable, then
-// each L0 table whose range holds the key (newest first) and one table per
-// deeper level (binary search on the level's key ranges), each past its bloom
-// filter; a table finds the key through its index, the block cache and one
-// data block (`Table.swift`).
+// level by level each sorted run, newest first (an L0 table is a run of its
+// own; a leveled level has one run, a tiered level several): in each run the
+// one table whose range holds the key (binary search on the run's key ranges),
+// past its bloom filter; a table finds the key through its index, the block
+// cache and one data block (`Table.swift`).
 
 extension LSMStore {
     public func get(_ key: Bytes) throws(StoreError) -> Bytes? {
@@ -45,25 +46,19 @@ extension Engine {
             counters.tableProbes.add(probes, ordering: .relaxed)
             if negatives > 0 { counters.bloomNegatives.add(negatives, ordering: .relaxed) }
         }
-        let levels = state.version.levels
-        for table in levels[0] {
-            let inRange = table.smallest.withUnsafeBytes { compareKeys($0, key) <= 0 }
-                && table.largest.withUnsafeBytes { compareKeys($0, key) >= 0 }
-            guard inRange else { continue }
-            if let hit = try probe(table, key, hash: hash, probes: &probes, negatives: &negatives) { return hit.value(body) }
-        }
-        for level in 1..<levels.count {
-            let tables = levels[level]
-            if tables.isEmpty { continue }
-            var low = 0, high = tables.count
-            while low < high {
-                let middle = (low + high) >> 1
-                if tables[middle].largest.withUnsafeBytes({ compareKeys($0, key) < 0 }) { low = middle + 1 } else { high = middle }
+        for runs in state.version.levels {
+            for run in runs {
+                let tables = run.tables
+                var low = 0, high = tables.count
+                while low < high {
+                    let middle = (low + high) >> 1
+                    if tables[middle].largest.withUnsafeBytes({ compareKeys($0, key) < 0 }) { low = middle + 1 } else { high = middle }
+                }
+                guard low < tables.count else { continue }
+                let table = tables[low]
+                guard table.smallest.withUnsafeBytes({ compareKeys($0, key) <= 0 }) else { continue }
+                if let hit = try probe(table, key, hash: hash, probes: &probes, negatives: &negatives) { return hit.value(body) }
             }
-            guard low < tables.count else { continue }
-            let table = tables[low]
-            guard table.smallest.withUnsafeBytes({ compareKeys($0, key) <= 0 }) else { continue }
-            if let hit = try probe(table, key, hash: hash, probes: &probes, negatives: &negatives) { return hit.value(body) }
         }
         return nil
     }

@@ -8,7 +8,8 @@ import Synchronization
 /// acknowledging; `fsync`: `fdatasync` before acknowledging, with group
 /// commit) and to a skip-list memtable. A full memtable is frozen and written
 /// as an L0 table by a background thread; `lsm.compaction_threads` more run
-/// leveled compaction, large compactions split into key ranges. Reads check the memtables, then tables level by level with
+/// compaction (`lsm.compaction`: leveled, tiered or lazy leveling), large
+/// compactions split into key ranges. Reads check the memtables, then tables level by level with
 /// bloom filters and an LRU block cache. The memory budget is split: a
 /// quarter per memtable (two at most), half for the block cache.
 /// See `docs/lsm-format.md` for the file formats.
@@ -19,7 +20,7 @@ public final class LSMStore: KeyValueStore, Sendable {
     public typealias Cursor = LSMCursor
 
     public static let engineName = "lsm"
-    public static let engineVersion = "1.0 (format 1)"
+    public static let engineVersion = "1.1 (tables format 1, manifest format 2)"
 
     public let options: StoreOptions
     public let limits = StoreLimits(maxKeySize: 1 << 20, maxValueSize: 64 << 20)
@@ -123,9 +124,12 @@ public final class LSMStore: KeyValueStore, Sendable {
             counters["compaction.L\(level).bytes_read"] = Double(totals.bytesRead[level])
             counters["compaction.L\(level).bytes_written"] = Double(totals.bytesWritten[level])
             counters["compaction.L\(level).count"] = Double(totals.countByLevel[level])
-            counters["level.L\(level).tables"] = Double(version.levels[level].count)
+            counters["compaction.L\(level).bytes_read_from"] = Double(totals.bytesReadFrom[level])
+            let tables = version.tables(level: level)
+            counters["level.L\(level).tables"] = Double(tables.count)
+            counters["level.L\(level).runs"] = Double(version.levels[level].count)
             counters["level.L\(level).bytes"] = Double(version.bytes(level: level))
-            metadata += version.levels[level].reduce(0) { $0 + $1.metadataBytes }
+            metadata += tables.reduce(0) { $0 + $1.metadataBytes }
         }
         counters["table_metadata_bytes"] = Double(metadata)
         return StoreStatistics(
@@ -169,14 +173,19 @@ public struct LSMTableInfo: Sendable, Hashable {
     public var entries: Int
     public var smallest: Bytes
     public var largest: Bytes
+    /// The sorted run the table belongs to (a higher number is a newer run of its level).
+    public var run: UInt64
 }
 
 extension LSMStore {
-    /// The tables of the current version, level by level (L0 newest first).
+    /// The tables of the current version, level by level: run by run, newest run first, each run in key order.
     @_spi(Testing)
     public func levels() -> [[LSMTableInfo]] {
-        engine.currentReadState().version.levels.map { tables in
-            tables.map { LSMTableInfo(number: $0.number, size: $0.meta.size, entries: $0.meta.entries, smallest: $0.smallest, largest: $0.largest) }
+        engine.currentReadState().version.levels.map { runs in
+            runs.flatMap { run in
+                run.tables.map { LSMTableInfo(number: $0.number, size: $0.meta.size, entries: $0.meta.entries,
+                                              smallest: $0.smallest, largest: $0.largest, run: run.id) }
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 import KVStore
 
-/// Iterates a sequence of tables with disjoint, ordered key ranges (one level
-/// of L1+, or a single L0 table), opening one table at a time.
+/// Iterates a sequence of tables with disjoint, ordered key ranges (one sorted
+/// run), opening one table at a time.
 struct LevelIterator {
     private let tables: [TableFile]
     private let cache: BlockCache?
@@ -147,9 +147,8 @@ final class ReadState: Sendable {
         var memories = [MemTableIterator(table: memory, snapshot: snapshot)]
         if let immutable { memories.append(MemTableIterator(table: immutable, snapshot: snapshot)) }
         var levels: [LevelIterator] = []
-        for table in version.levels[0] { levels.append(LevelIterator(tables: [table], cache: cache, counters: counters)) }
-        for level in 1..<Version.levelCount where !version.levels[level].isEmpty {
-            levels.append(LevelIterator(tables: version.levels[level], cache: cache, counters: counters))
+        for runs in version.levels {
+            for run in runs { levels.append(LevelIterator(tables: run.tables, cache: cache, counters: counters)) }
         }
         return MergingIterator(memories: memories, levels: levels)
     }

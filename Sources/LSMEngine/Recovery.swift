@@ -15,9 +15,9 @@ enum Recovery {
         let present = Set(names)
 
         var opened: [UInt64: TableFile] = [:]
-        var levels: [[TableFile]] = Array(repeating: [], count: Version.levelCount)
-        for (level, metas) in state.tables.enumerated() {
-            for meta in metas {
+        var listed = VersionEdit()
+        for (level, tables) in state.tables.enumerated() {
+            for (run, meta) in tables {
                 let name = LSMFileName.table(meta.number).name
                 guard present.contains(name) else {
                     throw .corruption(path: LSMFileName.manifest.path(in: directory),
@@ -25,10 +25,10 @@ enum Recovery {
                 }
                 let table = try TableFile(directory: directory, meta: meta)
                 opened[meta.number] = table
-                levels[level].append(table)
+                listed.added.append((level, run, meta))
             }
         }
-        var version = Version(levels: levels).applying(VersionEdit(), opened: [:])
+        var version = Version.empty.applying(listed, opened: opened)
         var nextFile = state.nextFileNumber
 
         // Remove leftovers: tables no version lists, logs already flushed, a half-written manifest.
@@ -59,7 +59,7 @@ enum Recovery {
             nextFile += 1
             if let meta = try Flush.writeTable(memory, directory: directory, number: number, config: config) {
                 opened[meta.number] = try TableFile(directory: directory, meta: meta)
-                edit.added.append((0, meta))
+                edit.added.append((0, meta.number, meta))
             }
             memory = MemTable(logNumber: 0)
         }

@@ -1,27 +1,44 @@
 import KVStore
 import StorageIO
 
-/// The set of live tables, level by level. Immutable; each flush or
-/// compaction makes a new version. L0 tables may overlap and are ordered
-/// newest first; in L1 and below tables are ordered by key and do not overlap.
+/// Tables with disjoint key ranges, in key order, that together hold one
+/// version of their keys: the output of one flush (an L0 run is one table) or
+/// one tiered merge, or the one run of a leveled level, which compactions
+/// replace table by table. Within a level a higher `id` is a newer run.
+struct SortedRun: Sendable {
+    let id: UInt64
+    var tables: [TableFile]
+
+    var bytes: Int { tables.reduce(0) { $0 + $1.meta.size } }
+
+    /// Tables whose key range intersects [smallest, largest].
+    func overlapping(smallest: Bytes, largest: Bytes) -> [TableFile] {
+        tables.filter { ByteOrder.compare($0.largest, smallest) >= 0 && ByteOrder.compare($0.smallest, largest) <= 0 }
+    }
+}
+
+/// The set of live tables, level by level, each level a list of sorted runs
+/// ordered newest first. Immutable; each flush or compaction makes a new
+/// version. Every L0 table is a run of its own (its id is its file number); a
+/// leveled level holds one run, a tiered level up to `lsm.size_ratio` runs.
+/// Every run of a level is newer than every run of the levels below it.
 final class Version: Sendable {
     static let levelCount = 7
 
-    let levels: [[TableFile]]
+    let levels: [[SortedRun]]
 
-    init(levels: [[TableFile]]) { self.levels = levels }
+    init(levels: [[SortedRun]]) { self.levels = levels }
 
     static let empty = Version(levels: Array(repeating: [], count: levelCount))
 
-    func bytes(level: Int) -> Int { levels[level].reduce(0) { $0 + $1.meta.size } }
+    func bytes(level: Int) -> Int { levels[level].reduce(0) { $0 + $1.bytes } }
 
+    /// Every table of `level`, run by run (newest run first).
+    func tables(level: Int) -> [TableFile] { levels[level].flatMap(\.tables) }
 
     /// Memory held by the tables' filters and indexes.
-    var metadataBytes: Int { levels.reduce(0) { total, tables in tables.reduce(total) { $0 + $1.metadataBytes } } }
-
-    /// Tables of `level` whose key range intersects [smallest, largest].
-    func overlapping(level: Int, smallest: Bytes, largest: Bytes) -> [TableFile] {
-        levels[level].filter { ByteOrder.compare($0.largest, smallest) >= 0 && ByteOrder.compare($0.smallest, largest) <= 0 }
+    var metadataBytes: Int {
+        levels.reduce(0) { total, runs in runs.reduce(total) { sum, run in run.tables.reduce(sum) { $0 + $1.metadataBytes } } }
     }
 
     /// True when no level below `level` holds a table.
@@ -30,18 +47,31 @@ final class Version: Sendable {
         return true
     }
 
+    /// The deepest level holding a table; 0 when the version is empty.
+    var deepestLevel: Int { levels.lastIndex { !$0.isEmpty } ?? 0 }
+
     /// The version after `edit`; `opened` supplies the tables the edit adds.
     func applying(_ edit: VersionEdit, opened: [UInt64: TableFile]) -> Version {
         var levels = self.levels
         for deletion in edit.deleted {
-            levels[deletion.level].removeAll { $0.number == deletion.number }
+            for index in levels[deletion.level].indices {
+                levels[deletion.level][index].tables.removeAll { $0.number == deletion.number }
+            }
         }
         for addition in edit.added {
-            if let table = opened[addition.meta.number] { levels[addition.level].append(table) }
+            guard let table = opened[addition.meta.number] else { continue }
+            if let index = levels[addition.level].firstIndex(where: { $0.id == addition.run }) {
+                levels[addition.level][index].tables.append(table)
+            } else {
+                levels[addition.level].append(SortedRun(id: addition.run, tables: [table]))
+            }
         }
-        levels[0].sort { $0.number > $1.number }
-        for level in 1..<Self.levelCount {
-            levels[level].sort { ByteOrder.less($0.smallest, $1.smallest) }
+        for level in levels.indices {
+            levels[level].removeAll { $0.tables.isEmpty }
+            levels[level].sort { $0.id > $1.id }
+            for index in levels[level].indices {
+                levels[level][index].tables.sort { ByteOrder.less($0.smallest, $1.smallest) }
+            }
         }
         return Version(levels: levels)
     }
@@ -51,20 +81,23 @@ final class Version: Sendable {
         var edit = VersionEdit()
         edit.logNumber = logNumber
         edit.nextFileNumber = nextFileNumber
-        for (level, tables) in levels.enumerated() {
-            for table in tables { edit.added.append((level, table.meta)) }
+        for (level, runs) in levels.enumerated() {
+            for run in runs {
+                for table in run.tables { edit.added.append((level, run.id, table.meta)) }
+            }
         }
         return edit
     }
 }
 
 /// One atomic change to the set of live tables, as logged in the manifest.
-/// Payload: tagged fields — 1 logNumber, 2 nextFileNumber, 3 added table
-/// (level, number, size, entries, smallest, largest), 4 deleted table (level, number).
+/// Payload: tagged fields — 1 logNumber, 2 nextFileNumber, 5 added table
+/// (level, run, number, size, entries, smallest, largest), 4 deleted table
+/// (level, number); tag 3, an added table without its run (manifest format 1), is still read.
 struct VersionEdit {
     var logNumber: UInt64?
     var nextFileNumber: UInt64?
-    var added: [(level: Int, meta: TableMeta)] = []
+    var added: [(level: Int, run: UInt64, meta: TableMeta)] = []
     var deleted: [(level: Int, number: UInt64)] = []
 
     static let recordType: UInt8 = 1
@@ -72,9 +105,10 @@ struct VersionEdit {
     func encode(into out: inout Bytes) {
         if let logNumber { out.append(1); out.appendVarint(logNumber) }
         if let nextFileNumber { out.append(2); out.appendVarint(nextFileNumber) }
-        for (level, meta) in added {
-            out.append(3)
+        for (level, run, meta) in added {
+            out.append(5)
             out.appendVarint(level)
+            out.appendVarint(run)
             out.appendVarint(meta.number)
             out.appendVarint(meta.size)
             out.appendVarint(meta.entries)
@@ -95,14 +129,17 @@ struct VersionEdit {
             switch reader.byte() {
             case 1: edit.logNumber = reader.varint()
             case 2: edit.nextFileNumber = reader.varint()
-            case 3:
+            case let tag where tag == 3 || tag == 5:
                 let level = reader.length(limit: Version.levelCount - 1)
+                let run: UInt64? = tag == 5 ? reader.varint() : nil
                 let number = reader.varint()
                 let size = reader.length(limit: Int.max)
                 let entries = reader.length(limit: Int.max)
                 let smallest = reader.lengthPrefixedBytes()
                 let largest = reader.lengthPrefixedBytes()
-                edit.added.append((level, TableMeta(number: number, size: size, entries: entries, smallest: smallest, largest: largest)))
+                // Format 1 had one run per level below L0 (run 0) and a run per L0 table.
+                let implied = level == 0 ? number : 0
+                edit.added.append((level, run ?? implied, TableMeta(number: number, size: size, entries: entries, smallest: smallest, largest: largest)))
             case 4:
                 let level = reader.length(limit: Version.levelCount - 1)
                 edit.deleted.append((level, reader.varint()))
@@ -122,14 +159,16 @@ struct VersionEdit {
 enum ManifestLog {
     static let fileName = LSMFileName.manifest.name
     static let magic: UInt64 = 0x4B56_424C_534D_4D46   // "KVBLSMMF"
-    static let version: UInt32 = 1
+    /// The format this build writes; it reads `readableVersions` (format 1 had no run ids).
+    static let version: UInt32 = 2
+    static let readableVersions: ClosedRange<UInt32> = 1...2
     static let headerSize = 16
     /// Where the magic number lies in the header.
     static let magicBytes = 0..<8
 
-    /// What the manifest says: tables per level, first live log, next file number.
+    /// What the manifest says: tables per level with their runs, first live log, next file number.
     struct State {
-        var tables: [[TableMeta]] = Array(repeating: [], count: Version.levelCount)
+        var tables: [[(run: UInt64, meta: TableMeta)]] = Array(repeating: [], count: Version.levelCount)
         var logNumber: UInt64 = 0
         var nextFileNumber: UInt64 = 1
     }
@@ -155,8 +194,8 @@ enum ManifestLog {
         guard crc == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<12])) else {
             throw .corruption(path: directory + "/" + fileName, reason: "manifest header checksum mismatch")
         }
-        guard versionFound == version else {
-            throw .notADatabase(path: directory, reason: "LSM format version \(versionFound), this build reads version \(version)")
+        guard readableVersions.contains(versionFound) else {
+            throw .notADatabase(path: directory, reason: "LSM manifest format version \(versionFound), this build reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound)")
         }
     }
 
@@ -173,15 +212,15 @@ enum ManifestLog {
                 throw .corruption(path: path, reason: "the manifest's first edit (the table snapshot) is damaged")
             }
             var state = State()
-            var live: [[UInt64: TableMeta]] = Array(repeating: [:], count: Version.levelCount)
+            var live: [[UInt64: (run: UInt64, meta: TableMeta)]] = Array(repeating: [:], count: Version.levelCount)
             for record in parsed.records {
                 let edit = try VersionEdit.decode(UnsafeRawBufferPointer(rebasing: raw[record.payload]), path: path)
                 if let logNumber = edit.logNumber { state.logNumber = logNumber }
                 if let next = edit.nextFileNumber { state.nextFileNumber = max(state.nextFileNumber, next) }
                 for deletion in edit.deleted { live[deletion.level][deletion.number] = nil }
                 for addition in edit.added {
-                    live[addition.level][addition.meta.number] = addition.meta
-                    state.nextFileNumber = max(state.nextFileNumber, addition.meta.number + 1)
+                    live[addition.level][addition.meta.number] = (addition.run, addition.meta)
+                    state.nextFileNumber = max(state.nextFileNumber, addition.meta.number + 1, addition.run + 1)
                 }
             }
             state.tables = live.map { Array($0.values) }

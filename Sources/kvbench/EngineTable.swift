@@ -88,7 +88,7 @@ struct EngineEntry: Sendable {
 enum EngineTable {
     static let engines: [EngineEntry] = [
         EngineEntry(LSMStore.self, name: "lsm",
-                    summary: "KVBench's hand-written LSM tree \(LSMStore.engineVersion): leveled compaction, bloom filters, block cache",
+                    summary: "KVBench's hand-written LSM tree \(LSMStore.engineVersion): leveled, tiered or lazy-leveling compaction, bloom filters, block cache",
                     powerLoss: .faultLayer, corruptionPlan: CorruptionPlans.from(LSMStore.layout)),
         EngineEntry(BTreeStore.self, name: "btree",
                     summary: "KVBench's hand-written B+tree \(BTreeStore.engineVersion): copy-on-write pages, buffer pool, redo log",

@@ -32,12 +32,17 @@ struct CrashTestCommand: ParsableCommand {
     var dir: String?
     @Option(help: "Write the report as JSON to this file.")
     var json: String?
+    @Option(name: .customLong("setting"), help: "Engine setting name=value (repeatable) for the worker and every verifier, e.g. lsm.compaction=tiered.")
+    var settings: [String] = []
     @Flag(help: "Print one line per round.")
     var verbose = false
 
     func validate() throws {
         guard EngineTable.crashEngines.contains(engine) else {
             throw ValidationError(EngineTable.unknown(engine, among: EngineTable.crashEngines, for: "crash-test"))
+        }
+        for setting in settings where !setting.contains("=") {
+            throw ValidationError("--setting '\(setting)' must be name=value")
         }
         if let reason = EngineTable.unsupported(engine: engine, durability: durability) { throw ValidationError(reason) }
         do {
@@ -60,6 +65,7 @@ struct CrashTestCommand: ParsableCommand {
             crashes: crashes, seed: seed, workDirectory: work, executable: FaultSupport.executablePath)
         configuration.keySpace = keySpace
         configuration.maxDelayMilliseconds = maxDelay
+        configuration.settings = FaultSupport.settings(settings)
         if verbose { configuration.progress = { line in writeStandardError(line + "\n") } }
         let report = try CrashTest.run(configuration)
         print(report.text)
@@ -82,10 +88,12 @@ struct CrashWorkerCommand: ParsableCommand {
     @Option(name: .customLong("power-loss-after-ms")) var powerLossAfter: Int?
     @Option(name: .customLong("crash-point-one-in")) var crashPointOneIn: Int?
     @Flag(name: .customLong("torn-tails")) var tornTails = false
+    @Option(name: .customLong("setting")) var engineSettings: [String] = []
 
     func run() throws {
-        let settings = CrashWorker.Settings(directory: dir, durability: durability, memoryBudget: memoryBudget,
+        var settings = CrashWorker.Settings(directory: dir, durability: durability, memoryBudget: memoryBudget,
                                             keySpace: keySpace, startSequence: startSequence, seed: seed)
+        settings.engineSettings = FaultSupport.settings(engineSettings)
         let status = try EngineTable.entry(engine).crashWorker(settings, powerLossAfter, crashPointOneIn, tornTails)
         throw ExitCode(status)
     }

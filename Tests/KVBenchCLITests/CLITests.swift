@@ -44,6 +44,7 @@ func aNumberOutOfRangeIsOneLineNamingTheRangeAndExit64(arguments: [String], mess
     (["crash-test", "--engine", "lsm", "--crashes", "-1"], "--crashes -1 is out of range"),
     (["crash-test", "--engine", "lsm", "--key-space", "5"], "--key-space 5 is out of range"),
     (["crash-test", "--engine", "lsm", "--max-delay-ms", "-3"], "--max-delay-ms -3 is out of range"),
+    (["crash-test", "--engine", "lsm", "--setting", "lsm.compaction"], "--setting 'lsm.compaction' must be name=value"),
     (["corrupt-test", "--engine", "lsm", "--key-space", "99"], "--key-space 99 is out of range"),
     (["keys", "--items", "0"], "--items 0 is out of range"),
     (["keys", "--samples", "-2"], "--samples -2 is out of range"),

@@ -4,9 +4,10 @@ import Testing
 
 /// Compaction on several threads, split into key ranges: the same data, levels
 /// that stay disjoint, and the subcompactions counted.
-@Test func compactionOnSeveralThreadsWithSubcompactionsKeepsEveryKey() throws {
+@Test(arguments: compactionStyles)
+func compactionOnSeveralThreadsWithSubcompactionsKeepsEveryKey(_ style: String) throws {
     try withDirectory { directory in
-        var settings = smallSettings
+        var settings = smallSettings(style)
         settings["lsm.base_level_bytes"] = "65536"
         settings["lsm.target_file_bytes"] = "16384"
         settings["lsm.compaction_threads"] = "3"

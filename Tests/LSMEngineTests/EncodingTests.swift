@@ -110,14 +110,15 @@ func sortedKeys(_ count: Int, seed: UInt64) -> [Bytes] {
     var edit = VersionEdit()
     edit.logNumber = 42
     edit.nextFileNumber = 99
-    edit.added = [(0, TableMeta(number: 7, size: 1234, entries: 10, smallest: [0, 1], largest: [0xFF])),
-                  (3, TableMeta(number: 8, size: 1 << 33, entries: 1, smallest: [5], largest: [5]))]
+    edit.added = [(0, 7, TableMeta(number: 7, size: 1234, entries: 10, smallest: [0, 1], largest: [0xFF])),
+                  (3, 1 << 40, TableMeta(number: 8, size: 1 << 33, entries: 1, smallest: [5], largest: [5]))]
     edit.deleted = [(1, 3), (2, 4)]
     var bytes: Bytes = []
     edit.encode(into: &bytes)
     let decoded = try bytes.withBorrowedBytes { (raw) throws(StoreError) in try VersionEdit.decode(raw, path: "manifest") }
     #expect(decoded.logNumber == 42 && decoded.nextFileNumber == 99)
     #expect(decoded.added.map(\.level) == [0, 3] && decoded.added.map(\.meta) == edit.added.map(\.meta))
+    #expect(decoded.added.map(\.run) == [7, 1 << 40])
     #expect(decoded.deleted.map(\.level) == [1, 2] && decoded.deleted.map(\.number) == [3, 4])
 }
 

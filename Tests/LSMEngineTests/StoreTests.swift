@@ -8,6 +8,12 @@ import Testing
 let smallSettings = ["lsm.memtable_bytes": "65536", "lsm.base_level_bytes": "262144", "lsm.target_file_bytes": "65536",
                      "lsm.block_bytes": "1024", "lsm.level_size_ratio": "4"]
 
+/// The values of `lsm.compaction`; tests that flush and compact run once for each.
+let compactionStyles = ["leveled", "tiered", "lazy-leveling"]
+
+/// `smallSettings` with the compaction strategy `style`.
+func smallSettings(_ style: String) -> [String: String] { smallSettings.merging(["lsm.compaction": style]) { $1 } }
+
 func withDirectory<T>(_ body: (String) throws -> T) throws -> T {
     let directory = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-lsm-test")
     defer { try? FileSystem.removeTree(directory) }
@@ -53,13 +59,15 @@ func expectMatches(_ store: LSMStore, _ model: [Bytes: Bytes], keySpace: Int) th
     #expect(scanned == expected, "scan returned \(scanned.count) entries, model has \(expected.count)")
 }
 
-/// Levels below L0 are sorted and non-overlapping; every table's range is ordered.
+/// Every run is sorted and non-overlapping, an L0 run is one table, and every table's range is ordered.
 func expectLevelInvariants(_ levels: [[LSMTableInfo]]) {
     for (level, tables) in levels.enumerated() {
         for table in tables { #expect(ByteOrder.compare(table.smallest, table.largest) <= 0, "L\(level) table \(table.number) range reversed") }
-        guard level > 0 else { continue }
-        for (left, right) in zip(tables, tables.dropFirst()) {
-            #expect(ByteOrder.less(left.largest, right.smallest), "L\(level) tables \(left.number) and \(right.number) overlap or are unsorted")
+        for (run, members) in Dictionary(grouping: tables, by: \.run) {
+            if level == 0 { #expect(members.count == 1 && members[0].number == run, "L0 run \(run) is not one table of that number") }
+            for (left, right) in zip(members, members.dropFirst()) {
+                #expect(ByteOrder.less(left.largest, right.smallest), "L\(level) run \(run): tables \(left.number) and \(right.number) overlap or are unsorted")
+            }
         }
     }
 }
@@ -68,10 +76,10 @@ func files(_ directory: String, suffix: String) throws -> [String] {
     try FileSystem.list(directory).filter { $0.hasSuffix(suffix) }
 }
 
-@Test(arguments: [Durability.os, .fsync])
-func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws {
+@Test(arguments: [Durability.os, .fsync], compactionStyles)
+func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability, _ style: String) throws {
     try withDirectory { directory in
-        let options = StoreOptions(directory: directory, durability: durability, settings: smallSettings)
+        let options = StoreOptions(directory: directory, durability: durability, settings: smallSettings(style))
         var model: [Bytes: Bytes] = [:]
         let store = try LSMStore.open(options)
         try randomWorkload(store, model: &model, operations: durability == .fsync ? 1500 : 6000, keySpace: 1500, seed: 11)
@@ -119,9 +127,10 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
     }
 }
 
-@Test func manifestRecoveryKeepsLevelsAndIgnoresATornEdit() throws {
+@Test(arguments: compactionStyles)
+func manifestRecoveryKeepsLevelsAndIgnoresATornEdit(_ style: String) throws {
     try withDirectory { directory in
-        let options = StoreOptions(directory: directory, durability: .os, settings: smallSettings)
+        let options = StoreOptions(directory: directory, durability: .os, settings: smallSettings(style))
         var model: [Bytes: Bytes] = [:]
         let store = try LSMStore.open(options)
         try randomWorkload(store, model: &model, operations: 5000, keySpace: 2000, seed: 21)
@@ -148,9 +157,10 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
     }
 }
 
-@Test func compactionInvariantsHoldAfterRandomWorkloads() throws {
+@Test(arguments: compactionStyles)
+func compactionInvariantsHoldAfterRandomWorkloads(_ style: String) throws {
     try withDirectory { directory in
-        var settings = smallSettings
+        var settings = smallSettings(style)
         settings["lsm.base_level_bytes"] = "65536"
         settings["lsm.target_file_bytes"] = "32768"
         let options = StoreOptions(directory: directory, durability: .none, settings: settings)
@@ -186,9 +196,10 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
     }
 }
 
-@Test func cursorPinsItsVersionWhileCompactionReplacesTables() throws {
+@Test(arguments: compactionStyles)
+func cursorPinsItsVersionWhileCompactionReplacesTables(_ style: String) throws {
     try withDirectory { directory in
-        let options = StoreOptions(directory: directory, durability: .none, settings: smallSettings)
+        let options = StoreOptions(directory: directory, durability: .none, settings: smallSettings(style))
         let store = try LSMStore.open(options)
         for index in 0..<3000 { try store.put(testKey(index), Bytes(repeating: 1, count: 40)) }
         try store.flushMemtable()
@@ -290,9 +301,10 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
     }
 }
 
-@Test func concurrentReadersSeeWholeValuesWhileWritesFlushAndCompact() throws {
+@Test(arguments: compactionStyles)
+func concurrentReadersSeeWholeValuesWhileWritesFlushAndCompact(_ style: String) throws {
     try withDirectory { directory in
-        let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: smallSettings))
+        let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: smallSettings(style)))
         let done = Atomic<Bool>(false)
         let problems = Mutex<[String]>([])
         // Every value is its key followed by a generation byte repeated, so a torn or misplaced value shows.
@@ -331,9 +343,10 @@ func reopenAfterCrashRecoversAcknowledgedWrites(_ durability: Durability) throws
     }
 }
 
-@Test func concurrentFullCompactionsKeepLevelsDisjoint() throws {
+@Test(arguments: compactionStyles)
+func concurrentFullCompactionsKeepLevelsDisjoint(_ style: String) throws {
     try withDirectory { directory in
-        let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: smallSettings))
+        let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: smallSettings(style)))
         var model: [Bytes: Bytes] = [:]
         try randomWorkload(store, model: &model, operations: 6000, keySpace: 1500, seed: 5)
         let failures = Mutex<[String]>([])

@@ -1,0 +1,157 @@
+import KVStore
+import StorageIO
+import Testing
+@_spi(Testing) @testable import LSMEngine
+
+/// Settings under which a few tens of thousands of writes fill several levels.
+func strategySettings(_ style: String, ratio: Int = 4) -> [String: String] {
+    smallSettings(style).merging(["lsm.base_level_bytes": "65536", "lsm.target_file_bytes": "32768",
+                                  "lsm.size_ratio": String(ratio), "lsm.level_size_ratio": String(ratio)]) { $1 }
+}
+
+/// Once compaction is idle each strategy leaves the shape it promises: leveled one run
+/// per level; tiered fewer than T runs per level; lazy leveling the same above the
+/// deepest level and one run at it. The per-level counters agree with the levels.
+@Test(arguments: compactionStyles, [3, 5])
+func eachStrategyKeepsItsShape(_ style: String, _ ratio: Int) throws {
+    try withDirectory { directory in
+        let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: strategySettings(style, ratio: ratio)))
+        var model: [Bytes: Bytes] = [:]
+        try randomWorkload(store, model: &model, operations: 40000, keySpace: 6000, seed: 31)
+        try store.flushMemtable()
+        try store.waitForBackgroundWork()
+        let levels = store.levels()
+        expectLevelInvariants(levels)
+        let runs = levels.map { Set($0.map(\.run)).count }
+        let deepest = runs.lastIndex { $0 > 0 } ?? 0
+        #expect(deepest >= 2, "expected data below L1, runs per level \(runs)")
+        #expect(runs[0] < 4, "L0 holds \(runs[0]) tables at rest")
+        for level in 1...deepest {
+            switch style {
+            case "leveled": #expect(runs[level] <= 1, "L\(level) holds \(runs[level]) runs")
+            case "tiered": #expect(runs[level] < ratio || level == Version.levelCount - 1, "L\(level) holds \(runs[level]) runs")
+            default: #expect(level == deepest ? runs[level] == 1 : runs[level] < ratio, "L\(level) holds \(runs[level]) runs")
+            }
+        }
+        let statistics = store.statistics()
+        let counters = statistics.counters
+        for level in 0..<Version.levelCount {
+            #expect(counters["level.L\(level).runs"] == Double(runs[level]))
+            #expect(counters["level.L\(level).tables"] == Double(levels[level].count))
+        }
+        let readFrom = (0..<Version.levelCount).reduce(0) { $0 + counters["compaction.L\($1).bytes_read_from", default: 0] }
+        #expect(readFrom == Double(statistics.compaction?.bytesRead ?? 0))
+        #expect(store.settingsReport["compaction"] == style)
+        #expect(store.settingsReport["size_ratio"] == String(ratio))
+        try expectMatches(store, model, keySpace: 6000)
+        try store.close()
+    }
+}
+
+/// Tiered compaction rewrites each byte about once per level, leveled about T/2 times
+/// per level: with the same distinct keys inserted, tiered writes fewer compaction
+/// bytes, and its gets probe more tables.
+@Test func tieredWritesLessAndProbesMoreThanLeveled() throws {
+    var written: [String: UInt64] = [:]
+    var probes: [String: UInt64] = [:]
+    for style in ["leveled", "tiered"] {
+        try withDirectory { directory in
+            let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: strategySettings(style, ratio: 8)))
+            for index in 0..<40000 { try store.put(testKey(index), Bytes(repeating: UInt8(index & 0xFF), count: 60)) }
+            try store.flushMemtable()
+            try store.waitForBackgroundWork()
+            for index in 0..<40000 where index % 7 == 0 { _ = try store.get(testKey(index)) }
+            let statistics = store.statistics()
+            written[style] = statistics.compaction?.bytesWritten
+            probes[style] = statistics.lookupProbes
+            try store.close()
+        }
+    }
+    let leveled = try #require(written["leveled"]), tiered = try #require(written["tiered"])
+    #expect(tiered * 3 < leveled * 2, "tiered wrote \(tiered) compaction bytes, leveled \(leveled)")
+    #expect(try #require(probes["tiered"]) > (try #require(probes["leveled"])), "probes: \(probes)")
+}
+
+/// A database written under one strategy opens under another with every key, and
+/// compaction brings it into the new shape: runs left by tiered merge into one per level.
+@Test(arguments: [("tiered", "leveled"), ("leveled", "tiered"), ("lazy-leveling", "leveled"), ("tiered", "lazy-leveling")])
+func aStrategyOpensADatabaseAnotherWrote(_ from: String, _ to: String) throws {
+    try withDirectory { directory in
+        var model: [Bytes: Bytes] = [:]
+        let first = try LSMStore.open(StoreOptions(directory: directory, durability: .os, settings: strategySettings(from)))
+        try randomWorkload(first, model: &model, operations: 30000, keySpace: 5000, seed: 41)
+        try first.close()
+        let second = try LSMStore.open(StoreOptions(directory: directory, durability: .os, settings: strategySettings(to)))
+        try expectMatches(second, model, keySpace: 5000)
+        try randomWorkload(second, model: &model, operations: 10000, keySpace: 5000, seed: 42)
+        try second.flushMemtable()
+        try second.waitForBackgroundWork()
+        let levels = second.levels()
+        expectLevelInvariants(levels)
+        if to == "leveled" {
+            for (level, tables) in levels.enumerated().dropFirst() {
+                #expect(Set(tables.map(\.run)).count <= 1, "L\(level) still holds several runs")
+            }
+        }
+        try expectMatches(second, model, keySpace: 5000)
+        try second.close()
+    }
+}
+
+/// `lsm.size_ratio` and `lsm.level_size_ratio` name one setting; an unknown strategy is refused.
+@Test func sizeRatioSettingsAndStrategyNames() throws {
+    let both = try LSMConfiguration(options: StoreOptions(directory: "/nonexistent", settings: ["lsm.size_ratio": "6", "lsm.level_size_ratio": "6"]))
+    #expect(both.sizeRatio == 6)
+    let alias = try LSMConfiguration(options: StoreOptions(directory: "/nonexistent", settings: ["lsm.level_size_ratio": "3"]))
+    #expect(alias.sizeRatio == 3 && alias.compaction == .leveled)
+    #expect(throws: StoreError.self) {
+        _ = try LSMConfiguration(options: StoreOptions(directory: "/nonexistent", settings: ["lsm.size_ratio": "6", "lsm.level_size_ratio": "4"]))
+    }
+    #expect(throws: StoreError.self) {
+        _ = try LSMConfiguration(options: StoreOptions(directory: "/nonexistent", settings: ["lsm.compaction": "universal"]))
+    }
+    #expect(try LSMConfiguration(options: StoreOptions(directory: "/nonexistent", settings: ["lsm.compaction": "lazy-leveling"])).compaction == .lazyLeveling)
+}
+
+/// A manifest of format 1 (tables without run ids) still opens: every level below L0 is one run.
+@Test func aFormatOneManifestOpens() throws {
+    try withDirectory { directory in
+        let options = StoreOptions(directory: directory, durability: .os, settings: smallSettings)
+        var model: [Bytes: Bytes] = [:]
+        let store = try LSMStore.open(options)
+        try randomWorkload(store, model: &model, operations: 8000, keySpace: 2000, seed: 51)
+        try store.flushMemtable()
+        try store.waitForBackgroundWork()
+        try store.close()
+        let state = try ManifestLog.load(directory: directory)
+        var edit = Bytes()
+        edit.append(1); edit.appendVarint(state.logNumber)
+        edit.append(2); edit.appendVarint(state.nextFileNumber)
+        for (level, tables) in state.tables.enumerated() {
+            for (_, meta) in tables {
+                edit.append(3)
+                edit.appendVarint(level)
+                edit.appendVarint(meta.number)
+                edit.appendVarint(meta.size)
+                edit.appendVarint(meta.entries)
+                edit.appendLengthPrefixed(meta.smallest)
+                edit.appendLengthPrefixed(meta.largest)
+            }
+        }
+        var manifest = Bytes()
+        manifest.appendFixed64(ManifestLog.magic)
+        manifest.appendFixed32(1)
+        manifest.appendFixed32(manifest.withUnsafeBytes { CRC32C.checksum($0) })
+        let path = directory + "/" + ManifestLog.fileName
+        try FileSystem.removeFile(path)
+        let file = try StorageFile(path: path, mode: .createNew)
+        try file.write(at: 0, manifest)
+        let writer = FramedRecordWriter(file: file, offset: manifest.count)
+        try writer.append(type: VersionEdit.recordType) { $0.append(contentsOf: edit) }
+        try writer.sync()
+        let reopened = try LSMStore.open(options)
+        for tables in reopened.levels().dropFirst() { #expect(Set(tables.map(\.run)).count <= 1) }
+        try expectMatches(reopened, model, keySpace: 2000)
+        try reopened.close()
+    }
+}
