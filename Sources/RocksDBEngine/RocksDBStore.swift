@@ -297,7 +297,20 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         } else if let database = property("rocksdb.dbstats"), let columnFamily = property("rocksdb.cfstats-no-file-histogram") {
             RocksDBPropertyStats(database: database, columnFamily: columnFamily).fill(&snapshot)
         }
+        addShape(to: &snapshot)
         return snapshot
+    }
+
+    /// The database's shape in `engine_counters`: table files per level (`files.l0` …), the
+    /// active memtable's entries, immutable memtables waiting for a flush and compactions running.
+    private func addShape(to snapshot: inout StoreStatistics) {
+        func integer(_ name: String) -> Double? { property(name).flatMap { Double($0) } }
+        for level in 0..<Int(rocksdb_options_get_num_levels(dbOptions.pointer)) {
+            if let files = integer("rocksdb.num-files-at-level\(level)") { snapshot.counters["files.l\(level)"] = files }
+        }
+        snapshot.counters["memtable.active_entries"] = integer("rocksdb.num-entries-active-mem-table")
+        snapshot.counters["memtable.immutable"] = integer("rocksdb.num-immutable-mem-table")
+        snapshot.counters["compaction.running"] = integer("rocksdb.num-running-compactions")
     }
 
     /// A RocksDB property such as `rocksdb.stats`, or nil when unknown.

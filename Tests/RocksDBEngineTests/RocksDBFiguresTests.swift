@@ -85,6 +85,10 @@ func compactionStyleReachesRocksDBsOptions(_ style: String) throws {
     for index in 0..<2_000 { try store.put(Bytes(Array("key\(index)".utf8)), value) }
     #expect(try store.compactAll())
     #expect(try store.get(Bytes(Array("key1999".utf8))) == value)
+    // The shape: after a full compaction every table is below L0 and the memtable is empty.
+    let counters = store.statistics().counters
+    #expect(counters["files.l0"] == 0 && counters["memtable.active_entries"] == 0)
+    #expect((1...6).reduce(0) { $0 + (counters["files.l\($1)"] ?? 0) } >= 1, "\(counters)")
     try store.close()
     #expect(store.settingsReport["compaction_style"]?.hasPrefix(style) == true)
     // RocksDB writes the options it runs with into OPTIONS-NNNNNN.
