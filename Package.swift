@@ -64,7 +64,10 @@ let package = Package(
         .target(name: "StorageIO", dependencies: ["KVStore", "CCRC32C"],
                 swiftSettings: [.define("KVBENCH_INTERNAL_CHECKS", .when(configuration: .debug))]),
         .target(name: "LevelDBStyleAPI", dependencies: ["KVStore", "StorageIO"]),
-        .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB", "LevelDBStyleAPI"]),
+        // C++ (an extern "C" header only): RocksDB's point reads into a reused PinnableSlice.
+        .target(name: "CRocksDBShim", cxxSettings: [.define("NDEBUG", .when(configuration: .release))],
+                linkerSettings: [.linkedLibrary("rocksdb")]),
+        .target(name: "RocksDBEngine", dependencies: ["KVStore", "StorageIO", "CRocksDB", "CRocksDBShim", "LevelDBStyleAPI"]),
         .target(name: "LMDBEngine", dependencies: ["KVStore", "StorageIO", "CLMDB"]),
         .target(name: "LevelDBEngine", dependencies: ["KVStore", "StorageIO", "CLevelDB", "LevelDBStyleAPI"]),
         .target(name: "SQLiteEngine", dependencies: ["KVStore", "StorageIO", "CSQLite"]),

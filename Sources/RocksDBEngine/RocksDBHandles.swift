@@ -1,5 +1,7 @@
 import CRocksDB
+import CRocksDBShim
 import KVStore
+import LevelDBStyleAPI
 
 /// Owns a `rocksdb_options_t` and destroys it in `deinit`.
 final class RocksDBOptionsHandle {
@@ -44,4 +46,30 @@ final class RocksDBWriteOptionsHandle: @unchecked Sendable {
         }
     }
     deinit { rocksdb_writeoptions_destroy(pointer) }
+}
+
+/// Owns the shim's `crocksdb_reader` (the database's `rocksdb::DB`, default column family and
+/// read options, for gets into a reused `PinnableSlice`) and destroys it in `deinit`. It does
+/// not own the database. `@unchecked Sendable`: the reader is constant after creation and
+/// RocksDB's `DB::Get` is safe for concurrent use.
+final class RocksDBReader: @unchecked Sendable {
+    let pointer: OpaquePointer
+    /// Fails when the loaded library is not the version the shim was compiled against.
+    init(database: OpaquePointer, path: String) throws(StoreError) {
+        let reader = try LevelDBStyleLibrary.rocksDB.check(path: path) { crocksdb_reader_create(database, $0) }
+        guard let reader else { throw .engine(name: RocksDBStore.engineName, message: "crocksdb_reader_create returned no reader for \(path)") }
+        pointer = reader
+    }
+    deinit { crocksdb_reader_destroy(pointer) }
+}
+
+/// One thread's value buffer for gets (a `rocksdb::PinnableSlice`, reused), destroyed in `deinit`.
+/// `@unchecked Sendable`: only its own thread uses it (it lives in a `PerThreadSlots`).
+final class RocksDBThreadValue: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init() {
+        guard let value = crocksdb_value_create() else { preconditionFailure("crocksdb_value_create returned NULL (out of memory)") }
+        pointer = value
+    }
+    deinit { crocksdb_value_destroy(pointer) }
 }

@@ -1,4 +1,5 @@
 import CRocksDB
+import CRocksDBShim
 import KVStore
 import LevelDBStyleAPI
 import StorageIO
@@ -13,7 +14,9 @@ import Glibc
 /// `fsync` syncs the WAL before acknowledging. The memory budget is split
 /// evenly between the block cache and two write buffers (memtables).
 /// Compression is off. Writes go through one reused write batch per thread
-/// (`LevelDBStyleWriter`), as `db_bench`'s do. RocksDB's `Statistics` object is off unless the
+/// (`LevelDBStyleWriter`), as `db_bench`'s do, and every get goes through RocksDB's C++
+/// `DB::Get` into one reused `PinnableSlice` per thread (the `CRocksDBShim` target), as
+/// `db_bench`'s do: the C API's gets allocate on every call. RocksDB's `Statistics` object is off unless the
 /// `rocksdb.statistics=true` setting asks for it (it costs throughput, see
 /// docs/results.md): the engine-view write bytes and compaction figures come
 /// from the `rocksdb.dbstats` and `rocksdb.cfstats-no-file-histogram`
@@ -42,6 +45,9 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     private let tableOptions: RocksDBTableOptionsHandle
     private let cache: RocksDBCacheHandle
     private let readOptions = RocksDBReadOptionsHandle()
+    /// Every get goes through it, into the calling thread's value in `values`.
+    private let reader: RocksDBReader
+    private let values: PerThreadSlots<RocksDBThreadValue>
     private let writeOptions: RocksDBWriteOptionsHandle
     private let library = LevelDBStyleLibrary.rocksDB
     /// Every write goes through it: one reused write batch per thread.
@@ -58,7 +64,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     private init(options: StoreOptions, database: OpaquePointer, lock: DirectoryLock,
                  dbOptions: RocksDBOptionsHandle, tableOptions: RocksDBTableOptionsHandle,
                  cache: RocksDBCacheHandle, writeOptions: RocksDBWriteOptionsHandle, writer: LevelDBStyleWriter,
-                 statisticsEnabled: Bool, settings: [String: String]) {
+                 reader: RocksDBReader, values: PerThreadSlots<RocksDBThreadValue>, statisticsEnabled: Bool, settings: [String: String]) {
         self.options = options
         self.database = database
         self.lock = lock
@@ -68,6 +74,8 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         self.statisticsEnabled = statisticsEnabled
         self.writeOptions = writeOptions
         self.writer = writer
+        self.reader = reader
+        self.values = values
         self.settingsReport = settings
     }
 
@@ -78,8 +86,11 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     public static func open(_ options: StoreOptions) throws(StoreError) -> RocksDBStore {
         let path = options.directory
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "CURRENT", engine: "RocksDB")
-        let statisticsEnabled = try EngineSettings(options.settings, engine: "RocksDB", known: ["rocksdb.statistics"])
-            .flag("rocksdb.statistics") ?? false
+        let engineSettings = try EngineSettings(options.settings, engine: "RocksDB",
+                                                known: ["rocksdb.statistics", "rocksdb.compaction_style"])
+        let statisticsEnabled = try engineSettings.flag("rocksdb.statistics") ?? false
+        let compactionStyle = try engineSettings.choice("rocksdb.compaction_style", of: CompactionStyle.allCases.map(\.rawValue))
+            .flatMap(CompactionStyle.init(rawValue:)) ?? .level
         let lock = try DirectoryLock(directory: path)
 
         let budget = max(options.memoryBudget, 4 << 20)
@@ -94,6 +105,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         rocksdb_options_set_write_buffer_size(dbOptions.pointer, writeBufferBytes)
         rocksdb_options_set_max_write_buffer_number(dbOptions.pointer, 2)
         if statisticsEnabled { rocksdb_options_enable_statistics(dbOptions.pointer) }
+        let compactionReport = compactionStyle.apply(to: dbOptions.pointer)
         // The informational LOG is on the database's disk. Debian's build (assertions on) aborts
         // when the LOG is appended to after one of its writes failed: on a full disk, as soon as
         // RocksDB logs the failed write. Logging fatal messages only keeps a full disk an error.
@@ -109,9 +121,15 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         rocksdb_options_set_block_based_table_factory(dbOptions.pointer, tableOptions.pointer)
 
         let batches = try LevelDBStyleWriter.makeBatches(path: path)
+        let values = try PerThreadSlots<RocksDBThreadValue>(path: path)
         let writeOptions = RocksDBWriteOptionsHandle(durability: options.durability)
         let database = try LevelDBStyleLibrary.rocksDB.check(path: path) { rocksdb_open(dbOptions.pointer, path, $0) }
         guard let database else { throw .engine(name: engineName, message: "rocksdb_open returned no database for \(path)") }
+        let reader: RocksDBReader
+        do { reader = try RocksDBReader(database: database, path: path) } catch {
+            rocksdb_close(database)
+            throw error
+        }
         let writer = LevelDBStyleWriter(library: .rocksDB, database: database, options: writeOptions.pointer, path: path, batches: batches)
         let settings: [String: String] = [
             "compression": "none",
@@ -120,6 +138,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
             "max_write_buffer_number": "2",
             "bloom_bits_per_key": "10",
             "index_and_filter_blocks": "partitioned, in the block cache (high priority), top level and L0 pinned",
+            "compaction_style": compactionReport,
             "wal": options.durability == .none ? "disabled" : (options.durability == .fsync ? "sync" : "no sync"),
             "build": RocksDBLibrary.loaded.buildEvidence,
             "statistics": statisticsEnabled
@@ -127,10 +146,38 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
                 : "off (engine write bytes and compactions from the rocksdb.dbstats and rocksdb.cfstats properties, 0.01 GiB resolution)",
             "info_log_level": "fatal (the LOG holds its header and fatal errors only)",
             "perf_context": "off on the calling threads (RocksDB's default counts on every thread; db_bench turns it off too)",
+            "reads": "DB::Get into a reused PinnableSlice per thread (C++, as db_bench; the C API's gets allocate per call)",
         ]
         return RocksDBStore(options: options, database: database, lock: lock, dbOptions: dbOptions,
                             tableOptions: tableOptions, cache: cache, writeOptions: writeOptions, writer: writer,
-                            statisticsEnabled: statisticsEnabled, settings: settings)
+                            reader: reader, values: values, statisticsEnabled: statisticsEnabled, settings: settings)
+    }
+
+    /// `rocksdb.compaction_style`: RocksDB's `compaction_style` option.
+    enum CompactionStyle: String, CaseIterable {
+        /// `kCompactionStyleLevel`, RocksDB's default: leveled compaction.
+        case level
+        /// `kCompactionStyleUniversal`: tiered compaction of sorted runs, with RocksDB's
+        /// default `CompactionOptionsUniversal`.
+        case universal
+
+        /// Sets the style on `options`; returns what `engine_settings.compaction_style` reports,
+        /// with universal compaction's options as RocksDB reads them back.
+        func apply(to options: OpaquePointer) -> String {
+            switch self {
+            case .level:
+                rocksdb_options_set_compaction_style(options, Int32(rocksdb_level_compaction))
+                return "level"
+            case .universal:
+                rocksdb_options_set_compaction_style(options, Int32(rocksdb_universal_compaction))
+                let universal = rocksdb_universal_compaction_options_create()
+                defer { rocksdb_universal_compaction_options_destroy(universal) }
+                rocksdb_options_set_universal_compaction_options(options, universal)
+                return "universal (size_ratio \(rocksdb_universal_compaction_options_get_size_ratio(universal)) %, "
+                    + "min_merge_width \(rocksdb_universal_compaction_options_get_min_merge_width(universal)), "
+                    + "max_size_amplification_percent \(rocksdb_universal_compaction_options_get_max_size_amplification_percent(universal)) %: RocksDB's defaults)"
+            }
+        }
     }
 
     /// `rocksdb::InfoLogLevel::FATAL_LEVEL`.
@@ -184,16 +231,18 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
     public func withValue<Result>(forKey key: Bytes, _ body: (UnsafeRawBufferPointer) -> Result) throws(StoreError) -> Result? {
         try ensureOpen()
         try limits.validate(key: key.count)
-        let slice = try key.withBorrowedBytes { (k) throws(StoreError) in
+        let value = values.slot { RocksDBThreadValue() }.pointer
+        var data: UnsafePointer<CChar>? = nil
+        var length = 0
+        let code = try key.withBorrowedBytes { (k) throws(StoreError) in
             try library.check(path: options.directory) {
-                rocksdb_get_pinned(database, readOptions.pointer, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, $0)
+                crocksdb_get(reader.pointer, value, k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, &data, &length, $0)
             }
         }
-        guard let slice else { return nil }
-        defer { rocksdb_pinnableslice_destroy(slice) }
-        var length = 0
-        let value = rocksdb_pinnableslice_value(slice, &length)
-        return body(UnsafeRawBufferPointer(start: value, count: length))
+        // Status::Code: 0 kOk, 1 kNotFound; every other code threw with RocksDB's status text.
+        guard code == 0 else { return nil }
+        defer { crocksdb_value_reset(value) }
+        return body(UnsafeRawBufferPointer(start: data, count: length))
     }
 
     public func delete(_ key: Bytes) throws(StoreError) {
@@ -248,7 +297,20 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         } else if let database = property("rocksdb.dbstats"), let columnFamily = property("rocksdb.cfstats-no-file-histogram") {
             RocksDBPropertyStats(database: database, columnFamily: columnFamily).fill(&snapshot)
         }
+        addShape(to: &snapshot)
         return snapshot
+    }
+
+    /// The database's shape in `engine_counters`: table files per level (`files.l0` …), the
+    /// active memtable's entries, immutable memtables waiting for a flush and compactions running.
+    private func addShape(to snapshot: inout StoreStatistics) {
+        func integer(_ name: String) -> Double? { property(name).flatMap { Double($0) } }
+        for level in 0..<Int(rocksdb_options_get_num_levels(dbOptions.pointer)) {
+            if let files = integer("rocksdb.num-files-at-level\(level)") { snapshot.counters["files.l\(level)"] = files }
+        }
+        snapshot.counters["memtable.active_entries"] = integer("rocksdb.num-entries-active-mem-table")
+        snapshot.counters["memtable.immutable"] = integer("rocksdb.num-immutable-mem-table")
+        snapshot.counters["compaction.running"] = integer("rocksdb.num-running-compactions")
     }
 
     /// A RocksDB property such as `rocksdb.stats`, or nil when unknown.
@@ -265,6 +327,7 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         if options.durability != .none && failure == nil {
             do { try library.check(path: options.directory) { rocksdb_flush_wal(database, 1, $0) } } catch { failure = error }
         }
+        values.close()
         rocksdb_close(database)
         lock.release()
         if let failure { throw failure }

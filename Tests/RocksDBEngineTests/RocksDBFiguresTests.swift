@@ -65,12 +65,58 @@ private func gibibytes(_ value: Double) -> UInt64 { UInt64((value * 1_073_741_82
     #expect(snapshot.engineBytesWritten == gibibytes(0.05) + gibibytes(0.027))
 }
 
-@Test func settingsTakeOnlyTheStatisticsSwitch() throws {
+@Test func settingsRefuseUnknownNamesAndBadValues() throws {
     let directory = try FileSystem.makeTemporaryDirectory(prefix: "rocksdb-settings")
     defer { try? FileSystem.removeTree(directory) }
     for settings in [["rocksdb.statistics": "yes"], ["rocksdb.cache": "1"]] {
         #expect(throws: StoreError.self) { try RocksDBStore.open(StoreOptions(directory: directory, settings: settings)) }
     }
+    #expect(throws: StoreError.invalidOption(name: "rocksdb.compaction_style", reason: "expected one of level, universal, got tiered")) {
+        try RocksDBStore.open(StoreOptions(directory: directory, settings: ["rocksdb.compaction_style": "tiered"]))
+    }
+}
+
+@Test(arguments: ["level", "universal"])
+func compactionStyleReachesRocksDBsOptions(_ style: String) throws {
+    let directory = try FileSystem.makeTemporaryDirectory(prefix: "rocksdb-compaction-style")
+    defer { try? FileSystem.removeTree(directory) }
+    let store = try RocksDBStore.open(StoreOptions(directory: directory, settings: ["rocksdb.compaction_style": style]))
+    let value = Bytes(repeating: 3, count: 100)
+    for index in 0..<2_000 { try store.put(Bytes(Array("key\(index)".utf8)), value) }
+    #expect(try store.compactAll())
+    #expect(try store.get(Bytes(Array("key1999".utf8))) == value)
+    // The shape: after a full compaction every table is below L0 and the memtable is empty.
+    let counters = store.statistics().counters
+    #expect(counters["files.l0"] == 0 && counters["memtable.active_entries"] == 0)
+    #expect((1...6).reduce(0) { $0 + (counters["files.l\($1)"] ?? 0) } >= 1, "\(counters)")
+    try store.close()
+    #expect(store.settingsReport["compaction_style"]?.hasPrefix(style) == true)
+    // RocksDB writes the options it runs with into OPTIONS-NNNNNN.
+    let name = try #require(try FileSystem.list(directory).filter { $0.hasPrefix("OPTIONS-") }.sorted().last)
+    let file = try StorageFile(path: directory + "/" + name, mode: .readOnly)
+    let text = try file.read(at: 0, count: try file.size()).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    let expected = style == "level" ? "kCompactionStyleLevel" : "kCompactionStyleUniversal"
+    #expect(text.contains("compaction_style=\(expected)"))
+}
+
+@Test func getsReadValuesFromTheMemtableAndFromTables() throws {
+    let directory = try FileSystem.makeTemporaryDirectory(prefix: "rocksdb-gets")
+    defer { try? FileSystem.removeTree(directory) }
+    let store = try RocksDBStore.open(StoreOptions(directory: directory))
+    defer { try? store.close() }
+    let large = Bytes((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+    try store.put(Array("large".utf8), large)
+    try store.put(Array("small".utf8), [1, 2, 3])
+    #expect(try store.compactAll())
+    // From a table (pinned in the block cache), twice through the thread's reused value.
+    #expect(try store.get(Array("large".utf8)) == large)
+    #expect(try store.get(Array("small".utf8)) == [1, 2, 3])
+    try store.put(Array("small".utf8), [4])
+    // From the memtable (copied into the reused value), then a key that is in neither.
+    #expect(try store.get(Array("small".utf8)) == [4])
+    #expect(try store.get(Array("large".utf8)) == large)
+    #expect(try store.get(Array("absent".utf8)) == nil)
+    #expect(try store.withValue(forKey: Array("small".utf8)) { $0.count } == 1)
 }
 
 @Test(arguments: [false, true])
