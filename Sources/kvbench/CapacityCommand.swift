@@ -107,7 +107,7 @@ struct CapacityCommand: ParsableCommand {
             windowS: options.operations == nil ? window ?? Self.defaultWindow : nil, operations: options.operations,
             warmup: options.warmup ?? Self.defaultWarmup,
             rule: "meets the objective when every operation type's \(objective.percentile) of latency from the intended start is within \(LatencyObjective.latencyText(objective.boundUs)), no operation failed, and successful operations reach \(Int(CapacitySearch.achievedFraction * 100)) % of the offered rate",
-            database: "reloaded for every probe: each probe is a fresh child process that loads a new database in closed loop (the run machinery cannot reopen a loaded one)")
+            database: "reloaded for every probe: each probe is a fresh child process that loads a new database in closed loop, so that no probe's writes or compactions change the next probe's database")
         let results = try CapacityRun(command: self, objective: objective, plan: plan).run()
         print(CapacityReport.table(results), terminator: "")
         for statement in CapacityReport.statements(results) { print(statement) }

@@ -228,6 +228,7 @@ struct SweepCommand: ParsableCommand {
         if old.values != new.values { return "over \(old.values.joined(separator: ",")), not \(new.values.joined(separator: ","))" }
         if old.engines != new.engines { return "of engines \(old.engines.joined(separator: ",")), not \(new.engines.joined(separator: ","))" }
         if old.repetitions != new.repetitions { return "with --repeat \(old.repetitions), not \(new.repetitions)" }
+        if old.loadSharing != new.loadSharing { return old.loadSharing == nil ? "every point loaded its own database (no --share-load)" : "with --share-load" }
         return "with other options: \(old.arguments.joined(separator: " "))"
     }
 

@@ -156,5 +156,5 @@ private func points(_ file: [String: Any]) -> [[String: Any]] { file["points"] a
 
     // The same sweep without --share-load is another sweep: refused, nothing changed.
     let other = try CLI.run(arguments.filter { $0 != "--share-load" })
-    #expect(other.status == 64 && other.standardError.contains("holds a different sweep"), "\(other.standardError)")
+    #expect(other.status == 64 && other.standardError.contains("holds a different sweep (with --share-load)"), "\(other.standardError)")
 }
