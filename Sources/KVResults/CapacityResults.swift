@@ -35,8 +35,9 @@ public struct CapacityResults: Codable, Sendable {
         self.engines = engines.map { answer in
             var answer = answer
             answer.limitedByHarness = harnessFloor.map { Self.isLimitedByHarness(answer, floor: $0, resolution: search.resolution) }
-            if answer.limitedByHarness == true, let floor = harnessFloor?.sustainedOpsS, answer.engine != harnessFloor?.engine {
-                answer.statement += "; at the harness floor (the null engine sustains \(TextTables.grouped(Int(floor.rounded()))) ops/s): the figure may be the harness's"
+            if answer.limitedByHarness == true, let floor = harnessFloor, answer.engine != floor.engine {
+                answer.statement += floor.sustainedOpsS.map { "; at the harness floor (the \(floor.engine) engine sustains \(TextTables.grouped(Int($0.rounded()))) ops/s): the figure may be the harness's" }
+                    ?? "; the harness itself (the \(floor.engine) engine) misses the objective at the first rate: the figure may be the harness's"
             }
             return answer
         }
@@ -52,10 +53,12 @@ public struct CapacityResults: Codable, Sendable {
         case failedRuns = "failed_runs"
     }
 
-    /// True when `answer` reaches the harness floor: its median sustained rate is at least the floor's lowest
-    /// repetition less one search resolution, so the figure may be the harness's rather than the engine's.
+    /// True when `answer` may be the harness's figure rather than the engine's: its median sustained rate is at
+    /// least the floor's lowest repetition less one search resolution, or the floor found no rate because the
+    /// harness itself missed the objective at the first rate (then no answer can be told from the harness's).
     public static func isLimitedByHarness(_ answer: CapacityAnswer, floor: CapacityAnswer, resolution: Double) -> Bool {
-        guard let sustained = answer.sustainedOpsS, let floorLow = floor.minOpsS else { return false }
+        guard let floorLow = floor.minOpsS else { return floor.repetitions.contains { $0.outcome == .missedAtStart } }
+        guard let sustained = answer.sustainedOpsS else { return false }
         return sustained >= floorLow / (1 + resolution)
     }
 

@@ -226,9 +226,14 @@ enum CapacityReportFiles {
         guard files.count == 1 else {
             throw CommandFailure("\(capacity[0]) holds capacity results, which are reported alone; give it as the only file, or give only run/compare results files", status: .usage)
         }
-        let results: CapacityResults
+        var results: CapacityResults
         do {
             results = try JSONDecoder().decode(CapacityResults.self, from: FileManager.default.contents(atPath: files[0])!)
+            // The answers' sentences and harness marks are judged again from their searches, by this version's rules.
+            let answer = { (old: CapacityAnswer) in CapacityAnswer(engine: old.engine, repetitions: old.repetitions, objective: results.slo, plan: results.search) }
+            results = CapacityResults(manifest: results.manifest, slo: results.slo, search: results.search, parameters: results.parameters,
+                                      engines: results.engines.map(answer), harnessFloor: results.harnessFloor.map(answer), probes: results.probes,
+                                      failedRuns: results.failedRuns, partial: results.partial)
         } catch {
             throw CommandFailure("\(files[0]) is not a readable capacity results file (\(error)); give a results.json written by kvbench capacity", status: .badInput)
         }

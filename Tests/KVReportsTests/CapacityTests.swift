@@ -161,6 +161,16 @@ func sustainedAnswer(_ engine: String, _ rates: [Double]) -> CapacityAnswer {
     let decoded = try JSONDecoder().decode(CapacityResults.self, from: Data(text.utf8))
     #expect(decoded.harnessFloor?.sustainedOpsS == 110_000 && decoded.engines[0].limitedByHarness == true)
 
+    // A harness that misses the objective at the first rate: no engine's answer, found or not, can be told from it.
+    let missing = CapacityAnswer(engine: "null", repetitions: [CapacityRepetition(repetition: 1, outcome: .missedAtStart, sustainedOpsS: nil,
+                                                                                  lowestMissingOpsS: 1000, probes: 1)],
+                                 objective: objective, plan: capacityPlan())
+    let swamped = CapacityResults(manifest: sampleResults().manifest, slo: objective, search: capacityPlan(), parameters: nil,
+                                  engines: answers + [missing].map { CapacityAnswer(engine: "btree-2", repetitions: $0.repetitions, objective: objective, plan: capacityPlan()) },
+                                  harnessFloor: missing, probes: [], failedRuns: [], partial: false)
+    #expect(swamped.engines.map(\.limitedByHarness) == [true, true, true])
+    #expect(swamped.engines[0].statement.hasSuffix("the harness itself (the null engine) misses the objective at the first rate: the figure may be the harness's"))
+
     let without = CapacityResults(manifest: sampleResults().manifest, slo: objective, search: capacityPlan(), parameters: nil, engines: answers,
                                   probes: [], failedRuns: [], partial: false)
     #expect(without.engines.allSatisfy { $0.limitedByHarness == nil })
