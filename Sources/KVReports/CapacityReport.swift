@@ -49,7 +49,8 @@ public enum CapacityReport {
                     answer.repetitions.count > 1 && answer.minOpsS != nil ? "\(rate(answer.minOpsS))–\(rate(answer.maxOpsS))" : "n/a", outcomes]
         }
         for answer in results.engines {
-            rows.append(row(answer, label: answer.engine) + (floor == nil ? [] : [answer.limitedByHarness == true ? "reached: may be the harness's" : "below"]))
+            let mark = answer.limitedByHarness != true ? "below" : floor?.sustainedOpsS == nil ? "the harness misses too: may be the harness's" : "reached: may be the harness's"
+            rows.append(row(answer, label: answer.engine) + (floor == nil ? [] : [mark]))
         }
         if let floor { rows.append(row(floor, label: "harness floor (\(floor.engine) engine)") + ["the floor"]) }
         return rows

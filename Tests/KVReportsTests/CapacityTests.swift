@@ -170,6 +170,7 @@ func sustainedAnswer(_ engine: String, _ rates: [Double]) -> CapacityAnswer {
                                   harnessFloor: missing, probes: [], failedRuns: [], partial: false)
     #expect(swamped.engines.map(\.limitedByHarness) == [true, true, true])
     #expect(swamped.engines[0].statement.hasSuffix("the harness itself (the null engine) misses the objective at the first rate: the figure may be the harness's"))
+    #expect(CapacityReport.answerRows(swamped)[1].last == "the harness misses too: may be the harness's")
 
     let without = CapacityResults(manifest: sampleResults().manifest, slo: objective, search: capacityPlan(), parameters: nil, engines: answers,
                                   probes: [], failedRuns: [], partial: false)
