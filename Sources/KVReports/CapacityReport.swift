@@ -27,19 +27,32 @@ public enum CapacityReport {
         return Written(markdown: "report.md", html: "report.html", charts: chart == nil ? [] : [chartFile])
     }
 
+    /// The engines' answers, then the harness floor's, in one sentence each.
+    public static func statements(_ results: CapacityResults) -> [String] {
+        results.engines.map(\.statement) + (results.harnessFloor.map { ["harness floor: " + $0.statement] } ?? [])
+    }
+
     static func rate(_ value: Double?) -> String {
         value.map { TextTables.grouped(Int($0.rounded())) } ?? "n/a"
     }
 
     /// The answers: one row per engine (the median sustained rate, its min–max over repetitions, each search's end).
+    /// With a harness floor, a last column says whether each engine reached it, and the floor is the last row.
     public static func answerRows(_ results: CapacityResults) -> [[String]] {
-        var rows = [["engine", "sustained (ops/s) at \(results.slo.description)", "min–max over repetitions", "searches (repetition)"]]
-        for answer in results.engines {
+        let floor = results.harnessFloor
+        var rows = [["engine", "sustained (ops/s) at \(results.slo.description)", "min–max over repetitions", "searches (repetition)"]
+            + (floor == nil ? [] : ["harness floor"])]
+        func row(_ answer: CapacityAnswer, label: String) -> [String] {
             let outcomes = answer.repetitions.map { "\($0.outcome.rawValue) (\($0.repetition))" }.joined(separator: ", ")
             let ceiling = answer.repetitions.allSatisfy { $0.outcome == .ceiling }
-            rows.append([answer.engine, answer.sustainedOpsS == nil ? "none" : (ceiling ? "≥ " : "") + rate(answer.sustainedOpsS),
-                         answer.repetitions.count > 1 && answer.minOpsS != nil ? "\(rate(answer.minOpsS))–\(rate(answer.maxOpsS))" : "n/a", outcomes])
+            return [label, answer.sustainedOpsS == nil ? "none" : (ceiling ? "≥ " : "") + rate(answer.sustainedOpsS),
+                    answer.repetitions.count > 1 && answer.minOpsS != nil ? "\(rate(answer.minOpsS))–\(rate(answer.maxOpsS))" : "n/a", outcomes]
         }
+        for answer in results.engines {
+            let mark = answer.limitedByHarness != true ? "below" : floor?.sustainedOpsS == nil ? "the harness misses too: may be the harness's" : "reached: may be the harness's"
+            rows.append(row(answer, label: answer.engine) + (floor == nil ? [] : [mark]))
+        }
+        if let floor { rows.append(row(floor, label: "harness floor (\(floor.engine) engine)") + ["the floor"]) }
         return rows
     }
 
@@ -99,6 +112,11 @@ public enum CapacityReport {
         }
         notes.append("Failed operations are not throughput: achieved rates count successful operations, and a probe with a failed operation misses the objective.")
         notes.append("`≥`: the ramp reached --max-rate and the objective still held; the number is a lower bound.")
+        if let floor = results.harnessFloor {
+            notes.append("Harness floor: the same search against the \(floor.engine) engine, which stores nothing, in the same rounds as the engines: the highest rate the harness itself sustains at \(results.slo.description) here. An engine whose answer reaches it (within one resolution of the floor's lowest repetition) is marked: its figure may be the harness's, not the engine's.")
+        } else {
+            notes.append("No harness floor was measured (--no-harness-floor): an answer cannot be told from the harness's own limit.")
+        }
         return notes
     }
 
@@ -111,7 +129,7 @@ public enum CapacityReport {
     /// `report.md`.
     public static func markdown(_ results: CapacityResults, chartFile: String?) -> String {
         var text = "# KVBench capacity at \(results.slo.description)\n\n"
-        text += results.engines.map { "- **\($0.statement)**\n" }.joined() + "\n"
+        text += statements(results).map { "- **\($0)**\n" }.joined() + "\n"
         text += markdownTable(answerRows(results)) + "\n" + searchSentence(results) + "\n\n"
         if let chartFile {
             text += "## Latency against offered load\n\n![\(results.slo.percentile) against offered rate](\(chartFile))\n\n"
@@ -129,7 +147,7 @@ public enum CapacityReport {
     /// `report.html`, as sections another report can also include.
     public static func html(_ results: CapacityResults, chart: String?) -> HTMLDocument {
         var page = HTMLDocument(title: "KVBench capacity at \(results.slo.description)")
-        page.add(HTMLDocument.Section("Answer", [.list(results.engines.map(\.statement)), htmlTable(answerRows(results)), .paragraph(searchSentence(results))]))
+        page.add(HTMLDocument.Section("Answer", [.list(statements(results)), htmlTable(answerRows(results)), .paragraph(searchSentence(results))]))
         if let chart {
             page.add(HTMLDocument.Section("Latency against offered load", [.chart(title: "\(results.slo.percentile) of latency from the intended start against offered rate", svg: chart)]))
         }
@@ -145,7 +163,9 @@ extension Charts {
     /// the median over repetitions at each rate of the ramp, a marker per probe (ramp and bisection), the objective as a dashed horizontal
     /// line and each engine's answer as a dashed vertical one; nil when no probe finished.
     public static func capacityCurve(_ results: CapacityResults) -> String? {
-        let engines = results.engines.map(\.engine)
+        let answers = results.engines + (results.harnessFloor.map { [$0] } ?? [])
+        var engines = results.engines.map(\.engine)
+        if let floor = results.harnessFloor, !engines.contains(floor.engine) { engines.append(floor.engine) }
         let measured = results.probes.filter { $0.percentileUs != nil }
         guard !measured.isEmpty else { return nil }
         let height = 480.0
@@ -186,7 +206,7 @@ extension Charts {
                 return (xAxis.pixel(rate), yAxis.pixel(max(median, yAxis.lower)))
             }
             canvas.polyline(line, color: color)
-            if let answer = results.engines.first(where: { $0.engine == engine })?.sustainedOpsS {
+            if let answer = answers.first(where: { $0.engine == engine })?.sustainedOpsS {
                 let x = xAxis.pixel(answer)
                 canvas.line(x, sloY, x, plotBottom, color: color, width: 1.5, dash: "3 3")
             }

@@ -12,6 +12,10 @@ extension SweepReport {
             summary.append(.paragraph("**PARTIAL: \(file.remaining.count) of \(file.schedule.count) points have not finished; run the same command again to resume.**"))
         }
         summary.append(.paragraph("Engines \(definition.engines.joined(separator: ", ")); \(definition.repetitions) repetition(s) of every point, each in its own process (interleaved in rounds, values in order, engine order rotated each round); x axis \(definition.scale)."))
+        if let sentence = sharedLoadSentence(file) {
+            let rows = sharedLoadRows(file)
+            summary += [.paragraph(sentence), .table(HTMLDocument.Table(caption: "Shared loads", header: rows[0], rows: Array(rows.dropFirst())))]
+        }
         if let first = file.points.first?.run {
             summary.append(.paragraph("Conditions at the first value (\(definition.parameter) varies): " + TextTables.conditions([first])))
         }

@@ -199,6 +199,30 @@ public enum SweepReport {
         }
     }
 
+    /// With `--share-load`, how the points got their databases, in words; nil when every point loaded its own.
+    public static func sharedLoadSentence(_ file: SweepFile) -> String? {
+        guard file.definition.loadSharing == "copy" else { return nil }
+        return "Shared load (--share-load): each engine's database was loaded once per session, in a process and memory cgroup of its own, "
+            + "with the sweep's own options (closed loop; its --threads; its --memory-budget, or in a memory-budget sweep the smallest value), then copied whole into a fresh directory for every point. "
+            + "Each point's process opened its copy and ran the warm-up and run phases only, from a cold page cache; no point saw another point's writes or compactions. "
+            + "The points have no load phase: the load's throughput, write and space amplification are those of the shared loads below."
+    }
+
+    /// With `--share-load`, one row per shared load: engine, session, load throughput, write and space amplification, or the failure.
+    public static func sharedLoadRows(_ file: SweepFile) -> [[String]] {
+        var rows = [["engine", "session", "load (ops/s)", "write amp (engine)", "space amp", "disk (MiB)"]]
+        for load in file.sharedLoads ?? [] {
+            guard let phase = load.run.flatMap({ phase($0, "load") }) else {
+                rows.append([load.engine, String(load.session), "failed: " + (load.failure?.termination ?? "no result"), "n/a", "n/a", "n/a"])
+                continue
+            }
+            rows.append([load.engine, String(load.session), TextTables.format(phase.throughputOpsS, digits: 0),
+                         phase.writeAmpEngine.map { TextTables.format($0, digits: 2) } ?? "n/a", phase.spaceAmp.map { TextTables.format($0, digits: 2) } ?? "n/a",
+                         TextTables.format(Double(phase.diskBytes) / 1_048_576, digits: 1)])
+        }
+        return rows
+    }
+
     /// A table in Markdown.
     static func markdownTable(_ rows: [[String]]) -> String {
         guard let header = rows.first else { return "" }
@@ -235,6 +259,7 @@ public enum SweepReport {
         if file.partial { text += "**PARTIAL: \(file.remaining.count) of \(file.schedule.count) points have not finished; run the same command again to resume.**\n\n" }
         text += "Engines \(definition.engines.joined(separator: ", ")); \(definition.repetitions) repetition(s) of every point, each in its own process"
         text += " (interleaved in rounds, values in order, engine order rotated each round); x axis \(definition.scale).\n\n"
+        if let sentence = sharedLoadSentence(file) { text += sentence + "\n\n" + markdownTable(sharedLoadRows(file)) + "\n" }
         if let first = file.points.first?.run {
             text += "Conditions at the first value (\(definition.parameter) varies): " + TextTables.conditions([first]) + "\n\n"
         }

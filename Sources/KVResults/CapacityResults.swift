@@ -13,6 +13,9 @@ public struct CapacityResults: Codable, Sendable {
     public var parameters: RunParameters?
     /// One answer per engine, in the order of `--engines`.
     public var engines: [CapacityAnswer]
+    /// The harness's own answer: the same search against the `null` engine, which stores nothing, run in the
+    /// same rounds as the engines. No engine can be measured above it; nil with `--no-harness-floor`.
+    public var harnessFloor: CapacityAnswer?
     /// Every probe of every engine and repetition, in the order they ran.
     public var probes: [CapacityProbe]
     /// Probes whose child process failed (crashed, was killed, left no result).
@@ -23,13 +26,22 @@ public struct CapacityResults: Codable, Sendable {
     public static let kindName = "capacity"
 
     public init(manifest: Manifest, slo: LatencyObjective, search: CapacitySearchPlan, parameters: RunParameters?,
-                engines: [CapacityAnswer], probes: [CapacityProbe], failedRuns: [FailedRun], partial: Bool) {
+                engines: [CapacityAnswer], harnessFloor: CapacityAnswer? = nil, probes: [CapacityProbe], failedRuns: [FailedRun], partial: Bool) {
         kind = Self.kindName
         self.manifest = manifest
         self.slo = slo
         self.search = search
         self.parameters = parameters
-        self.engines = engines
+        self.engines = engines.map { answer in
+            var answer = answer
+            answer.limitedByHarness = harnessFloor.map { Self.isLimitedByHarness(answer, floor: $0, resolution: search.resolution) }
+            if answer.limitedByHarness == true, let floor = harnessFloor, answer.engine != floor.engine {
+                answer.statement += floor.sustainedOpsS.map { "; at the harness floor (the \(floor.engine) engine sustains \(TextTables.grouped(Int($0.rounded()))) ops/s): the figure may be the harness's" }
+                    ?? "; the harness itself (the \(floor.engine) engine) misses the objective at the first rate: the figure may be the harness's"
+            }
+            return answer
+        }
+        self.harnessFloor = harnessFloor
         self.probes = probes
         self.failedRuns = failedRuns
         self.partial = partial
@@ -37,7 +49,17 @@ public struct CapacityResults: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case kind, manifest, slo, search, parameters, engines, probes, partial
+        case harnessFloor = "harness_floor"
         case failedRuns = "failed_runs"
+    }
+
+    /// True when `answer` may be the harness's figure rather than the engine's: its median sustained rate is at
+    /// least the floor's lowest repetition less one search resolution, or the floor found no rate because the
+    /// harness itself missed the objective at the first rate (then no answer can be told from the harness's).
+    public static func isLimitedByHarness(_ answer: CapacityAnswer, floor: CapacityAnswer, resolution: Double) -> Bool {
+        guard let floorLow = floor.minOpsS else { return floor.repetitions.contains { $0.outcome == .missedAtStart } }
+        guard let sustained = answer.sustainedOpsS else { return false }
+        return sustained >= floorLow / (1 + resolution)
     }
 
     /// Encodes missing parameters (no probe finished) as explicit `null`.
@@ -49,6 +71,7 @@ public struct CapacityResults: Codable, Sendable {
         try container.encode(search, forKey: .search)
         try container.encode(parameters, forKey: .parameters)
         try container.encode(engines, forKey: .engines)
+        try container.encode(harnessFloor, forKey: .harnessFloor)
         try container.encode(probes, forKey: .probes)
         try container.encode(failedRuns, forKey: .failedRuns)
         try container.encode(partial, forKey: .partial)
@@ -276,6 +299,8 @@ public struct CapacityAnswer: Codable, Sendable {
     public var repetitions: [CapacityRepetition]
     /// The answer in one sentence, as printed.
     public var statement: String
+    /// True when the answer reaches the harness floor (`CapacityResults.isLimitedByHarness`); nil without a floor.
+    public var limitedByHarness: Bool?
 
     public init(engine: String, repetitions: [CapacityRepetition], objective: LatencyObjective, plan: CapacitySearchPlan) {
         self.engine = engine
@@ -311,6 +336,7 @@ public struct CapacityAnswer: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case engine, repetitions, statement
+        case limitedByHarness = "limited_by_harness"
         case sustainedOpsS = "sustained_ops_s"
         case minOpsS = "min_ops_s"
         case maxOpsS = "max_ops_s"
@@ -325,6 +351,7 @@ public struct CapacityAnswer: Codable, Sendable {
         try container.encode(maxOpsS, forKey: .maxOpsS)
         try container.encode(repetitions, forKey: .repetitions)
         try container.encode(statement, forKey: .statement)
+        try container.encode(limitedByHarness, forKey: .limitedByHarness)
     }
 }
 

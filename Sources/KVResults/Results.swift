@@ -171,6 +171,8 @@ public struct RunParameters: Codable, Sendable, Hashable {
     public var minScanLength: Int? = nil
     public var maxScanLength: Int? = nil
     public var scanLengthDistribution: String? = nil
+    /// `load-only` or `run-on-loaded` (no load phase: the run opened a database loaded by another process); absent for a run that loads and runs.
+    public var phases: String? = nil
 
     public init(workload: String, records: Int, operations: Int?, durationSeconds: Double?, warmupOperations: Int?, warmupSeconds: Double?, threads: Int, targetRate: Double?, loop: String, keySize: Int, valueSize: Int, scanLength: Int, distribution: String, zipfTheta: Double, hotFraction: Double, hotOperationFraction: Double, seed: UInt64, durability: String, memoryBudgetBytes: Int, datasetBytes: Int, mix: [String: Double], writerRate: Double?) {
         self.workload = workload
@@ -218,6 +220,7 @@ public struct RunParameters: Codable, Sendable, Hashable {
         case minScanLength = "min_scan_length"
         case maxScanLength = "max_scan_length"
         case scanLengthDistribution = "scan_length_distribution"
+        case phases
     }
 }
 

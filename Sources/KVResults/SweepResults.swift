@@ -11,14 +11,41 @@ public struct SweepDefinition: Codable, Sendable, Equatable {
     public var repetitions: Int
     /// Every other option that shapes a point (workload, records, seed, durability, settings, memory limit, …), in a fixed order.
     public var arguments: [String]
+    /// `copy` (`--share-load`): each engine's database is loaded once per session, in a process of its own, and every
+    /// point runs on a fresh copy of it without a load phase; nil: every point loads its own database.
+    public var loadSharing: String?
 
-    public init(parameter: String, values: [String], scale: String, engines: [String], repetitions: Int, arguments: [String]) {
+    public init(parameter: String, values: [String], scale: String, engines: [String], repetitions: Int, arguments: [String],
+                loadSharing: String? = nil) {
         self.parameter = parameter
         self.values = values
         self.scale = scale
         self.engines = engines
         self.repetitions = repetitions
         self.arguments = arguments
+        self.loadSharing = loadSharing
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case parameter, values, scale, engines, repetitions, arguments
+        case loadSharing = "load_sharing"
+    }
+}
+
+/// The load of one engine that the points of a `--share-load` sweep copy: run once per session that needs it.
+public struct SweepSharedLoad: Codable, Sendable {
+    public var engine: String
+    /// 1-based index into `SweepFile.sessions`.
+    public var session: Int
+    /// The loading process's result (its one phase is the load), or nil when it failed.
+    public var run: RunResult?
+    public var failure: FailedRun?
+
+    public init(engine: String, session: Int, run: RunResult?, failure: FailedRun?) {
+        self.engine = engine
+        self.session = session
+        self.run = run
+        self.failure = failure
     }
 }
 
@@ -77,6 +104,8 @@ public struct SweepFile: Codable, Sendable {
     public var failedPoints: [SweepFailedPoint]
     /// True while points remain to run (the sweep was interrupted, or points failed).
     public var partial: Bool
+    /// With `load_sharing`: every load the points copied, in the order run; nil otherwise.
+    public var sharedLoads: [SweepSharedLoad]?
 
     public init(definition: SweepDefinition, manifest: Manifest, sessions: [String], points: [SweepPoint] = [],
                 failedPoints: [SweepFailedPoint] = [], partial: Bool = true) {
@@ -91,6 +120,7 @@ public struct SweepFile: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case definition, manifest, sessions, points, partial
         case failedPoints = "failed_points"
+        case sharedLoads = "shared_loads"
     }
 
     /// True when the point of `engine`, repetition `repetition` at value `valueIndex` has finished.

@@ -2,6 +2,15 @@ import KVResults
 import KVStore
 import KVWorkloads
 
+/// The phases one benchmark run performs.
+public enum PhaseSelection: String, Sendable {
+    case loadAndRun = "load-and-run"
+    /// The load phase only, then the store is closed: a loaded database for `runOnLoaded` runs.
+    case loadOnly = "load-only"
+    /// No load: opens the database `loadOnly` left in the directory (it must exist) and runs the warm-up and run phases.
+    case runOnLoaded = "run-on-loaded"
+}
+
 /// Everything that defines one benchmark run of one engine. Two runs with
 /// the same configuration (and seed) issue the same operation stream.
 public struct BenchmarkConfiguration: Sendable {
@@ -18,6 +27,9 @@ public struct BenchmarkConfiguration: Sendable {
     /// With `targetRate`: false runs the load phase in closed loop (as fast as it goes) and paces only the
     /// warm-up and run phases (`capacity` probes, which load a fresh database at every offered rate).
     public var pacesLoad = true
+    /// Which phases run: both (the default), the load only (a database to copy for several runs), or the
+    /// warm-up and run phases on a database already loaded in `directory` (`sweep --share-load`).
+    public var phases: PhaseSelection = .loadAndRun
     public var keySize: Int
     public var valueSize: Int
     public var scanLength: Int
@@ -99,6 +111,7 @@ public struct BenchmarkConfiguration: Sendable {
         parameters.keyScheme = workload.ycsb?.keyScheme ?? "record-order"
         parameters.keyGenerator = workload.requestDistribution.generator
         parameters.accounting = workload.ycsb == nil ? "kvbench" : "ycsb"
+        if phases != .loadAndRun { parameters.phases = phases.rawValue }
         if let layout = workload.ycsb?.layout {
             parameters.record = RecordParameters(
                 fieldCount: layout.fieldCount, fieldLength: layout.fieldLength, minFieldLength: layout.minFieldLength,

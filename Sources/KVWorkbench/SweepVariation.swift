@@ -27,6 +27,16 @@ public enum SweepParameter: Equatable, Sendable {
         }
     }
 
+    /// True when the parameter changes what the load phase writes (or how), so the points of a value cannot share
+    /// another value's loaded database: value size, record count and engine settings. The memory budget, threads,
+    /// target rate and zipf θ only change how the run phase reads and writes a database loaded the same way.
+    public var changesTheLoad: Bool {
+        switch self {
+        case .memoryBudget, .threads, .targetRate, .zipfTheta: return false
+        case .valueSize, .records, .setting: return true
+        }
+    }
+
     public init(parsing text: String) throws(SweepVariationError) {
         switch text {
         case "memory-budget": self = .memoryBudget

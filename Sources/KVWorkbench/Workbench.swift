@@ -9,22 +9,25 @@ import Synchronization
 /// each engine type (no existential on the hot path).
 public enum Workbench {
     /// Opens `Store` in `configuration.directory`, runs the load phase, the
-    /// optional warm-up and the run phase, closes the store, and returns what was measured.
+    /// optional warm-up and the run phase (or those `configuration.phases` selects),
+    /// closes the store, and returns what was measured.
     @inlinable
     public static func run<Store: KeyValueStore>(_ storeType: Store.Type, _ configuration: BenchmarkConfiguration) throws -> RunResult {
         try configuration.validate()
         LatencyClock.calibrate()
         let options = StoreOptions(directory: configuration.directory, durability: configuration.durability,
-                                   memoryBudget: configuration.memoryBudget, createIfMissing: true,
+                                   memoryBudget: configuration.memoryBudget, createIfMissing: configuration.phases != .runOnLoaded,
                                    settings: configuration.engineSettings)
         let store = try Store.open(options)
         var phases: [PhaseResult] = []
         do {
             let context = try RunContext(configuration: configuration)
-            phases.append(measurePhase("load", store: store, context: context) { thread, recorder, progress in
-                loadLoop(store: store, context: context, thread: thread, recorder: &recorder, progress: progress)
-            })
-            if configuration.workload.hasRunPhase && !Interrupt.isRequested {
+            if configuration.phases != .runOnLoaded {
+                phases.append(measurePhase("load", store: store, context: context) { thread, recorder, progress in
+                    loadLoop(store: store, context: context, thread: thread, recorder: &recorder, progress: progress)
+                })
+            }
+            if configuration.workload.hasRunPhase && configuration.phases != .loadOnly && !Interrupt.isRequested {
                 let streams = Mutex((0..<configuration.threads).map { context.makeStream(thread: $0) })
                 if configuration.warmupOperations > 0 || configuration.warmupSeconds != nil {
                     _ = measurePhase("warmup", store: store, context: context) { thread, recorder, progress in

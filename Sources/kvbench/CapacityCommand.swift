@@ -32,6 +32,9 @@ struct CapacityCommand: ParsableCommand {
     var maxRate: Double = 10_000_000
     @Option(help: "Stop when the lowest missing rate is within this of the highest meeting one, e.g. 5%.")
     var resolution: String = "5%"
+    @Flag(name: .customLong("harness-floor"), inversion: .prefixedNo,
+          help: "Also search against the null engine (stores nothing), in the same rounds: the harness's own limit, reported as harness_floor.")
+    var harnessFloor = true
     @OptionGroup var options: BenchmarkOptions
     @Option(help: "Write results.json, report.md, report.html and capacity.svg into this directory.")
     var out: String?
@@ -104,10 +107,10 @@ struct CapacityCommand: ParsableCommand {
             windowS: options.operations == nil ? window ?? Self.defaultWindow : nil, operations: options.operations,
             warmup: options.warmup ?? Self.defaultWarmup,
             rule: "meets the objective when every operation type's \(objective.percentile) of latency from the intended start is within \(LatencyObjective.latencyText(objective.boundUs)), no operation failed, and successful operations reach \(Int(CapacitySearch.achievedFraction * 100)) % of the offered rate",
-            database: "reloaded for every probe: each probe is a fresh child process that loads a new database in closed loop (the run machinery cannot reopen a loaded one)")
+            database: "reloaded for every probe: each probe is a fresh child process that loads a new database in closed loop, so that no probe's writes or compactions change the next probe's database")
         let results = try CapacityRun(command: self, objective: objective, plan: plan).run()
         print(CapacityReport.table(results), terminator: "")
-        for answer in results.engines { print(answer.statement) }
+        for statement in CapacityReport.statements(results) { print(statement) }
         print(CapacityReport.searchSentence(results))
         if let json = options.json {
             try OutputPaths.writeJSON(results, to: json)
@@ -142,6 +145,8 @@ struct CapacityRun {
     func run() throws -> CapacityResults {
         let options = command.options
         let engines = command.engineList
+        let floorEngine = NullStore.engineName
+        let searched = engines + (command.harnessFloor && !engines.contains(floorEngine) ? [floorEngine] : [])
         let memoryPlan = try MemoryLimitPlan.resolve(options.memoryLimit, memoryBudget: BenchmarkOptions.parseBytes(options.memoryBudget)!)
         let work = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-capacity")
         defer { try? FileSystem.removeTree(work) }
@@ -150,13 +155,13 @@ struct CapacityRun {
         var searches: [String: [CapacityRepetition]] = [:]
         var parameters: RunParameters?
         var versions: [String: String] = [:]
-        for name in engines { versions[name] = (try? EngineTable.entry(name))?.version }
+        for name in searched { versions[name] = (try? EngineTable.entry(name))?.version }
         var manifest = SystemManifest.make(engineVersions: versions, dataDirectory: ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp", command: CommandLine.arguments.joined(separator: " "))
         manifest.memoryLimit = memoryPlan.description
         let repetitions = options.repetitions
         rounds: for round in 0..<repetitions {
-            for offset in engines.indices {
-                let engine = engines[(round + offset) % engines.count]
+            for offset in searched.indices {
+                let engine = searched[(round + offset) % searched.count]
                 if Interrupt.isRequested { break rounds }
                 var search = CapacitySearch(plan: plan)
                 var step = 0
@@ -203,10 +208,11 @@ struct CapacityRun {
                     lowestMissingOpsS: search.lowestMissing, probes: step))
             }
         }
-        let answers = engines.compactMap { engine in
+        func answer(_ engine: String) -> CapacityAnswer? {
             searches[engine].map { CapacityAnswer(engine: engine, repetitions: $0.sorted { $0.repetition < $1.repetition }, objective: objective, plan: plan) }
         }
-        return CapacityResults(manifest: manifest, slo: objective, search: plan, parameters: parameters, engines: answers, probes: probes,
+        return CapacityResults(manifest: manifest, slo: objective, search: plan, parameters: parameters, engines: engines.compactMap(answer),
+                               harnessFloor: command.harnessFloor ? answer(floorEngine) : nil, probes: probes,
                                failedRuns: failed, partial: Interrupt.isRequested)
     }
 }
@@ -220,9 +226,14 @@ enum CapacityReportFiles {
         guard files.count == 1 else {
             throw CommandFailure("\(capacity[0]) holds capacity results, which are reported alone; give it as the only file, or give only run/compare results files", status: .usage)
         }
-        let results: CapacityResults
+        var results: CapacityResults
         do {
             results = try JSONDecoder().decode(CapacityResults.self, from: FileManager.default.contents(atPath: files[0])!)
+            // The answers' sentences and harness marks are judged again from their searches, by this version's rules.
+            let answer = { (old: CapacityAnswer) in CapacityAnswer(engine: old.engine, repetitions: old.repetitions, objective: results.slo, plan: results.search) }
+            results = CapacityResults(manifest: results.manifest, slo: results.slo, search: results.search, parameters: results.parameters,
+                                      engines: results.engines.map(answer), harnessFloor: results.harnessFloor.map(answer), probes: results.probes,
+                                      failedRuns: results.failedRuns, partial: results.partial)
         } catch {
             throw CommandFailure("\(files[0]) is not a readable capacity results file (\(error)); give a results.json written by kvbench capacity", status: .badInput)
         }

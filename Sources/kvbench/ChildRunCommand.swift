@@ -17,6 +17,10 @@ struct ChildRunCommand: ParsableCommand {
     @Option var cgroup: String?
     @Flag(name: .customLong("closed-loop-load"), help: "With --target-rate: load in closed loop, pace only the warm-up and run phases (capacity probes).")
     var closedLoopLoad = false
+    @Flag(name: .customLong("load-only"), help: "Run the load phase only, leaving the loaded database in --run-directory (sweep --share-load).")
+    var loadOnly = false
+    @Flag(name: .customLong("run-on-loaded"), help: "Skip the load: open the database already loaded in --run-directory and run the warm-up and run phases.")
+    var runOnLoaded = false
     @OptionGroup var options: BenchmarkOptions
 
     func run() throws {
@@ -27,6 +31,7 @@ struct ChildRunCommand: ParsableCommand {
         BenchmarkOptions.silenceWarnings.store(true, ordering: .relaxed)
         var configuration = try options.checkedConfiguration(directory: runDirectory)
         configuration.pacesLoad = !closedLoopLoad
+        configuration.phases = loadOnly ? .loadOnly : runOnLoaded ? .runOnLoaded : .loadAndRun
         let outcome = try EngineTable.entry(engine).run(configuration)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -4,6 +4,7 @@ import KVReports
 import KVResults
 import KVStore
 import KVWorkbench
+import KVWorkloads
 import StorageIO
 
 /// `kvbench sweep`: one parameter varied over a list or range, engines × values × repetitions, each
@@ -21,6 +22,9 @@ struct SweepCommand: ParsableCommand {
     var vary: String
     @Option(help: "Directory for sweep.json, report.md and the charts (new, empty, or holding this same sweep to resume).")
     var out: String
+    @Flag(name: .customLong("share-load"),
+          help: "Load each engine once per session and run every point on a fresh copy of that database (only when varying memory-budget, threads, target-rate or zipf-theta).")
+    var shareLoad = false
     @OptionGroup var options: BenchmarkOptions
 
     /// The results file in `--out`.
@@ -34,6 +38,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--format ycsb applies to run and compare; a sweep prints its own tables and writes sweep.json")
         }
         let variation = try parsedVariation()
+        if shareLoad { try Self.checkSharing(variation.parameter, workload: try? options.resolveWorkload()) }
         for index in variation.values.indices {
             let point = try pointOptions(variation, index)
             do {
@@ -41,6 +46,16 @@ struct SweepCommand: ParsableCommand {
             } catch let error as ValidationError {
                 throw ValidationError("at \(variation.parameter.name) = \(variation.values[index]): \(error.message)")
             }
+        }
+    }
+
+    /// `--share-load` only where the points' loads would be the same: a parameter that leaves the load alone, a workload with a run phase.
+    static func checkSharing(_ parameter: SweepParameter, workload: WorkloadDefinition?) throws {
+        if parameter.changesTheLoad {
+            throw ValidationError("--share-load: \(parameter.name) changes what the load writes, so every point must load its own database; share the load only when varying memory-budget, threads, target-rate or zipf-theta")
+        }
+        if let workload, !workload.hasRunPhase {
+            throw ValidationError("--share-load: \(workload.name) is a load-only workload, so there is no run phase to run on a shared load; drop --share-load")
         }
     }
 
@@ -83,7 +98,7 @@ struct SweepCommand: ParsableCommand {
         if let dir = options.dir { arguments += ["--dir", dir] }
         if options.allowErrors { arguments.append("--allow-errors") }
         return SweepDefinition(parameter: variation.parameter.name, values: variation.values, scale: variation.scale.rawValue,
-                               engines: engineList, repetitions: options.repetitions, arguments: arguments)
+                               engines: engineList, repetitions: options.repetitions, arguments: arguments, loadSharing: shareLoad ? "copy" : nil)
     }
 
     func run() throws {
@@ -105,6 +120,9 @@ struct SweepCommand: ParsableCommand {
         }
         let work = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-sweep")
         defer { try? FileSystem.removeTree(work) }
+        let smallestBudget = variation.parameter == .memoryBudget ? variation.values.min { BenchmarkOptions.parseBytes($0)! < BenchmarkOptions.parseBytes($1)! } : nil
+        let shared = shareLoad ? SweepSharedLoads(options: options, memoryBudget: smallestBudget, workDirectory: work) : nil
+        defer { shared?.releaseAll() }
         let session = (file?.sessions.count ?? 0) + 1
         let started = ISO8601DateFormatter().string(from: Date())
         var ranInThisSession = false
@@ -132,11 +150,29 @@ struct SweepCommand: ParsableCommand {
                 file!.sessions.append(started)
                 ranInThisSession = true
             }
+            var childFlags: [String] = []
+            var sharedFailure: FailedRun?
+            if let shared {
+                if !options.quiet && !shared.hasLoaded(point.engine) { writeStandardError("loading \(point.engine) once for its points (--share-load)...\n") }
+                let (database, newLoad) = try shared.database(of: point.engine, session: file!.sessions.count)
+                if let newLoad { file!.sharedLoads = (file!.sharedLoads ?? []) + [newLoad] }
+                if Interrupt.isRequested { break }
+                switch database {
+                case .loaded(let source):
+                    try SweepSharedLoads.copy(source, into: directory.path)
+                    childFlags = ["--run-on-loaded"]
+                case .failed(let failure):
+                    sharedFailure = failure
+                    sharedFailure!.repetition = point.repetition
+                }
+                if !remaining[(step + 1)...].contains(where: { $0.engine == point.engine }) { shared.release(point.engine) }
+            }
             if !options.quiet {
                 writeStandardError("point \(total - remaining.count + step + 1) of \(total): \(point.engine) at \(definition.parameter) = \(definition.values[point.valueIndex]), repetition \(point.repetition) of \(definition.repetitions)...\n")
             }
-            let outcome = try IsolatedRun.run(engine: point.engine, repetition: point.repetition, options: pointOptions, directory: directory.path,
-                                              plan: plan, workDirectory: work)
+            let outcome = try sharedFailure.map { IsolatedRun.Outcome.failed($0) }
+                ?? IsolatedRun.run(engine: point.engine, repetition: point.repetition, options: pointOptions, directory: directory.path,
+                                   plan: plan, workDirectory: work, childFlags: childFlags)
             let value = definition.values[point.valueIndex]
             file!.failedPoints.removeAll { $0.valueIndex == point.valueIndex && $0.failure.engine == point.engine && $0.failure.repetition == point.repetition }
             switch outcome {
@@ -192,6 +228,7 @@ struct SweepCommand: ParsableCommand {
         if old.values != new.values { return "over \(old.values.joined(separator: ",")), not \(new.values.joined(separator: ","))" }
         if old.engines != new.engines { return "of engines \(old.engines.joined(separator: ",")), not \(new.engines.joined(separator: ","))" }
         if old.repetitions != new.repetitions { return "with --repeat \(old.repetitions), not \(new.repetitions)" }
+        if old.loadSharing != new.loadSharing { return old.loadSharing == nil ? "every point loaded its own database (no --share-load)" : "with --share-load" }
         return "with other options: \(old.arguments.joined(separator: " "))"
     }
 
@@ -207,6 +244,7 @@ struct SweepCommand: ParsableCommand {
     /// The tables of throughput, p99 latency, amplification (with the model) and memory on standard output.
     static func printTables(_ file: SweepFile) {
         print(TextTables.conditions(file.points.prefix(1).map(\.run)) + " (at the first value; \(file.definition.parameter) varies)")
+        if let sentence = SweepReport.sharedLoadSentence(file) { print("\n" + sentence + "\n\n" + TextTables.render(SweepReport.sharedLoadRows(file)), terminator: "") }
         for figure in SweepReport.figures(file) where !figure.file.hasSuffix("-p50.svg") && !figure.file.hasSuffix("-p999.svg") {
             let rows = SweepReport.table(file, figure)
             if rows.count > 1 { print("\n" + TextTables.render(rows), terminator: "") }

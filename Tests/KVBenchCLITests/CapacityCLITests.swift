@@ -51,3 +51,25 @@ func aBadObjectiveIsAUsageError(slo: String) throws {
     #expect(reportStatus == 0, "\(reportOutput)")
     #expect(FileManager.default.fileExists(atPath: again + "/report.html"))
 }
+
+@Test func capacitySearchesTheNullEngineAsTheHarnessFloor() throws {
+    let arguments = ["capacity", "--engines", "lsm", "--workload", "readrandom", "--records", "1000", "--slo", "p99=1s", "--window", "0.3",
+                     "--warmup", "0", "--start-rate", "100", "--max-rate", "200", "--memory-limit", "off", "--quiet"]
+    let json = temporaryPath("capacity-floor.json")
+    let (status, output) = try kvbench(arguments + ["--json", json])
+    #expect(status == 0, "\(output)")
+    #expect(output.contains("harness floor (null engine)") && output.contains("harness floor: null sustains"), "\(output)")
+    let results = try JSONDecoder().decode(CapacityResults.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+    #expect(results.engines.map(\.engine) == ["lsm"])
+    #expect(results.harnessFloor?.engine == "null" && results.harnessFloor?.repetitions.count == 1)
+    #expect(results.engines[0].limitedByHarness != nil)
+    #expect(Set(results.probes.map(\.engine)) == ["lsm", "null"])
+    #expect(results.manifest.engineVersions["null"] != nil)
+
+    let bare = temporaryPath("capacity-no-floor.json")
+    let (bareStatus, bareOutput) = try kvbench(arguments + ["--no-harness-floor", "--json", bare])
+    #expect(bareStatus == 0, "\(bareOutput)")
+    let withoutFloor = try JSONDecoder().decode(CapacityResults.self, from: Data(contentsOf: URL(fileURLWithPath: bare)))
+    #expect(withoutFloor.harnessFloor == nil && withoutFloor.engines[0].limitedByHarness == nil)
+    #expect(Set(withoutFloor.probes.map(\.engine)) == ["lsm"])
+}

@@ -13,6 +13,9 @@ import Glibc
     (["--vary", "threads=0,1"], "at threads = 0: --threads 0 is out of range"),
     (["--vary", "zipf-theta=0.5", "--format", "ycsb"], "--format ycsb applies to run and compare"),
     (["--vary", "records=100", "--engines", "null,nosuch"], "unknown engine 'nosuch'"),
+    (["--vary", "value-size=16,64", "--share-load"], "--share-load: value-size changes what the load writes"),
+    (["--vary", "setting:lsm.level_size_ratio=4,10", "--share-load"], "--share-load: setting:lsm.level_size_ratio changes what the load writes"),
+    (["--vary", "memory-budget=16MiB,32MiB", "--workload", "fillrandom", "--share-load"], "--share-load: fillrandom is a load-only workload"),
 ])
 func sweepRefusesBadInputInOneLineWithExit64(arguments: [String], message: String) throws {
     let scratch = try Scratch()
@@ -118,4 +121,40 @@ private func points(_ file: [String: Any]) -> [[String: Any]] { file["points"] a
     #expect(resumed.standardError.contains("resuming: 1 of 2 points already done"), "\(resumed.standardError)")
     #expect(!resumed.standardError.contains("point 1 of 2"), "the finished point is not run again")
     #expect(points(try sweepJSON(out)).count == 1)
+}
+
+@Test func aSharedLoadSweepLoadsEachEngineOnceAndRunsEveryPointOnACopy() throws {
+    let scratch = try Scratch()
+    let out = scratch.path + "/out"
+    let arguments = ["sweep", "--engines", "lsm,btree", "--workload", "readrandom", "--records", "2000", "--operations", "1000",
+                     "--vary", "memory-budget=16MiB,32MiB", "--repeat", "2", "--share-load", "--memory-limit", "off", "--out", out]
+    let result = try CLI.run(arguments)
+    #expect(result.status == 0, "\(result.standardError)")
+    let file = try sweepJSON(out)
+    #expect((file["definition"] as? [String: Any])?["load_sharing"] as? String == "copy")
+    let loads = file["shared_loads"] as? [[String: Any]] ?? []
+    #expect(loads.compactMap { $0["engine"] as? String }.sorted() == ["btree", "lsm"], "one load per engine in the session")
+    for load in loads {
+        let run = load["run"] as? [String: Any] ?? [:]
+        #expect((run["phases"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["load"])
+        let parameters = run["parameters"] as? [String: Any] ?? [:]
+        #expect(parameters["phases"] as? String == "load-only")
+        #expect(parameters["memory_budget_bytes"] as? Int == 16 << 20, "a memory-budget sweep loads at its smallest value")
+    }
+    #expect(points(file).count == 8)
+    for point in points(file) {
+        let run = point["run"] as? [String: Any] ?? [:]
+        let phases = run["phases"] as? [[String: Any]] ?? []
+        #expect(phases.compactMap { $0["name"] as? String } == ["run"], "a point runs on the copy without loading")
+        #expect((run["parameters"] as? [String: Any])?["phases"] as? String == "run-on-loaded")
+        let read = (phases.first?["ops"] as? [String: Any])?["read"] as? [String: Any] ?? [:]
+        #expect(read["count"] as? Int == 1000 && read["not_found"] as? Int == 0 && read["errors"] as? Int == 0,
+                "every read finds its record in the copy: \(read)")
+    }
+    let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+    #expect(report.contains("Shared load (--share-load)") && report.contains("| engine | session | load (ops/s) |"))
+
+    // The same sweep without --share-load is another sweep: refused, nothing changed.
+    let other = try CLI.run(arguments.filter { $0 != "--share-load" })
+    #expect(other.status == 64 && other.standardError.contains("holds a different sweep (with --share-load)"), "\(other.standardError)")
 }

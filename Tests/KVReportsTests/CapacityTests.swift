@@ -132,3 +132,51 @@ func phase(p99: Double, throughput: Double, errors: UInt64 = 0) -> PhaseResult {
     let text = String(decoding: json, as: UTF8.self)
     #expect(text.contains("\"parameters\" : null") && text.contains("\"reason\" : null") && text.contains("\"operations\" : null"))
 }
+
+/// An answer sustained at `rates` (one per repetition).
+func sustainedAnswer(_ engine: String, _ rates: [Double]) -> CapacityAnswer {
+    CapacityAnswer(engine: engine, repetitions: rates.enumerated().map { CapacityRepetition(repetition: $0.offset + 1, outcome: .sustained, sustainedOpsS: $0.element,
+                                                                                            lowestMissingOpsS: nil, probes: 0) },
+                   objective: LatencyObjective(percentile: "p99", boundUs: 1000), plan: capacityPlan())
+}
+
+@Test func theHarnessFloorMarksAnEngineThatReachesIt() throws {
+    let objective = LatencyObjective(percentile: "p99", boundUs: 1000)
+    let floor = sustainedAnswer("null", [100_000, 120_000])
+    let answers = [sustainedAnswer("lmdb", [97_000]), sustainedAnswer("btree", [90_000])]
+    let results = CapacityResults(manifest: sampleResults().manifest, slo: objective, search: capacityPlan(), parameters: nil, engines: answers,
+                                  harnessFloor: floor, probes: [], failedRuns: [], partial: false)
+    // 97,000 ≥ 100,000 ÷ 1.05; 90,000 is below.
+    #expect(results.engines.map(\.limitedByHarness) == [true, false])
+    #expect(results.engines[0].statement.hasSuffix("at the harness floor (the null engine sustains 110,000 ops/s): the figure may be the harness's"))
+    #expect(!results.engines[1].statement.contains("harness"))
+    let rows = CapacityReport.answerRows(results)
+    #expect(rows[0].last == "harness floor")
+    #expect(rows.map(\.count).allSatisfy { $0 == 5 })
+    #expect(rows[1].last == "reached: may be the harness's" && rows[2].last == "below")
+    #expect(rows.last?.first == "harness floor (null engine)" && rows.last?[1] == "110,000")
+    #expect(CapacityReport.statements(results).last == "harness floor: " + floor.statement)
+    let text = String(decoding: try JSONEncoder().encode(results), as: UTF8.self)
+    #expect(text.contains("\"harness_floor\":{") && text.contains("\"limited_by_harness\":true") && text.contains("\"limited_by_harness\":false"))
+    let decoded = try JSONDecoder().decode(CapacityResults.self, from: Data(text.utf8))
+    #expect(decoded.harnessFloor?.sustainedOpsS == 110_000 && decoded.engines[0].limitedByHarness == true)
+
+    // A harness that misses the objective at the first rate: no engine's answer, found or not, can be told from it.
+    let missing = CapacityAnswer(engine: "null", repetitions: [CapacityRepetition(repetition: 1, outcome: .missedAtStart, sustainedOpsS: nil,
+                                                                                  lowestMissingOpsS: 1000, probes: 1)],
+                                 objective: objective, plan: capacityPlan())
+    let swamped = CapacityResults(manifest: sampleResults().manifest, slo: objective, search: capacityPlan(), parameters: nil,
+                                  engines: answers + [missing].map { CapacityAnswer(engine: "btree-2", repetitions: $0.repetitions, objective: objective, plan: capacityPlan()) },
+                                  harnessFloor: missing, probes: [], failedRuns: [], partial: false)
+    #expect(swamped.engines.map(\.limitedByHarness) == [true, true, true])
+    #expect(swamped.engines[0].statement.hasSuffix("the harness itself (the null engine) misses the objective at the first rate: the figure may be the harness's"))
+    #expect(CapacityReport.answerRows(swamped)[1].last == "the harness misses too: may be the harness's")
+
+    let without = CapacityResults(manifest: sampleResults().manifest, slo: objective, search: capacityPlan(), parameters: nil, engines: answers,
+                                  probes: [], failedRuns: [], partial: false)
+    #expect(without.engines.allSatisfy { $0.limitedByHarness == nil })
+    #expect(CapacityReport.answerRows(without)[0].count == 4)
+    #expect(CapacityReport.notes(without).contains { $0.hasPrefix("No harness floor was measured") })
+    let bare = String(decoding: try JSONEncoder().encode(without), as: UTF8.self)
+    #expect(bare.contains("\"harness_floor\":null") && bare.contains("\"limited_by_harness\":null"))
+}
