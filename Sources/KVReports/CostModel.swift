@@ -20,12 +20,14 @@ public struct ModelCost: Sendable, Equatable {
     }
 }
 
-/// Textbook cost models of the LSM tree (leveled and tiered) and the B+tree, as functions of
+/// Textbook cost models of the LSM tree (leveled, tiered, lazy leveling) and the B+tree, as functions of
 /// the configuration an engine reports and the run's parameters.
 public enum CostModel {
     /// An LSM tree's configuration and data.
     public struct LSM: Sendable {
-        public enum Strategy: String, Sendable { case leveled, tiered }
+        /// Leveled: one run per level; tiered: up to T runs per level; lazy leveling: tiered
+        /// at every level but the deepest, which is leveled (Dostoevsky).
+        public enum Strategy: String, Sendable { case leveled, tiered, lazyLeveling = "lazy-leveling" }
         public var strategy: Strategy
         public var records: Int
         public var keyBytes: Int
@@ -112,10 +114,11 @@ public enum CostModel {
     /// trigger), the rest of the flushed data is in the levels, the remainder in the memtable.
     /// Leveled: a byte entering level i (r_i = bytes held there ÷ capacity of the level above, in
     /// chunks of the level above) is rewritten (r_i + 1)/2 times over the level's fill (the k-th chunk
-    /// merges with the k − 1 already there), at least once; tiered: once per level. Plus the log and
+    /// merges with the k − 1 already there), at least once; tiered: once per level; lazy leveling:
+    /// tiered above the deepest level, leveled into it. Plus the log and
     /// the flush. Read: a key in the memtable costs no probe, in L0 file j (newest first) j probes,
     /// in a level every L0 file and then one run per level (leveled) or every run of a level
-    /// (tiered, r_i runs) down to its level. Space: tables plus bloom filters plus the memtable's log.
+    /// (tiered, r_i runs; lazy leveling: r_i above the deepest, one there) down to its level. Space: tables plus bloom filters plus the memtable's log.
     public static func lsm(_ lsm: LSM) -> ModelCost {
         let user = Double(lsm.keyBytes + lsm.valueBytes)
         let records = Double(lsm.records)
@@ -138,14 +141,14 @@ public enum CostModel {
             levels = Self.levels(lsm, data: inLevels * data)
             var above = Double(max(1, lsm.l0CompactionTrigger)) * perMemtable * user
             var reached = inLevels * data
-            for level in levels {
+            for (depth, level) in levels.enumerated() {
                 let fraction = reached / data
                 let runs = max(1, level.held / above)
-                switch lsm.strategy {
-                case .leveled:
+                let leveledHere = lsm.strategy == .leveled || (lsm.strategy == .lazyLeveling && depth == levels.count - 1)
+                if leveledHere {
                     writeAmp += fraction * table * max(1, (runs + 1) / 2)
                     readAmp += fraction
-                case .tiered:
+                } else {
                     writeAmp += fraction * table
                     readAmp += fraction * runs.rounded(.up)
                 }
@@ -217,7 +220,7 @@ public enum CostModel {
 
     /// The model of a run's configuration, read from its `engine_settings` and parameters: the LSM
     /// (`memtable_bytes`, `level_size_ratio`, `base_level_bytes`, `l0_triggers`, `bloom_bits_per_key`,
-    /// a `compaction`/`compaction_strategy`/`compaction_style` naming tiered or universal) or the
+    /// a `compaction`/`compaction_strategy`/`compaction_style` naming lazy leveling, tiered or universal) or the
     /// B+tree (`page_size`, `checkpoint_pages`, `checkpoint_log_bytes`); nil for other engines.
     public static func estimate(_ run: RunResult) -> ModelCost? {
         let settings = run.engineSettings
@@ -225,11 +228,12 @@ public enum CostModel {
         let logged = parameters.durability != "none"
         if let memtable = settings["memtable_bytes"].flatMap(Int.init), let ratio = settings["level_size_ratio"].flatMap(Int.init) {
             let style = ["compaction", "compaction_strategy", "compaction_style"].compactMap { settings[$0]?.lowercased() }.first ?? ""
-            let tiered = style.contains("tier") || style.contains("universal")
+            let strategy: LSM.Strategy = style.contains("lazy") ? .lazyLeveling
+                : style.contains("tier") || style.contains("universal") ? .tiered : .leveled
             let trigger = settings["l0_triggers"].flatMap { text in
                 text.split(separator: ",").first?.split(separator: " ").last.flatMap { Int($0) }
             } ?? 4
-            return lsm(LSM(strategy: tiered ? .tiered : .leveled, records: parameters.records, keyBytes: parameters.keySize,
+            return lsm(LSM(strategy: strategy, records: parameters.records, keyBytes: parameters.keySize,
                            valueBytes: parameters.valueSize, memtableBytes: memtable, sizeRatio: ratio,
                            baseLevelBytes: settings["base_level_bytes"].flatMap(Int.init), l0CompactionTrigger: trigger,
                            bloomBitsPerKey: settings["bloom_bits_per_key"].flatMap(Int.init) ?? 10, logged: logged))

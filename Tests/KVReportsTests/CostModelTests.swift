@@ -34,6 +34,15 @@ func sixtyMiBLSM(_ strategy: CostModel.LSM.Strategy) -> CostModel.LSM {
     #expect(abs(cost.readAmp! - (3 + 5 * 50.0 / 60)) < 1e-9)
 }
 
+@Test func lazyLevelingIsTieredAboveTheDeepestLevelAndLeveledInIt() {
+    let cost = CostModel.lsm(sixtyMiBLSM(.lazyLeveling))
+    #expect(cost.structure.hasPrefix("lazy-leveling LSM"))
+    // L1 tiered (written once), L2 the deepest, leveled: (5 + 1)/2 for its 50/60.
+    #expect(abs(cost.writeAmp! - (1 + 1 + 1 + 50.0 / 60 * 3)) < 1e-9)
+    // L1: 3 runs for every key; L2: one run for 5/6 of them.
+    #expect(abs(cost.readAmp! - (3 + 50.0 / 60)) < 1e-9)
+}
+
 @Test func filesLeftInL0AndTheMemtableCountInReadsWritesAndSpace() {
     var lsm = sixtyMiBLSM(.leveled)
     // 7 flushes of 8,192 entries and 4,096 in the memtable: 4 flushes compacted into L1, 3 left in L0.
@@ -94,6 +103,9 @@ func sixtyMiBLSM(_ strategy: CostModel.LSM.Strategy) -> CostModel.LSM {
     #expect(CostModel.estimate(run)?.structure.hasPrefix("leveled LSM") == true)
     run.engineSettings["compaction_strategy"] = "tiered"
     #expect(CostModel.estimate(run)?.structure.hasPrefix("tiered LSM") == true)
+    run.engineSettings["compaction_strategy"] = nil
+    run.engineSettings["compaction"] = "lazy-leveling"
+    #expect(CostModel.estimate(run)?.structure.hasPrefix("lazy-leveling LSM") == true)
     run.engineSettings = ["page_size": "4096", "checkpoint_pages": "2048", "checkpoint_log_bytes": "4194304"]
     #expect(CostModel.estimate(run)?.structure.hasPrefix("B+tree") == true)
     run.engineSettings = ["write_buffer_bytes": "16777216"]
