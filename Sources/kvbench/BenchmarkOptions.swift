@@ -281,17 +281,17 @@ struct BenchmarkOptions: ParsableArguments {
 
     /// Prepares the database directory of one engine: a fresh temporary one, or `base` (which must be new or empty).
     /// The directory is claimed before it is checked, and the claim is held until the run ends.
-    func prepareDirectory(engine: String, shared: Bool) throws -> (path: String, temporary: Bool, claim: DirectoryClaim?) {
+    func prepareDirectory(engine: String, shared: Bool) throws -> PreparedDirectory {
         if let dir {
             let path = shared ? dir + "/" + engine : dir
             let claim = try Self.claim(path)
             guard try FileSystem.list(path).isEmpty else {
                 throw CommandFailure("\(path) is not empty; give a new or empty directory so that no data is overwritten", status: .usage)
             }
-            return (path, false, claim)
+            return PreparedDirectory(path: path, temporary: false, claim: claim)
         }
         let path = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-\(engine)")
-        return (path, true, nil)
+        return PreparedDirectory(path: path, temporary: true, claim: nil)
     }
 
     /// Claims `path` (created when missing), or says in a line that another kvbench holds it.
@@ -318,5 +318,20 @@ struct BenchmarkOptions: ParsableArguments {
         try OutputPaths.writeJSON(results, to: json)
         let message = "results written to \(json)\(results.partial ? " (partial: interrupted)" : "")"
         if format == .ycsb { writeStandardError(message + "\n") } else { print(message) }
+    }
+}
+
+/// A run's database directory as `prepareDirectory` made it: a temporary one, removed when the
+/// run is done, or one under `--dir`, kept (its pages dropped from the cache) and claimed until then.
+struct PreparedDirectory {
+    let path: String
+    let temporary: Bool
+    let claim: DirectoryClaim?
+
+    /// Removes a temporary directory; keeps one under `--dir`, its pages written back and dropped
+    /// so that the next run starts cold; then releases the claim.
+    func finish() {
+        if temporary { try? FileSystem.removeTree(path) } else { IsolatedRun.dropPages(of: path) }
+        claim?.release()
     }
 }

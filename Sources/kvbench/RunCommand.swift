@@ -71,10 +71,7 @@ enum Comparison {
                 if Interrupt.isRequested { break rounds }
                 let directory = try options.prepareDirectory(engine: repetitions > 1 ? "\(engine)-\(round + 1)" : engine,
                                                              shared: engines.count > 1 || repetitions > 1)
-                defer {
-                    if directory.temporary { try? FileSystem.removeTree(directory.path) } else { IsolatedRun.dropPages(of: directory.path) }
-                    directory.claim?.release()
-                }
+                defer { directory.finish() }
                 if manifest == nil {
                     var versions: [String: String] = [:]
                     for name in engines { versions[name] = (try? EngineTable.entry(name))?.version }

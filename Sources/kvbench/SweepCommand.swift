@@ -133,10 +133,7 @@ struct SweepCommand: ParsableCommand {
             let plan = try MemoryLimitPlan.resolve(pointOptions.memoryLimit, memoryBudget: budget)
             let label = "\(point.engine)-v\(point.valueIndex + 1)-r\(point.repetition)-s\(session)"
             let directory = try pointOptions.prepareDirectory(engine: label, shared: true)
-            defer {
-                if directory.temporary { try? FileSystem.removeTree(directory.path) } else { IsolatedRun.dropPages(of: directory.path) }
-                directory.claim?.release()
-            }
+            defer { directory.finish() }
             if file == nil {
                 var versions: [String: String] = [:]
                 for name in definition.engines { versions[name] = (try? EngineTable.entry(name))?.version }

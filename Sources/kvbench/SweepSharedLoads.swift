@@ -17,7 +17,7 @@ final class SweepSharedLoads {
 
     private let options: BenchmarkOptions
     private let workDirectory: String
-    private var databases: [String: (path: String, temporary: Bool, claim: DirectoryClaim?)] = [:]
+    private var databases: [String: PreparedDirectory] = [:]
     private var failures: [String: FailedRun] = [:]
 
     /// `options` are the sweep's own (not a point's): the load runs with them, at `memoryBudget` when given
@@ -46,7 +46,7 @@ final class SweepSharedLoads {
         case .finished(let result):
             guard !result.partial else {
                 // Interrupted: the sweep stops; a later session loads again.
-                remove(directory)
+                directory.finish()
                 let failure = FailedRun(engine: engine, repetition: 0, termination: "the shared load was interrupted", signal: nil, exitStatus: nil,
                                         stderrTail: [], memoryLimit: result.memoryLimit)
                 failures[engine] = failure
@@ -55,7 +55,7 @@ final class SweepSharedLoads {
             databases[engine] = directory
             return (.loaded(directory.path), SweepSharedLoad(engine: engine, session: session, run: result, failure: nil))
         case .failed(let failure):
-            remove(directory)
+            directory.finish()
             var failed = failure
             failed.termination = "the shared load failed: " + failure.termination
             failures[engine] = failed
@@ -81,18 +81,14 @@ final class SweepSharedLoads {
         IsolatedRun.dropPages(of: source)
     }
 
-    /// Removes `engine`'s loaded database (its last point of the session has run).
+    /// Finishes `engine`'s loaded database once its last point of the session has run: removed
+    /// when temporary, kept under `--dir` as every run's database is.
     func release(_ engine: String) {
-        if let database = databases.removeValue(forKey: engine) { remove(database) }
+        databases.removeValue(forKey: engine)?.finish()
     }
 
-    /// Removes every loaded database still kept.
+    /// Finishes every loaded database still held.
     func releaseAll() {
         for engine in Array(databases.keys) { release(engine) }
-    }
-
-    private func remove(_ database: (path: String, temporary: Bool, claim: DirectoryClaim?)) {
-        try? FileSystem.removeTree(database.path)
-        database.claim?.release()
     }
 }
