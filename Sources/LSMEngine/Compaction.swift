@@ -7,9 +7,9 @@ import Synchronization
 /// of the output level's run `outputRun`, into tables of that run.
 struct CompactionPlan {
     var level: Int
-    /// The next level, or `level` itself for a merge in place at the last level.
+    /// The next level, or `level` itself for a merge in place (at the last level, or within L0).
     var outputLevel: Int
-    /// Runs of `level`, newest first: every L0 table, every run of a tiered level, or one table of a leveled level.
+    /// Runs of `level`, newest first: every L0 run (or, within L0, its newest flushed tables), every run of a tiered level, or one table of a leveled level.
     var inputs: [[TableFile]]
     /// The tables of the output level's run that the inputs' key range overlaps (leveled targets).
     var overlapping: [TableFile]
@@ -66,7 +66,7 @@ extension Engine {
             }
             control.runningCompactions += 1
             for table in plan.tables { control.compactingTables.insert(table.number) }
-            if plan.level == 0 { control.level0Compacting = true }
+            if plan.level == 0 && plan.outputLevel > 0 { control.level0Compacting = true }
             monitor.unlock()
             var failure: StoreError?
             var finished = false
@@ -78,7 +78,7 @@ extension Engine {
             monitor.withLock {
                 control.runningCompactions -= 1
                 for table in plan.tables { control.compactingTables.remove(table.number) }
-                if plan.level == 0 { control.level0Compacting = false }
+                if plan.level == 0 && plan.outputLevel > 0 { control.level0Compacting = false }
                 if finished { control.compactionPointers[plan.level] = plan.inputs.last?.last?.largest }
                 if let failure, control.backgroundError == nil { control.backgroundError = failure }
                 monitor.broadcast()

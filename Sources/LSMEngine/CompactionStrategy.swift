@@ -44,11 +44,9 @@ struct PickingContext {
     /// once into that level join one run instead of starting one each.
     static let leveledRun: UInt64 = 0
 
-    /// L0's score (tables over `lsm.l0_compaction_trigger`) when it is due and not already compacting.
+    /// L0's score (runs over `lsm.l0_compaction_trigger`) when it is due.
     var level0Score: Double? {
-        let count = version.levels[0].count
-        guard !level0Compacting, count > 0 else { return nil }
-        let score = Double(count) / Double(config.l0CompactionTrigger)
+        let score = Double(version.levels[0].count) / Double(config.l0CompactionTrigger)
         return score >= 1 ? score : nil
     }
 
@@ -58,19 +56,40 @@ struct PickingContext {
     func isBusy(_ tables: [TableFile]) -> Bool { tables.contains { busy.contains($0.number) } }
 
     /// Tries `candidates` highest score first (L0 first when urgent) and returns the first
-    /// plan `plan` makes; while L0 waits, no plan is made from L1 (it would hold L1 tables
-    /// an L0 compaction may need).
+    /// plan `plan` makes; while L0 waits to merge down, no plan is made from L1 (it would
+    /// hold L1 tables that merge needs).
     func first(of candidates: [(score: Double, level: Int)], _ plan: (Int) -> CompactionPlan?) -> CompactionPlan? {
         var ordered = candidates.sorted { $0.score > $1.score }
         var level0Waiting = false
         if level0Urgent, let index = ordered.firstIndex(where: { $0.level == 0 }) {
             ordered.insert(ordered.remove(at: index), at: 0)
-            level0Waiting = true
+            level0Waiting = !level0Compacting
         }
         for candidate in ordered where !(candidate.level == 1 && level0Waiting) {
             if let found = plan(candidate.level) { return found }
         }
         return nil
+    }
+
+    /// L0's compaction: every L0 run merged into the next level (into its run when
+    /// `leveledTarget`), or, when that cannot start (L0 is already merging down, or a
+    /// table it needs is busy), an intra-L0 merge.
+    func planLevel0(leveledTarget: Bool) -> CompactionPlan? {
+        if !level0Compacting, let plan = planWholeLevel(0, leveledTarget: leveledTarget) { return plan }
+        return planIntraLevel0()
+    }
+
+    /// An intra-L0 merge (as RocksDB's): while L0 is urgent and cannot merge down, its
+    /// newest flushed tables — the runs of one table that no compaction holds, newer than
+    /// every other kind of run, at least `lsm.l0_compaction_trigger` of them — merge into
+    /// one L0 run in their place (its id the newest input's, so L0 stays newest first).
+    /// The table count that paces and stops writes falls without waiting for L1; a run an
+    /// intra-L0 merge made is not merged again within L0.
+    func planIntraLevel0() -> CompactionPlan? {
+        guard level0Urgent else { return nil }
+        let newest = version.levels[0].prefix { $0.tables.count == 1 && !isBusy($0.tables) }
+        guard newest.count >= config.l0CompactionTrigger, let first = newest.first else { return nil }
+        return CompactionPlan(level: 0, outputLevel: 0, inputs: newest.map(\.tables), overlapping: [], outputRun: first.id)
     }
 
     /// Every run of `level` merged into one run: in place at the last level (or when
@@ -126,7 +145,7 @@ struct LeveledStrategy: CompactionStrategy {
             }
         }
         return context.first(of: candidates) { level in
-            if level == 0 { return context.planWholeLevel(0, leveledTarget: true) }
+            if level == 0 { return context.planLevel0(leveledTarget: true) }
             if version.levels[level].count > 1 { return context.planWholeLevel(level, leveledTarget: true) }
             return planTable(level, context)
         }
@@ -200,9 +219,9 @@ struct TieredStrategy: CompactionStrategy {
             }
         }
         return context.first(of: candidates) { level in
-            guard leveledBottom && level == deepest && level > 0 else {
-                return context.planWholeLevel(level, leveledTarget: leveledBottom && level + 1 == deepest)
-            }
+            let leveledTarget = leveledBottom && level + 1 == deepest
+            if level == 0 { return context.planLevel0(leveledTarget: leveledTarget) }
+            guard leveledBottom && level == deepest else { return context.planWholeLevel(level, leveledTarget: leveledTarget) }
             if version.levels[level].count > 1 { return context.planWholeLevel(level, leveledTarget: true, inPlace: true) }
             return planMoveDown(level, context)
         }

@@ -2,8 +2,8 @@ import KVStore
 
 // The read path of a get: `LSMStore.withValue` hands the borrowed key to
 // `Engine.lookup`, which checks the active and the immutable memtable, then
-// level by level each sorted run, newest first (an L0 table is a run of its
-// own; a leveled level has one run, a tiered level several): in each run the
+// level by level each sorted run, newest first (a flushed L0 table is a run of
+// its own; a leveled level has one run, a tiered level several): in each run the
 // one table whose range holds the key (binary search on the run's key ranges),
 // past its bloom filter; a table finds the key through its index, the block
 // cache and one data block (`Table.swift`).

@@ -2,8 +2,8 @@ import KVStore
 import StorageIO
 
 /// Tables with disjoint key ranges, in key order, that together hold one
-/// version of their keys: the output of one flush (an L0 run is one table) or
-/// one tiered merge, or the one run of a leveled level, which compactions
+/// version of their keys: the output of one flush (one table), of one intra-L0
+/// merge or of one tiered merge, or the one run of a leveled level, which compactions
 /// replace table by table. Within a level a higher `id` is a newer run.
 struct SortedRun: Sendable {
     let id: UInt64
@@ -19,7 +19,8 @@ struct SortedRun: Sendable {
 
 /// The set of live tables, level by level, each level a list of sorted runs
 /// ordered newest first. Immutable; each flush or compaction makes a new
-/// version. Every L0 table is a run of its own (its id is its file number); a
+/// version. A flushed L0 table is a run of its own (its id is its file number); an
+/// intra-L0 merge's run takes the id of the newest run it merged; a
 /// leveled level holds one run, a tiered level up to `lsm.size_ratio` runs.
 /// Every run of a level is newer than every run of the levels below it.
 final class Version: Sendable {

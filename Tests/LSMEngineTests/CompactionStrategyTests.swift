@@ -52,13 +52,16 @@ func eachStrategyKeepsItsShape(_ style: String, _ ratio: Int) throws {
 /// per level: with the same distinct keys inserted, tiered writes fewer compaction
 /// bytes, and its gets probe more tables. The keys arrive in a scrambled order (7,919 is
 /// prime to 40,000), so that every run spans the key range: in key order runs would not
-/// overlap and a get would probe one table per level under either strategy.
+/// overlap and a get would probe one table per level under either strategy. One
+/// compaction thread: with two, L0 merges within itself whenever the writes outrun
+/// it, and how often depends on the machine's timing, not on the strategy.
 @Test func tieredWritesLessAndProbesMoreThanLeveled() throws {
     var written: [String: UInt64] = [:]
     var probes: [String: UInt64] = [:]
     for style in ["leveled", "tiered"] {
         try withDirectory { directory in
-            let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: strategySettings(style, ratio: 8)))
+            let settings = strategySettings(style, ratio: 8).merging(["lsm.compaction_threads": "1"]) { $1 }
+            let store = try LSMStore.open(StoreOptions(directory: directory, durability: .none, settings: settings))
             for step in 0..<40000 {
                 let index = step &* 7919 % 40000
                 try store.put(testKey(index), Bytes(repeating: UInt8(index & 0xFF), count: 60))
@@ -158,5 +161,52 @@ func aStrategyOpensADatabaseAnotherWrote(_ from: String, _ to: String) throws {
         for tables in reopened.levels().dropFirst() { #expect(Set(tables.map(\.run)).count <= 1) }
         try expectMatches(reopened, model, keySpace: 2000)
         try reopened.close()
+    }
+}
+
+/// A table holding the keys `a` and `z`, as every table of a uniform load spans the key space.
+private func wideTable(_ number: UInt64, in directory: String) throws -> TableFile {
+    let builder = try TableBuilder(directory: directory, number: number, blockSize: 4096, bitsPerKey: 10)
+    for key in ["a", "z"] {
+        let bytes = Bytes(key.utf8)
+        try bytes.withUnsafeBytes { key in try Bytes([1]).withUnsafeBytes { try builder.add(key: key, kind: .value, value: $0) } }
+    }
+    return try TableFile(directory: directory, meta: try builder.finish())
+}
+
+/// L0 that cannot merge down (its oldest runs already merging into L1, or the L1 tables it
+/// needs busy) is merged within L0 once it is urgent: its newest flushed tables, newer than
+/// every busy run, become one L0 run with the newest input's id. Not before L0 is urgent,
+/// not with fewer than `lsm.l0_compaction_trigger` flushed tables on top, and never a run an
+/// intra-L0 merge made. Every strategy treats L0 alike.
+@Test(arguments: compactionStyles)
+func level0MergesWithinItselfWhenItCannotMergeDown(_ style: String) throws {
+    try withDirectory { directory in
+        try FileSystem.createDirectory(directory)
+        let config = try LSMConfiguration(options: StoreOptions(directory: directory, memoryBudget: 64 << 20, settings: ["lsm.compaction": style]))
+        let strategy = config.compaction.strategy
+        let level1 = SortedRun(id: 1, tables: [try wideTable(1, in: directory)])
+        var flushed: [SortedRun] = []
+        for number in (UInt64(10)...17).reversed() { flushed.append(SortedRun(id: number, tables: [try wideTable(number, in: directory)])) }
+        let merged = SortedRun(id: 9, tables: [try wideTable(30, in: directory), try wideTable(31, in: directory)])
+        func levels(_ level0: [SortedRun]) -> Version {
+            Version(levels: [level0, [level1]] + Array(repeating: [], count: Version.levelCount - 2))
+        }
+        func pick(_ level0: [SortedRun], busy: Set<UInt64>, compacting: Bool) -> CompactionPlan? {
+            strategy.pick(PickingContext(version: levels(level0), busy: busy, level0Compacting: compacting,
+                                         compactionPointers: Array(repeating: nil, count: Version.levelCount), config: config))
+        }
+        let oldest: Set<UInt64> = [10, 11, 12, 13]
+        let intra = try #require(pick(flushed, busy: oldest, compacting: true))
+        #expect(intra.level == 0 && intra.outputLevel == 0 && intra.overlapping.isEmpty)
+        #expect(intra.inputs.map { $0[0].number } == [17, 16, 15, 14])
+        #expect(intra.outputRun == 17)
+        // A tiered L0 merges into a new L1 run, so a busy L1 table does not hold it back.
+        let blocked = try #require(pick(flushed, busy: [1], compacting: false))
+        #expect(blocked.outputLevel == (style == "tiered" ? 1 : 0) && blocked.inputs.count == 8)
+        let down = try #require(pick(flushed, busy: [], compacting: false))
+        #expect(down.level == 0 && down.outputLevel == 1 && down.inputs.count == 8)
+        #expect(pick(Array(flushed.prefix(7)), busy: [10, 11, 12, 13], compacting: true) == nil)
+        #expect(pick(Array(flushed.prefix(3)) + [merged] + flushed.suffix(4), busy: oldest, compacting: true) == nil)
     }
 }
