@@ -99,12 +99,20 @@ public final class BTreeStore: KeyValueStore, Sendable {
 
     // MARK: open
 
-    public static func open(_ options: StoreOptions) throws(StoreError) -> BTreeStore {
+    /// The `btree.*` settings: page size (nil: the file's, or the default for a new file),
+    /// dirty pages per checkpoint (nil: derived from the budget), log bytes per checkpoint.
+    private static func readSettings(_ options: StoreOptions) throws(StoreError) -> (pageSize: Int?, checkpointPages: Int?, checkpointLogBytes: Int) {
         let settings = try EngineSettings(options.settings, engine: "B+tree",
                                           known: ["btree.page_size", "btree.checkpoint_pages", "btree.checkpoint_log_bytes"])
-        let pageSize = try settings.integer("btree.page_size", in: PageLayout.minPageSize...PageLayout.maxPageSize, powerOfTwo: true)
-        let checkpointPages = try settings.integer("btree.checkpoint_pages", in: 16...Int.max)
-        let checkpointLogBytes = try settings.integer("btree.checkpoint_log_bytes", in: 4096...Int.max) ?? 4 << 20
+        return (try settings.integer("btree.page_size", in: PageLayout.minPageSize...PageLayout.maxPageSize, powerOfTwo: true),
+                try settings.integer("btree.checkpoint_pages", in: 16...Int.max),
+                try settings.integer("btree.checkpoint_log_bytes", in: 4096...Int.max) ?? 4 << 20)
+    }
+
+    public static func checkSettings(_ options: StoreOptions) throws(StoreError) { _ = try readSettings(options) }
+
+    public static func open(_ options: StoreOptions) throws(StoreError) -> BTreeStore {
+        let (pageSize, checkpointPages, checkpointLogBytes) = try readSettings(options)
         let directory = options.directory
         try FileSystem.prepareDatabaseDirectory(directory, createIfMissing: options.createIfMissing, marker: fileName,
                                                 engine: "B+tree engine", companions: Set(WriteAheadLog.fileNames),

@@ -231,7 +231,9 @@ public enum CorruptTest {
         public var workDirectory: String
         public var executable: String
         public var keySpace = 3000
-        public var memoryBudget = 4 << 20
+        /// The memory budget every store of the test is opened with.
+        public static let defaultMemoryBudget = 4 << 20
+        public var memoryBudget = defaultMemoryBudget
         /// Engine settings (`--setting name=value`) for the build and every reader.
         public var settings: [String: String] = [:]
         /// Set for engines whose format has no checksums (LMDB 0.9): silent wrong values are then

@@ -44,7 +44,9 @@ public struct CrashTestConfiguration: Sendable {
     /// This program: the children are `executable crash-worker ...` and `executable crash-verify ...`.
     public var executable: String
     public var keySpace = 2000
-    public var memoryBudget = 4 << 20
+    /// The memory budget every store of the test is opened with.
+    public static let defaultMemoryBudget = 4 << 20
+    public var memoryBudget = defaultMemoryBudget
     /// Engine settings (`--setting name=value`) the worker and the verifier open the store with.
     public var settings: [String: String] = [:]
     /// Longest time the worker runs after it is ready before it is killed.

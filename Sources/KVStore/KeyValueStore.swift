@@ -20,6 +20,10 @@ public protocol KeyValueStore: AnyObject, Sendable {
     static var engineVersion: String { get }
     /// Opens (or with `createIfMissing`, creates) the store in `options.directory`.
     static func open(_ options: StoreOptions) throws(StoreError) -> Self
+    /// Refuses what `open` would refuse in `options.settings` (an unknown name, a value out of
+    /// range, settings that contradict each other) with the same `StoreError.invalidOption`,
+    /// without touching `options.directory`: a command checks its settings before it runs anything.
+    static func checkSettings(_ options: StoreOptions) throws(StoreError)
 
     /// The options the store was opened with.
     var options: StoreOptions { get }

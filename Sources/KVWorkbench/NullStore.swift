@@ -32,8 +32,15 @@ public final class NullStore: KeyValueStore {
         settingsReport = report
     }
 
+    /// `null.abort` (a test hook): nil, `open` or `close`.
+    private static func readAbort(_ options: StoreOptions) throws(StoreError) -> String? {
+        try EngineSettings(options.settings, engine: "null", known: ["null.abort"]).choice("null.abort", of: ["open", "close"])
+    }
+
+    public static func checkSettings(_ options: StoreOptions) throws(StoreError) { _ = try readAbort(options) }
+
     public static func open(_ options: StoreOptions) throws(StoreError) -> NullStore {
-        let abort = try EngineSettings(options.settings, engine: "null", known: ["null.abort"]).choice("null.abort", of: ["open", "close"])
+        let abort = try readAbort(options)
         if abort == "open" { abortForTest("open") }
         return NullStore(options: options, abortOnClose: abort == "close")
     }

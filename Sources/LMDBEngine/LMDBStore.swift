@@ -73,14 +73,20 @@ public final class LMDBStore: KeyValueStore, @unchecked Sendable {
         if !isClosed.load(ordering: .acquiring) { try? close() }
     }
 
+    /// The `lmdb.*` settings: the map size, and whether read-ahead is off.
+    private static func readSettings(_ options: StoreOptions) throws(StoreError) -> (mapSize: Int, noReadahead: Bool) {
+        let settings = try EngineSettings(options.settings, engine: "LMDB", known: ["lmdb.map_size", "lmdb.no_readahead"])
+        return (try settings.integer("lmdb.map_size", in: (1 << 20)...Int.max) ?? defaultMapSize, try settings.flag("lmdb.no_readahead") ?? false)
+    }
+
+    public static func checkSettings(_ options: StoreOptions) throws(StoreError) { _ = try readSettings(options) }
+
     public static func open(_ options: StoreOptions) throws(StoreError) -> LMDBStore {
         let path = options.directory
         if options.durability == .none {
             throw .unsupported("LMDB has no mode without durability; use --durability os or fsync")
         }
-        let settings = try EngineSettings(options.settings, engine: "LMDB", known: ["lmdb.map_size", "lmdb.no_readahead"])
-        let mapSize = try settings.integer("lmdb.map_size", in: (1 << 20)...Int.max) ?? defaultMapSize
-        let noReadahead = try settings.flag("lmdb.no_readahead") ?? false
+        let (mapSize, noReadahead) = try readSettings(options)
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "data.mdb", engine: "LMDB")
         let lock = try DirectoryLock(directory: path)
 

@@ -43,6 +43,8 @@ public final class LSMStore: KeyValueStore, Sendable {
         if !isClosed.load(ordering: .acquiring) { try? close() }
     }
 
+    public static func checkSettings(_ options: StoreOptions) throws(StoreError) { _ = try LSMConfiguration(options: options) }
+
     public static func open(_ options: StoreOptions) throws(StoreError) -> LSMStore {
         let config = try LSMConfiguration(options: options)
         let directory = options.directory

@@ -84,11 +84,17 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     /// The sentence `open` throws for durability `none`.
     public static let noneRefusal = "LevelDB has no mode without its write-ahead log (every write goes to its log first); use --durability os or fsync"
 
+    /// The `leveldb.*` settings: whether paranoid checks are on (by default they are).
+    private static func readParanoidChecks(_ options: StoreOptions) throws(StoreError) -> Bool {
+        try EngineSettings(options.settings, engine: "LevelDB", known: ["leveldb.paranoid_checks"]).flag("leveldb.paranoid_checks") ?? true
+    }
+
+    public static func checkSettings(_ options: StoreOptions) throws(StoreError) { _ = try readParanoidChecks(options) }
+
     public static func open(_ options: StoreOptions) throws(StoreError) -> LevelDBStore {
         let path = options.directory
         if options.durability == .none { throw .unsupported(noneRefusal) }
-        let given = try EngineSettings(options.settings, engine: "LevelDB", known: ["leveldb.paranoid_checks"])
-        let paranoid = try given.flag("leveldb.paranoid_checks") ?? true
+        let paranoid = try readParanoidChecks(options)
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "CURRENT", engine: "LevelDB")
         let lock = try DirectoryLock(directory: path)
 

@@ -83,14 +83,21 @@ public final class RocksDBStore: KeyValueStore, @unchecked Sendable {
         if !isClosed.load(ordering: .acquiring) { try? close() }
     }
 
+    /// The `rocksdb.*` settings: statistics on or off, the compaction style.
+    private static func readSettings(_ options: StoreOptions) throws(StoreError) -> (statistics: Bool, compactionStyle: CompactionStyle) {
+        let engineSettings = try EngineSettings(options.settings, engine: "RocksDB",
+                                                known: ["rocksdb.statistics", "rocksdb.compaction_style"])
+        return (try engineSettings.flag("rocksdb.statistics") ?? false,
+                try engineSettings.choice("rocksdb.compaction_style", of: CompactionStyle.allCases.map(\.rawValue))
+                    .flatMap(CompactionStyle.init(rawValue:)) ?? .level)
+    }
+
+    public static func checkSettings(_ options: StoreOptions) throws(StoreError) { _ = try readSettings(options) }
+
     public static func open(_ options: StoreOptions) throws(StoreError) -> RocksDBStore {
         let path = options.directory
         try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: "CURRENT", engine: "RocksDB")
-        let engineSettings = try EngineSettings(options.settings, engine: "RocksDB",
-                                                known: ["rocksdb.statistics", "rocksdb.compaction_style"])
-        let statisticsEnabled = try engineSettings.flag("rocksdb.statistics") ?? false
-        let compactionStyle = try engineSettings.choice("rocksdb.compaction_style", of: CompactionStyle.allCases.map(\.rawValue))
-            .flatMap(CompactionStyle.init(rawValue:)) ?? .level
+        let (statisticsEnabled, compactionStyle) = try readSettings(options)
         let lock = try DirectoryLock(directory: path)
 
         let budget = max(options.memoryBudget, 4 << 20)

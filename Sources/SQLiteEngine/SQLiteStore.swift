@@ -77,10 +77,14 @@ public final class SQLiteStore: KeyValueStore, @unchecked Sendable {
         if !isClosed.load(ordering: .acquiring) { try? close() }
     }
 
+    public static func checkSettings(_ options: StoreOptions) throws(StoreError) {
+        _ = try EngineSettings(options.settings, engine: "SQLite", known: [])
+    }
+
     public static func open(_ options: StoreOptions) throws(StoreError) -> SQLiteStore {
         let path = options.directory
         if options.durability == .none { throw .unsupported(noneRefusal) }
-        _ = try EngineSettings(options.settings, engine: "SQLite", known: [])
+        try checkSettings(options)
         let existed = try FileSystem.prepareDatabaseDirectory(path, createIfMissing: options.createIfMissing, marker: fileName, engine: "SQLite")
         let lock = try DirectoryLock(directory: path)
         let file = path + "/" + fileName

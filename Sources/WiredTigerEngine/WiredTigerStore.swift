@@ -108,6 +108,8 @@ public final class WiredTigerTableStore<Table: WiredTigerTableType>: KeyValueSto
         if !isClosed.load(ordering: .acquiring) { try? close() }
     }
 
+    public static func checkSettings(_ options: StoreOptions) throws(StoreError) { _ = try WiredTigerSettings(options.settings) }
+
     public static func open(_ options: StoreOptions) throws(StoreError) -> WiredTigerTableStore {
         let path = options.directory
         let settings = try WiredTigerSettings(options.settings)

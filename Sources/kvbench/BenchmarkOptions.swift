@@ -212,6 +212,22 @@ struct BenchmarkOptions: ParsableArguments {
         }
     }
 
+    /// Refuses, before anything runs, a setting one of `engines` would refuse when its run
+    /// opens it (each engine is given the settings meant for it, as its run is).
+    func checkSettings(engines: [String]) throws {
+        let budget = Self.parseBytes(memoryBudget) ?? StoreOptions.defaultMemoryBudget
+        for engine in engines {
+            var given: [String: String] = [:]
+            for setting in settings where Self.setting(setting, appliesTo: engine) {
+                let (name, value) = EngineSettings.split(setting)
+                given[name] = value
+            }
+            if let reason = EngineTable.refusedSettings(engine: engine, given, durability: durability, memoryBudget: budget) {
+                throw ValidationError(reason)
+            }
+        }
+    }
+
     /// Builds the configuration for one engine run in `directory`, without checking it.
     func configuration(directory: String) throws -> BenchmarkConfiguration {
         let definition = try resolveWorkload()

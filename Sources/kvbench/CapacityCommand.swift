@@ -48,7 +48,7 @@ struct CapacityCommand: ParsableCommand {
     var engineList: [String] { EngineList.parse(engines) }
 
     func validate() throws {
-        try EngineList.check(engineList, durability: options.durability)
+        try EngineList.check(engineList, options: options)
         if case .failure(let error) = LatencyObjective.parse(slo) { throw ValidationError(error.description) }
         guard Self.parseResolution(resolution) != nil else {
             throw ValidationError("cannot read --resolution '\(resolution)'; write a percentage from 0.1% to 100%, e.g. 5%")

@@ -7,13 +7,16 @@ enum EngineList {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    /// Refuses an unknown engine, an empty list, an engine named twice, and an engine that refuses `durability`.
-    static func check(_ engines: [String], durability: Durability) throws {
+    /// Refuses an unknown engine, an empty list, an engine named twice, an engine that
+    /// refuses the durability, and a setting an engine would refuse.
+    static func check(_ engines: [String], options: BenchmarkOptions) throws {
+        let durability = options.durability
         for name in engines where !EngineTable.names.contains(name) { throw ValidationError(EngineTable.unknown(name)) }
         guard !engines.isEmpty else { throw ValidationError("--engines needs at least one engine") }
         guard Set(engines).count == engines.count else { throw ValidationError("--engines names an engine twice") }
         for name in engines {
             if let reason = EngineTable.unsupported(engine: name, durability: durability) { throw ValidationError(reason) }
         }
+        try options.checkSettings(engines: engines)
     }
 }

@@ -42,6 +42,8 @@ struct EngineEntry: Sendable {
     let unboundedNote: String?
     /// Where corrupt-test damages the engine's files (the directory of a closed store in, cases out).
     let corruptionPlan: @Sendable (String) throws(StoreError) -> [CorruptionCase]
+    /// Refuses settings the engine's `open` would refuse (`KeyValueStore.checkSettings`).
+    let checkSettings: @Sendable (StoreOptions) throws(StoreError) -> Void
     /// A benchmark run (`Workbench.run`).
     let run: @Sendable (BenchmarkConfiguration) throws -> RunResult
     /// The crash-test child; with a power-loss delay, through the fault layer where the engine has it.
@@ -68,6 +70,7 @@ struct EngineEntry: Sendable {
         self.comparisonNote = comparisonNote
         self.unboundedNote = unboundedNote
         self.corruptionPlan = corruptionPlan
+        checkSettings = { options throws(StoreError) in try Store.checkSettings(options) }
         run = { configuration in try Workbench.run(Store.self, configuration) }
         crashWorker = { settings, delay, crashPointOneIn, tornTails in
             guard powerLoss == .faultLayer, let delay else { return CrashWorker.run(Store.self, settings) }
@@ -150,6 +153,19 @@ enum EngineTable {
     /// Why `engine` cannot run under `durability`, or nil when it can; checked before anything runs.
     static func unsupported(engine: String, durability: Durability) -> String? {
         engines.first { $0.name == engine }?.refusedDurabilities[durability]
+    }
+
+    /// Why `engine` would refuse `given` settings under this budget and durability, or nil;
+    /// checked before anything runs. For a refused setting: "--setting NAME: REASON".
+    static func refusedSettings(engine: String, _ given: [String: String], durability: Durability, memoryBudget: Int) -> String? {
+        guard let entry = engines.first(where: { $0.name == engine }) else { return nil }
+        do throws(StoreError) {
+            try entry.checkSettings(StoreOptions(directory: "", durability: durability, memoryBudget: memoryBudget, settings: given))
+            return nil
+        } catch {
+            guard case .invalidOption(let name, let reason) = error else { return "\(engine): \(error.description)" }
+            return "--setting \(name): \(reason)"
+        }
     }
 
     /// How `--mode` is carried out for an engine of the fault tests.

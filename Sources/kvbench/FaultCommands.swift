@@ -45,6 +45,10 @@ struct CrashTestCommand: ParsableCommand {
             throw ValidationError("--setting '\(setting)' must be name=value")
         }
         if let reason = EngineTable.unsupported(engine: engine, durability: durability) { throw ValidationError(reason) }
+        if let reason = EngineTable.refusedSettings(engine: engine, FaultSupport.settings(settings), durability: durability,
+                                                    memoryBudget: CrashTestConfiguration.defaultMemoryBudget) {
+            throw ValidationError(reason)
+        }
         do {
             try FaultRanges.crashes.check(crashes)
             try FaultRanges.crashKeySpace.check(keySpace)
@@ -195,6 +199,10 @@ struct CorruptTestCommand: ParsableCommand {
         for setting in settings where !setting.contains("=") {
             throw ValidationError("--setting '\(setting)' must be name=value")
         }
+        if let reason = EngineTable.refusedSettings(engine: engine, FaultSupport.settings(settings), durability: .fsync,
+                                                    memoryBudget: CorruptTest.Configuration.defaultMemoryBudget) {
+            throw ValidationError(reason)
+        }
         do {
             try FaultRanges.corruptKeySpace.check(keySpace)
         } catch {
@@ -214,12 +222,7 @@ struct CorruptTestCommand: ParsableCommand {
         configuration.hasChecksums = entry.noChecksums == nil
         let pristine = work + "/pristine"
         let crashed = work + "/pristine-abandoned"
-        let expected: CorruptTest.Expectation
-        do {
-            expected = try entry.corruptBuild(pristine, keySpace, configuration.memoryBudget, configuration.settings, false)
-        } catch StoreError.invalidOption(let name, let reason) {
-            throw CommandFailure("--setting \(name): \(reason)", status: .usage)
-        }
+        let expected = try entry.corruptBuild(pristine, keySpace, configuration.memoryBudget, configuration.settings, false)
         var notes: [String] = []
         if let problem = try CorruptTest.buildAbandoned(configuration, directory: crashed) { notes.append(problem) }
         // Logs are damaged in the copy abandoned without close (its log holds the last writes);

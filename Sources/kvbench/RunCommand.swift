@@ -16,6 +16,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         guard EngineTable.names.contains(engine) else { throw ValidationError(EngineTable.unknown(engine)) }
         if let reason = EngineTable.unsupported(engine: engine, durability: options.durability) { throw ValidationError(reason) }
+        try options.checkSettings(engines: [engine])
     }
 
     func run() throws {
@@ -40,7 +41,7 @@ struct CompareCommand: ParsableCommand {
     var engineList: [String] { EngineList.parse(engines) }
 
     func validate() throws {
-        try EngineList.check(engineList, durability: options.durability)
+        try EngineList.check(engineList, options: options)
     }
 
     func run() throws {

@@ -33,7 +33,7 @@ struct SweepCommand: ParsableCommand {
     var engineList: [String] { EngineList.parse(engines) }
 
     func validate() throws {
-        try EngineList.check(engineList, durability: options.durability)
+        try EngineList.check(engineList, options: options)
         guard options.format == .text else {
             throw ValidationError("--format ycsb applies to run and compare; a sweep prints its own tables and writes sweep.json")
         }
@@ -43,6 +43,7 @@ struct SweepCommand: ParsableCommand {
             let point = try pointOptions(variation, index)
             do {
                 try point.validate()
+                try point.checkSettings(engines: engineList)
             } catch let error as ValidationError {
                 throw ValidationError("at \(variation.parameter.name) = \(variation.values[index]): \(error.message)")
             }

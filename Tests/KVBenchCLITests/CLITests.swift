@@ -57,6 +57,31 @@ func otherCommandsCheckTheirRangesToo(arguments: [String], message: String) thro
     #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
 }
 
+/// An engine setting the engine would refuse at open is refused before anything runs, by
+/// every command that takes settings, with the engine's sentence and the usage status.
+@Test(arguments: [
+    (["run", "--engine", "lsm", "--setting", "lsm.nosuch=1"], "--setting lsm.nosuch: unknown LSM setting; known: "),
+    (["compare", "--engines", "null,btree", "--setting", "btree.page_size=3000"], "--setting btree.page_size: expected a power of two in 512...32768, got 3000"),
+    (["sweep", "--engines", "lsm", "--vary", "setting:lsm.size_ratio=4,1", "--out", "/nonexistent/sweep"],
+     "at setting:lsm.size_ratio = 1: --setting lsm.size_ratio: expected an integer in 2...100, got 1"),
+    (["capacity", "--engines", "lsm", "--workload", "ycsb-a", "--slo", "p99=1ms", "--setting", "lsm.l0_stop_trigger=2"],
+     "--setting lsm.l0_slowdown_trigger: L0 triggers must satisfy compaction <= slowdown <= stop"),
+    (["crash-test", "--engine", "lsm", "--setting", "lsm.compaction=foo"], "--setting lsm.compaction: expected one of leveled, tiered, lazy-leveling, got foo"),
+    (["corrupt-test", "--engine", "leveldb", "--setting", "leveldb.paranoid_checks=maybe"], "--setting leveldb.paranoid_checks: expected true or false, got maybe"),
+])
+func aRefusedEngineSettingIsAUsageErrorBeforeAnythingRuns(arguments: [String], message: String) throws {
+    let result = try CLI.run(arguments)
+    #expect(result.status == 64, "\(arguments): \(result.standardError)")
+    #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
+    #expect(!result.standardOutput.contains("running"), "\(arguments) started a run: \(result.standardOutput)")
+}
+
+/// A setting named for an engine that is not run is not judged (nor given to the engines that are).
+@Test func aSettingForAnEngineNotRunIsNotJudged() throws {
+    let result = try CLI.run(["run", "--engine", "null", "--records", "100", "--quiet", "--setting", "lsm.nosuch=1", "--memory-limit", "off"])
+    #expect(result.status == 0, "\(result.standardError)")
+}
+
 @Test func distributionNameAndParameterErrorsSayDifferentThings() throws {
     let unknown = try CLI.run(["run", "--engine", "null", "--distribution", "zipfy"])
     #expect(unknown.status == 64)

@@ -39,6 +39,8 @@ final class LogStore: KeyValueStore, @unchecked Sendable {
 
     deinit { try? close() }
 
+    static func checkSettings(_ options: StoreOptions) throws(StoreError) { _ = try EngineSettings(options.settings, engine: "log", known: []) }
+
     static func open(_ options: StoreOptions) throws(StoreError) -> LogStore {
         if !FileSystem.exists(options.directory) {
             guard options.createIfMissing else { throw .notFound(path: options.directory) }

@@ -108,6 +108,7 @@ final class SlowStore: KeyValueStore {
     private let userBytes = Atomic<UInt64>(0)
     private init(options: StoreOptions) { self.options = options }
     static func open(_ options: StoreOptions) throws(StoreError) -> SlowStore { SlowStore(options: options) }
+    static func checkSettings(_ options: StoreOptions) throws(StoreError) { _ = try EngineSettings(options.settings, engine: "slow", known: []) }
     func put(_ key: Bytes, _ value: Bytes) throws(StoreError) {
         var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
         nanosleep(&pause, nil)
