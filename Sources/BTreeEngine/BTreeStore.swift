@@ -160,18 +160,19 @@ public final class BTreeStore: KeyValueStore, Sendable {
         let (freeSpace, freelistPages) = try loadFreelist(pageFile, meta: meta)
         let registry = ReaderRegistry()
         registry.publish(Snapshot(txn: meta.txn, root: meta.root, height: meta.height))
-        let wal = WriteAheadLog(files: walFiles, active: Int(meta.seq % 2))
+        let wal = WriteAheadLog(files: walFiles, active: Int(meta.seq % 2), synced: options.durability == .fsync)
         let writer = TreeWriter(pool: pool, file: pageFile, durability: options.durability,
                                 wal: options.durability == .none ? nil : wal, meta: meta, freeSpace: freeSpace,
                                 freelistPages: freelistPages, checkpointPages: dirtyLimit,
                                 checkpointLogBytes: checkpointLogBytes, registry: registry)
-        let replayed = try replay(walFiles, into: writer, after: meta.txn, path: directory)
+        let (replayed, unreachable) = try replay(walFiles, into: writer, after: meta.txn, path: directory)
         // The logs are the only copy of the replayed commits until this checkpoint is synced:
         // truncate them only afterwards, so that a recovery that cannot write (a full disk)
         // fails and leaves every file as it was.
         if replayed > 0 {
             try writer.checkpoint(forceSync: true, restartLog: false)
         }
+        if unreachable { try wal.discardAll() }
         if options.durability != .none {
             try wal.restart(afterCheckpoint: writer.newestMeta.seq)
         }

@@ -171,14 +171,26 @@ final class WriteAheadLog {
 
     let files: [StorageFile]
     private let writers: [FramedRecordWriter]
+    /// Whether each commit's record is synced before the commit is acknowledged (`fsync`).
+    let synced: Bool
     @exclusivity(unchecked) private(set) var active: Int
     @exclusivity(unchecked) private var salt: UInt32
 
-    init(files: [StorageFile], active: Int) {
+    /// The salt's top bit: set when the file's records are synced before their commits are
+    /// acknowledged, so that recovery can tell a lost unsynced log (allowed) from a lost synced one.
+    static let syncedSaltBit: UInt32 = 1 << 31
+
+    init(files: [StorageFile], active: Int, synced: Bool) {
         self.files = files
         self.writers = files.map { FramedRecordWriter(file: $0, offset: 0) }
+        self.synced = synced
         self.active = active
-        self.salt = UInt32.random(in: .min ... .max)
+        self.salt = Self.newSalt(synced: synced)
+    }
+
+    /// 31 random bits, and `syncedSaltBit` when `synced`.
+    static func newSalt(synced: Bool) -> UInt32 {
+        UInt32.random(in: .min ... .max) & ~syncedSaltBit | (synced ? syncedSaltBit : 0)
     }
 
     /// Bytes in the active file.
@@ -198,7 +210,16 @@ final class WriteAheadLog {
         if syncingPrevious && index != active { try writers[active].sync() }
         try writers[index].truncate(to: 0)
         active = index
-        salt = UInt32.random(in: .min ... .max)
+        salt = Self.newSalt(synced: synced)
+    }
+
+    /// Empties both files and syncs them: recovery found commits it cannot reach (after a gap of
+    /// unsynced commits), and they must not be read again once new commits reuse their numbers.
+    func discardAll() throws(StoreError) {
+        for writer in writers {
+            try writer.truncate(to: 0)
+            try writer.sync()
+        }
     }
 
     /// Writes the record of commit `lsn`, whose operations `encode` appends

@@ -82,17 +82,22 @@ extension BTreeStore {
         return (space, listPages)
     }
 
-    /// Re-applies logged commits after `txn`; returns how many.
-    static func replay(_ files: [StorageFile], into writer: TreeWriter, after txn: UInt64, path: String) throws(StoreError) -> Int {
+    /// Re-applies logged commits after `txn`; returns how many, and whether a log holds later
+    /// commits that cannot be reached. A gap before later commits is corruption when those were
+    /// synced before they were acknowledged (`fsync`: the missing commits were synced too); when
+    /// they were not, the missing commits were lost unsynced, as a power loss under `os` may
+    /// lose them, and the store opens at the last commit before the gap.
+    static func replay(_ files: [StorageFile], into writer: TreeWriter, after txn: UInt64, path: String) throws(StoreError) -> (applied: Int, unreachable: Bool) {
         let logs = [try WriteAheadLog.readRecords(files[0]), try WriteAheadLog.readRecords(files[1])]
         var expected = txn + 1
         var applied = 0
         while true {
             guard let log = logs.first(where: { ($0.first?.lsn ?? .max) <= expected && ($0.last?.lsn ?? 0) >= expected }) else {
-                if logs.contains(where: { ($0.first?.lsn ?? 0) > expected }) {
-                    throw .corruption(path: path, reason: "the log misses commit \(expected) that later commits build on")
+                let later = logs.filter { ($0.first?.lsn ?? 0) > expected }
+                if later.contains(where: { $0.first!.salt & WriteAheadLog.syncedSaltBit != 0 }) {
+                    throw .corruption(path: path, reason: "the log misses commit \(expected) that later synced commits build on")
                 }
-                return applied
+                return (applied, !later.isEmpty)
             }
             for record in log where record.lsn >= expected {
                 guard let operations = WriteAheadLog.decode(record.operations) else {
@@ -133,6 +138,8 @@ extension WriteAheadLog {
     /// A commit read back from a log file.
     struct Record {
         var lsn: UInt64
+        /// The salt of the file's use the record belongs to (top bit: its commits were synced).
+        var salt: UInt32
         /// Where the framed record starts in the file.
         var offset: Int
         /// The commit's operations (the payload after the LSN and the salt).
@@ -164,7 +171,7 @@ extension WriteAheadLog {
                 if let last = records.last, last.lsn + 1 != lsn {
                     throw .corruption(path: file.path, reason: "log record at offset \(record.start) holds commit \(lsn) after commit \(last.lsn)")
                 }
-                records.append(Record(lsn: lsn, offset: record.start, operations: bytes[(record.payload.lowerBound + payloadHeader)..<record.payload.upperBound]))
+                records.append(Record(lsn: lsn, salt: integer(payload, 8, as: UInt32.self), offset: record.start, operations: bytes[(record.payload.lowerBound + payloadHeader)..<record.payload.upperBound]))
             }
             return records
         }
