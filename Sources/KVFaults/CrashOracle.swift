@@ -6,6 +6,8 @@
 /// previous verification read; the round's writes are kept in order. Values
 /// encode (key, sequence number), so an observed value names the write it came
 /// from. An absent key matches the baseline (when absent) or any delete.
+/// With several writer threads (`threads`; thread = key mod threads), a hole is judged
+/// within each thread's writes, the only ones whose order the worker fixes.
 struct CrashOracle {
     /// One write to one key.
     struct Entry {
@@ -41,6 +43,10 @@ struct CrashOracle {
     private var bySequence: [UInt64: Int] = [:]
     /// The highest sequence number seen in any intent.
     private(set) var highestSequence: UInt64 = 0
+    /// The worker's writer threads.
+    let threads: Int
+
+    init(threads: Int = 1) { self.threads = max(1, threads) }
 
     /// Forgets the store's contents (it was recreated empty); sequence numbers keep growing.
     mutating func reset() {
@@ -103,14 +109,15 @@ struct CrashOracle {
         var candidates: [Int: [UInt64]] = [:]
         var keys = Set(history.keys).union(present.keys).union(baseline.keys)
         keys.subtract(tainted)
-        var newestVisible: UInt64 = 0
+        // Per writer thread, the newest of its writes that a read shows.
+        var newestVisible: [Int: UInt64] = [:]
         for key in keys {
             if wrongKeys.contains(key) { continue }
             let entries = history[key] ?? []
             if let sequence = present[key] {
                 if entries.contains(where: { $0.isPut && $0.sequence == sequence }) {
                     candidates[key] = [sequence]
-                    newestVisible = max(newestVisible, sequence)
+                    newestVisible[key % threads] = max(newestVisible[key % threads] ?? 0, sequence)
                 } else if baseline[key] == sequence {
                     candidates[key] = [0]
                 } else {
@@ -144,10 +151,11 @@ struct CrashOracle {
                 if promised {
                     findings.note("key \(key): acknowledged write \(missing.last!.sequence) lost; read \(present[key].map { "sequence \($0)" } ?? "absent")")
                 }
-                let holes = missing.filter { $0.sequence < newestVisible }
+                let visible = newestVisible[key % threads] ?? 0
+                let holes = missing.filter { $0.sequence < visible }
                 if !holes.isEmpty {
                     findings.holes += holes.count
-                    findings.note("key \(key): acknowledged write \(holes[0].sequence) lost although later write \(newestVisible) survived (a hole)")
+                    findings.note("key \(key): acknowledged write \(holes[0].sequence) lost although later write \(visible) survived (a hole)")
                 }
             }
         }

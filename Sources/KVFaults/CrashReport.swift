@@ -18,6 +18,8 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
     public var seed: UInt64
     /// Whether the durability mode promises that acknowledged writes survive this kind of crash.
     public var promised: Bool
+    /// The worker's writer threads.
+    public var threads = 1
     public var crashes = 0
     public var recoveries = 0
     public var operationsIssued = 0
@@ -44,7 +46,7 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
     public var notes: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case engine, durability, mode, method, seed, promised, crashes, recoveries
+        case engine, durability, mode, method, seed, promised, threads, crashes, recoveries
         case operationsIssued = "operations_issued"
         case acknowledgedChecked = "acknowledged_checked"
         case lost
@@ -87,7 +89,7 @@ public struct CrashTestReport: Sendable, Codable, Equatable {
     /// The report as text, one figure per line.
     public var text: String {
         var lines = [
-            "crash-test \(engine) durability=\(durability) mode=\(mode) (\(method)), seed \(seed)",
+            "crash-test \(engine) durability=\(durability) mode=\(mode) (\(method)), seed \(seed)\(threads > 1 ? ", \(threads) writer threads" : "")",
             "  durability promise covers this crash: \(promised ? "yes" : "no (losses are allowed, counted)")",
             "  crashes               \(crashes)",
             "  recoveries            \(recoveries)",

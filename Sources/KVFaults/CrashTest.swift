@@ -44,6 +44,10 @@ public struct CrashTestConfiguration: Sendable {
     /// This program: the children are `executable crash-worker ...` and `executable crash-verify ...`.
     public var executable: String
     public var keySpace = 2000
+    /// Writer threads in the worker (`--threads`), each on its own keys; the key space holds
+    /// at least `keysPerThread` keys for each.
+    public var threads = 1
+    public static let keysPerThread = 16
     /// The memory budget every store of the test is opened with.
     public static let defaultMemoryBudget = 4 << 20
     public var memoryBudget = defaultMemoryBudget
@@ -84,6 +88,7 @@ public struct CrashTestConfiguration: Sendable {
         if let powerLossAfter { arguments += ["--power-loss-after-ms", String(powerLossAfter)] }
         if let crashPointOneIn { arguments += ["--crash-point-one-in", String(crashPointOneIn)] }
         if tornTails { arguments.append("--torn-tails") }
+        if threads > 1 { arguments += ["--threads", String(threads)] }
         return arguments + Self.settingArguments(settings)
     }
 
@@ -108,6 +113,7 @@ public enum CrashTest {
         let promised = CrashTestConfiguration.promises(configuration.durability, configuration.mode)
         var report = CrashTestReport(engine: configuration.engine, durability: configuration.durability, mode: configuration.mode,
                                      method: configuration.method.label, seed: configuration.seed, promised: promised)
+        report.threads = configuration.threads
         if case .notCovered(let reason) = configuration.method {
             report.notes.append("not covered: \(reason)")
             report.status = "not covered"
@@ -130,7 +136,7 @@ public enum CrashTest {
             return report
         }
 
-        var oracle = CrashOracle()
+        var oracle = CrashOracle(threads: configuration.threads)
         var random = SplitMix64(seed: configuration.seed)
         var covered = true
         // A store that no longer opens (or crashes its reader) is reported, then recreated empty,

@@ -10,7 +10,10 @@ import StorageIO
 /// What the crash-test child does: opens the store and runs a write-heavy mix
 /// (puts, overwrites, deletes, batches) until it is killed, writing each
 /// operation's intent to standard output before issuing it and its
-/// acknowledgement after it returns.
+/// acknowledgement after it returns. With several threads, each runs its own mix
+/// over its own keys (those ≡ thread mod threads) with its own sequence numbers
+/// (≡ start + thread mod threads), so the writes commit concurrently (under `fsync`,
+/// through the engine's group commit) and each key's writes stay in one order.
 ///
 /// Lines (each written with one `write(2)`, so a kill never leaves half an intent):
 /// `R` ready (store open); `I <seq> P <key>` / `I <seq> D <key>` /
@@ -27,6 +30,8 @@ public enum CrashWorker {
         public var seed: UInt64
         /// Engine settings (`--setting name=value`) the store is opened with.
         public var engineSettings: [String: String] = [:]
+        /// Writer threads, each with its own keys and sequence numbers (`crash-test --threads`).
+        public var threads = 1
 
         public init(directory: String, durability: Durability, memoryBudget: Int, keySpace: Int, startSequence: UInt64, seed: UInt64) {
             self.directory = directory
@@ -53,7 +58,21 @@ public enum CrashWorker {
         }
         output.write("R\n")
         armed()
-        var mix = CrashMix(seed: settings.seed, startSequence: settings.startSequence, keySpace: settings.keySpace)
+        let threads = max(1, settings.threads)
+        for thread in 1..<threads {
+            let mix = CrashMix(seed: settings.seed, startSequence: settings.startSequence, keySpace: settings.keySpace, thread: thread, threads: threads)
+            _ = OSThread.start {
+                var own = mix
+                while true {
+                    do {
+                        try own.step(store, emit: output.write)
+                    } catch {
+                        _exit(3)
+                    }
+                }
+            }
+        }
+        var mix = CrashMix(seed: settings.seed, startSequence: settings.startSequence, keySpace: settings.keySpace, thread: 0, threads: threads)
         while true {
             do {
                 try mix.step(store, emit: output.write)
@@ -90,18 +109,28 @@ struct LineWriter {
 }
 
 /// The crash test's operation mix: 55% puts, 20% deletes, 25% batches of 2 to 8
-/// distinct keys (a quarter of their entries deletes), uniformly over the key space.
+/// distinct keys (a quarter of their entries deletes), uniformly over the key space
+/// (over the keys of `thread`, those ≡ thread mod `threads`, when several threads write).
 /// Each step writes its intent line, issues the operation, then writes its
-/// acknowledgement (or an `F` line and rethrows).
-struct CrashMix {
+/// acknowledgement (or an `F` line and rethrows); sequence numbers step by `threads`.
+struct CrashMix: Sendable {
     private var random: SplitMix64
     private(set) var sequence: UInt64
     let keySpace: Int
+    let thread: Int
+    let threads: Int
 
-    init(seed: UInt64, startSequence: UInt64, keySpace: Int) {
-        random = SplitMix64(seed: seed ^ CrashValues.mix(startSequence))
-        sequence = startSequence
+    init(seed: UInt64, startSequence: UInt64, keySpace: Int, thread: Int = 0, threads: Int = 1) {
+        random = SplitMix64(seed: seed ^ CrashValues.mix(startSequence) ^ CrashValues.mix(UInt64(thread) << 32))
+        sequence = startSequence + UInt64(thread)
         self.keySpace = keySpace
+        self.thread = thread
+        self.threads = threads
+    }
+
+    /// A key of this thread, uniformly.
+    private mutating func nextKey() -> Int {
+        thread + threads * Int(random.next() % UInt64(max(1, keySpace / threads)))
     }
 
     mutating func step<Store: KeyValueStore>(_ store: Store, emit: (String) -> Void) throws(StoreError) {
@@ -109,12 +138,12 @@ struct CrashMix {
         var line = "I \(sequence) "
         do throws(StoreError) {
             if roll < 55 {
-                let key = Int(random.next() % UInt64(keySpace))
+                let key = nextKey()
                 line += "P \(key)\n"
                 emit(line)
                 try store.put(CrashValues.key(key), CrashValues.value(key: key, sequence: sequence))
             } else if roll < 75 {
-                let key = Int(random.next() % UInt64(keySpace))
+                let key = nextKey()
                 line += "D \(key)\n"
                 emit(line)
                 try store.delete(CrashValues.key(key))
@@ -122,7 +151,7 @@ struct CrashMix {
                 let count = 2 + Int(random.next() % 7)
                 var keys: [Int] = []
                 while keys.count < count {
-                    let key = Int(random.next() % UInt64(keySpace))
+                    let key = nextKey()
                     if !keys.contains(key) { keys.append(key) }
                 }
                 var batch = WriteBatch()
@@ -142,11 +171,11 @@ struct CrashMix {
             }
         } catch {
             emit("F \(sequence) \(error.description)\n")
-            sequence += 1
+            sequence += UInt64(threads)
             throw error
         }
         emit("A \(sequence)\n")
-        sequence += 1
+        sequence += UInt64(threads)
     }
 }
 

@@ -34,6 +34,8 @@ struct CrashTestCommand: ParsableCommand {
     var json: String?
     @Option(name: .customLong("setting"), help: "Engine setting name=value (repeatable) for the worker and every verifier, e.g. lsm.compaction=tiered.")
     var settings: [String] = []
+    @Option(parsing: .unconditional, help: "Writer threads in the child (1 to 16), each on its own keys, so that commits are concurrent (under fsync: group commit).")
+    var threads: Int = 1
     @Flag(help: "Print one line per round.")
     var verbose = false
 
@@ -53,8 +55,12 @@ struct CrashTestCommand: ParsableCommand {
             try FaultRanges.crashes.check(crashes)
             try FaultRanges.crashKeySpace.check(keySpace)
             try FaultRanges.maxDelayMilliseconds.check(maxDelay)
+            try FaultRanges.writerThreads.check(threads)
         } catch {
             throw ValidationError(error.description)
+        }
+        guard keySpace >= threads * CrashTestConfiguration.keysPerThread else {
+            throw ValidationError("--key-space \(keySpace) is too small for --threads \(threads): each thread writes its own keys, at least \(CrashTestConfiguration.keysPerThread) of them; give --key-space \(threads * CrashTestConfiguration.keysPerThread) or more")
         }
     }
 
@@ -69,6 +75,7 @@ struct CrashTestCommand: ParsableCommand {
             crashes: crashes, seed: seed, workDirectory: work, executable: FaultSupport.executablePath)
         configuration.keySpace = keySpace
         configuration.maxDelayMilliseconds = maxDelay
+        configuration.threads = threads
         configuration.settings = FaultSupport.settings(settings)
         if verbose { configuration.progress = { line in writeStandardError(line + "\n") } }
         let report = try CrashTest.run(configuration)
@@ -91,6 +98,7 @@ struct CrashWorkerCommand: ParsableCommand {
     @Option var seed: UInt64
     @Option(name: .customLong("power-loss-after-ms")) var powerLossAfter: Int?
     @Option(name: .customLong("crash-point-one-in")) var crashPointOneIn: Int?
+    @Option var threads = 1
     @Flag(name: .customLong("torn-tails")) var tornTails = false
     @Option(name: .customLong("setting")) var engineSettings: [String] = []
 
@@ -98,6 +106,7 @@ struct CrashWorkerCommand: ParsableCommand {
         var settings = CrashWorker.Settings(directory: dir, durability: durability, memoryBudget: memoryBudget,
                                             keySpace: keySpace, startSequence: startSequence, seed: seed)
         settings.engineSettings = FaultSupport.settings(engineSettings)
+        settings.threads = threads
         let status = try EngineTable.entry(engine).crashWorker(settings, powerLossAfter, crashPointOneIn, tornTails)
         throw ExitCode(status)
     }
@@ -142,6 +151,7 @@ enum FaultRanges {
     static let crashes = ParameterRange<Int>("--crashes", 1...100_000, unit: "crashes")
     static let crashKeySpace = ParameterRange<Int>("--key-space", 10...10_000_000, unit: "keys")
     static let maxDelayMilliseconds = ParameterRange<Int>("--max-delay-ms", 0...3_600_000, unit: "milliseconds")
+    static let writerThreads = ParameterRange<Int>("--threads", 1...16, unit: "threads")
     static let corruptKeySpace = ParameterRange<Int>("--key-space", 100...10_000_000, unit: "keys")
 }
 

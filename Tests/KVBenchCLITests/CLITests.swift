@@ -45,6 +45,8 @@ func aNumberOutOfRangeIsOneLineNamingTheRangeAndExit64(arguments: [String], mess
     (["crash-test", "--engine", "lsm", "--key-space", "5"], "--key-space 5 is out of range"),
     (["crash-test", "--engine", "lsm", "--max-delay-ms", "-3"], "--max-delay-ms -3 is out of range"),
     (["crash-test", "--engine", "lsm", "--setting", "lsm.compaction"], "--setting 'lsm.compaction' must be name=value"),
+    (["crash-test", "--engine", "lsm", "--threads", "17"], "--threads 17 is out of range"),
+    (["crash-test", "--engine", "lsm", "--threads", "4", "--key-space", "40"], "--key-space 40 is too small for --threads 4"),
     (["corrupt-test", "--engine", "lsm", "--key-space", "99"], "--key-space 99 is out of range"),
     (["keys", "--items", "0"], "--items 0 is out of range"),
     (["keys", "--samples", "-2"], "--samples -2 is out of range"),

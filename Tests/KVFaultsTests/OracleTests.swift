@@ -1,4 +1,6 @@
 import KVStore
+import LSMEngine
+import StorageIO
 import Testing
 @testable import KVFaults
 
@@ -43,6 +45,45 @@ struct OracleTests {
         #expect(findings.holes == 1)
         #expect(findings.lost == 1)
         #expect(findings.wrongValues == 1)
+    }
+
+    /// With two writer threads (thread = key mod 2), a later sequence number of the other thread
+    /// surviving proves nothing about commit order, so only a later write of the same thread makes a hole.
+    @Test func holesAreJudgedWithinEachWriterThread() {
+        var oracle = CrashOracle(threads: 2)
+        // Thread 0 (keys 2, 4) wrote 10 and 12; thread 1 (key 3) wrote 11 and 13.
+        _ = oracle.apply(workerLines: lines("I 10 P 2\nI 11 P 3\nA 10\nA 11\nI 12 P 4\nI 13 P 3\nA 13\nA 12\n"))
+        // Key 2 lost write 10 and key 4 lost 12, while thread 1's 13 survived: lost, but no hole.
+        let crossThread = oracle.check(present: [3: 13], wrongKeys: [], promised: false)
+        #expect(crossThread.lost == 2)
+        #expect(crossThread.holes == 0)
+        _ = oracle.apply(workerLines: lines("I 20 P 2\nA 20\nI 22 P 4\nA 22\n"))
+        // Thread 0's write 20 lost while its own later write 22 survived: a hole.
+        let sameThread = oracle.check(present: [3: 13, 4: 22], wrongKeys: [], promised: false)
+        #expect(sameThread.holes == 1)
+        #expect(sameThread.lost == 1)
+    }
+
+    /// Each thread of a threaded mix writes only its own keys, numbers its operations apart
+    /// from the others', and steps its sequence numbers by the thread count.
+    @Test func threadedMixesKeepToTheirKeysAndSequenceNumbers() throws {
+        let directory = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-mix-test")
+        defer { try? FileSystem.removeTree(directory) }
+        let store = try LSMStore.open(StoreOptions(directory: directory + "/db", durability: .none))
+        defer { try? store.close() }
+        for thread in 0..<3 {
+            var mix = CrashMix(seed: 7, startSequence: 100, keySpace: 60, thread: thread, threads: 3)
+            var emitted: [String] = []
+            for _ in 0..<200 { try mix.step(store, emit: { emitted.append($0) }) }
+            #expect(mix.sequence == 100 + UInt64(thread) + 3 * 200)
+            var oracle = CrashOracle(threads: 3)
+            _ = oracle.apply(workerLines: emitted.joined().split(separator: "\n"))
+            #expect(oracle.operations.count == 200)
+            for operation in oracle.operations {
+                #expect(operation.sequence % 3 == (100 + UInt64(thread)) % 3)
+                for write in operation.writes { #expect(write.key % 3 == thread && write.key < 60, "thread \(thread) wrote key \(write.key)") }
+            }
+        }
     }
 
     @Test func deletesAndBaselinesAreTracked() {
