@@ -55,17 +55,30 @@ struct PickingContext {
 
     func isBusy(_ tables: [TableFile]) -> Bool { tables.contains { busy.contains($0.number) } }
 
-    /// Tries `candidates` highest score first (L0 first when urgent) and returns the first
-    /// plan `plan` makes; while L0 waits to merge down, no plan is made from L1 (it would
-    /// hold L1 tables that merge needs).
+    /// Tries `candidates` highest score first and returns the first plan `plan` makes.
+    /// Once L0 is urgent it goes first, unless L1 is further over its target than L0 is
+    /// over its trigger: merging L0 into an L1 that large rewrites all of L1 each time,
+    /// and while L0 stays urgent (an overwrite's steady state) L1 would never drain into
+    /// L2. While L0 waits to merge down, L1 compacts only in that case and only when no
+    /// compaction holds an L1 table (each such plan takes a table's worth or more of L1's
+    /// excess; the other threads keep L0's count down by intra-L0 merges); otherwise no
+    /// plan is made from L1, as it would hold L1 tables the L0 merge needs.
     func first(of candidates: [(score: Double, level: Int)], _ plan: (Int) -> CompactionPlan?) -> CompactionPlan? {
         var ordered = candidates.sorted { $0.score > $1.score }
-        var level0Waiting = false
+        var level1Allowed = true
         if level0Urgent, let index = ordered.firstIndex(where: { $0.level == 0 }) {
-            ordered.insert(ordered.remove(at: index), at: 0)
-            level0Waiting = !level0Compacting
+            let level0 = ordered.remove(at: index)
+            let level1Ahead = ordered.first { $0.level == 1 }.map { $0.score > level0.score } ?? false
+            if level1Ahead, let level1 = ordered.firstIndex(where: { $0.level == 1 }) {
+                ordered.insert(level0, at: level1 + 1)
+            } else {
+                ordered.insert(level0, at: 0)
+            }
+            if !level0Compacting {
+                level1Allowed = level1Ahead && !isBusy(version.tables(level: 1))
+            }
         }
-        for candidate in ordered where !(candidate.level == 1 && level0Waiting) {
+        for candidate in ordered where candidate.level != 1 || level1Allowed {
             if let found = plan(candidate.level) { return found }
         }
         return nil
@@ -123,8 +136,9 @@ struct PickingContext {
 }
 
 /// Leveled compaction (RocksDB's default): L0 merges into L1's run; a level over its
-/// target (`lsm.base_level_bytes` × `lsm.size_ratio`^(n−1)) merges one table, round-robin
-/// through the key space, with the tables of the next level's run it overlaps. Levels
+/// target (`lsm.base_level_bytes` × `lsm.size_ratio`^(n−1)) merges the consecutive tables
+/// that cover its excess (one, when it is a little over), round-robin through the key
+/// space, with the tables of the next level's run they overlap. Levels
 /// are scored as RocksDB scores them: L0 by its table count over
 /// `lsm.l0_compaction_trigger`, Ln by the bytes not already being compacted over its
 /// target. A level left with several runs (a database written with another strategy)
@@ -147,27 +161,43 @@ struct LeveledStrategy: CompactionStrategy {
         return context.first(of: candidates) { level in
             if level == 0 { return context.planLevel0(leveledTarget: true) }
             if version.levels[level].count > 1 { return context.planWholeLevel(level, leveledTarget: true) }
-            return planTable(level, context)
+            return planTables(level, context)
         }
     }
 
-    /// One table of `level` and the tables of the next level it overlaps, none busy:
-    /// the first such table after the level's compaction pointer.
-    private func planTable(_ level: Int, _ context: PickingContext) -> CompactionPlan? {
+    /// Consecutive tables of `level` and the tables of the next level they overlap, none
+    /// busy: from the first free table after the level's compaction pointer, as many as
+    /// cover the level's excess over its target (at least one, at most
+    /// `LSMConfiguration.maxCompactionBytes` of them, never past the level's end or a busy
+    /// table). A level a little over its target moves one table; one far over it (L1
+    /// after L0 merges ran while it could not drain) moves its excess in one plan, which
+    /// subcompactions split across threads.
+    private func planTables(_ level: Int, _ context: PickingContext) -> CompactionPlan? {
         let version = context.version
         guard let tables = version.levels[level].first?.tables, version.levels[level + 1].count <= 1 else { return nil }
         let target = version.levels[level + 1].first
+        let free = tables.reduce(0) { context.busy.contains($1.number) ? $0 : $0 + $1.meta.size }
+        let wanted = min(max(0, free - Int(context.config.targetBytes(level: level))), context.config.maxCompactionBytes)
         var first = 0
         if let pointer = context.compactionPointers[level],
            let next = tables.firstIndex(where: { ByteOrder.less(pointer, $0.smallest) }) {
             first = next
         }
         for step in 0..<tables.count {
-            let chosen = tables[(first + step) % tables.count]
-            if context.busy.contains(chosen.number) { continue }
-            let overlapping = target?.overlapping(smallest: chosen.smallest, largest: chosen.largest) ?? []
+            let start = (first + step) % tables.count
+            if context.busy.contains(tables[start].number) { continue }
+            var overlapping = target?.overlapping(smallest: tables[start].smallest, largest: tables[start].largest) ?? []
             if context.isBusy(overlapping) { continue }
-            return CompactionPlan(level: level, outputLevel: level + 1, inputs: [[chosen]], overlapping: overlapping,
+            var end = start + 1
+            var bytes = tables[start].meta.size
+            while bytes < wanted, end < tables.count, !context.busy.contains(tables[end].number) {
+                let wider = target?.overlapping(smallest: tables[start].smallest, largest: tables[end].largest) ?? []
+                if context.isBusy(wider) { break }
+                overlapping = wider
+                bytes += tables[end].meta.size
+                end += 1
+            }
+            return CompactionPlan(level: level, outputLevel: level + 1, inputs: [Array(tables[start..<end])], overlapping: overlapping,
                                   outputRun: target?.id ?? PickingContext.leveledRun)
         }
         return nil

@@ -83,6 +83,10 @@ struct LSMConfiguration: Sendable {
         }
     }
 
+    /// The most input bytes one leveled compaction takes from its level: 25 output files,
+    /// as RocksDB's default `max_compaction_bytes`.
+    var maxCompactionBytes: Int { 25 * targetFileBytes }
+
     /// Target bytes of `level` (1 and below).
     func targetBytes(level: Int) -> Double {
         var target = Double(baseLevelBytes)

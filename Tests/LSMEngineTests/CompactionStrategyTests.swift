@@ -210,3 +210,60 @@ func level0MergesWithinItselfWhenItCannotMergeDown(_ style: String) throws {
         #expect(pick(Array(flushed.prefix(3)) + [merged] + flushed.suffix(4), busy: oldest, compacting: true) == nil)
     }
 }
+
+/// A table of 200 keys `prefix-000` … `prefix-199` with 100-byte values: tables with
+/// different prefixes do not overlap, so they can form one leveled run.
+private func rangeTable(_ number: UInt64, prefix: String, in directory: String) throws -> TableFile {
+    let builder = try TableBuilder(directory: directory, number: number, blockSize: 4096, bitsPerKey: 10)
+    let value = Bytes(repeating: 7, count: 100)
+    for index in 0..<200 {
+        let key = Bytes("\(prefix)-\(String(index + 1000).dropFirst())".utf8)
+        try key.withUnsafeBytes { key in try value.withUnsafeBytes { try builder.add(key: key, kind: .value, value: $0) } }
+    }
+    return try TableFile(directory: directory, meta: try builder.finish())
+}
+
+/// An urgent L0 goes first unless L1 is further over its target than L0 is over its
+/// trigger; then L1's excess moves down in one plan (consecutive tables covering it, a
+/// trivial move into an empty L2), and while that plan holds L1 the next pick is an
+/// intra-L0 merge, not a second L1 plan. An L1 less far over its target waits for L0.
+@Test func level1DrainsBeforeAnUrgentLevel0WhenItIsFurtherBehind() throws {
+    try withDirectory { directory in
+        try FileSystem.createDirectory(directory)
+        let config = try LSMConfiguration(options: StoreOptions(directory: directory, memoryBudget: 64 << 20, settings: [
+            "lsm.base_level_bytes": "65536", "lsm.target_file_bytes": "16384",
+        ]))
+        let strategy = config.compaction.strategy
+        var level0: [SortedRun] = []
+        for number in (UInt64(100)...115).reversed() { level0.append(SortedRun(id: number, tables: [try wideTable(number, in: directory)])) }
+        var level1Tables: [TableFile] = []
+        for index in 0..<12 { level1Tables.append(try rangeTable(UInt64(10 + index), prefix: "k\(index + 10)", in: directory)) }
+        func pick(level0 runs: Int, level1 count: Int, busy: Set<UInt64> = []) -> CompactionPlan? {
+            let levels = [Array(level0.prefix(runs)), [SortedRun(id: 1, tables: Array(level1Tables.prefix(count)))]]
+            return strategy.pick(PickingContext(version: Version(levels: levels + Array(repeating: [], count: Version.levelCount - 2)),
+                                                busy: busy, level0Compacting: false,
+                                                compactionPointers: Array(repeating: nil, count: Version.levelCount), config: config))
+        }
+        let tableBytes = level1Tables[0].meta.size
+        let level1Score = Double(12 * tableBytes) / 65536
+        #expect(level1Score > 2, "L1 of 12 tables scores \(level1Score)")
+        // L0 urgent at 8 runs (score 2), L1 further behind: L1's excess moves first.
+        let drain = try #require(pick(level0: 8, level1: 12))
+        #expect(drain.level == 1 && drain.outputLevel == 2 && drain.isTrivialMove)
+        let moved = drain.inputs[0]
+        let excess = 12 * tableBytes - 65536
+        #expect(moved.map(\.number) == Array(level1Tables.prefix(moved.count)).map(\.number))
+        #expect(moved.reduce(0) { $0 + $1.meta.size } >= excess)
+        #expect(moved.dropLast().reduce(0) { $0 + $1.meta.size } < excess)
+        // While it runs, the other thread merges L0 within itself.
+        let intra = try #require(pick(level0: 8, level1: 12, busy: Set(moved.map(\.number))))
+        #expect(intra.level == 0 && intra.outputLevel == 0)
+        // L0 further behind than L1 (16 runs, score 4; 8 L1 tables, under 3): L0 merges down first.
+        #expect(Double(8 * tableBytes) / 65536 < 3)
+        let down = try #require(pick(level0: 16, level1: 8))
+        #expect(down.level == 0 && down.outputLevel == 1 && down.overlapping.count == 8)
+        // L1 under its target: L0 merges down.
+        let small = try #require(pick(level0: 8, level1: 2))
+        #expect(small.level == 0 && small.outputLevel == 1)
+    }
+}
