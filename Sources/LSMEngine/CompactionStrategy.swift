@@ -55,20 +55,25 @@ struct PickingContext {
 
     func isBusy(_ tables: [TableFile]) -> Bool { tables.contains { busy.contains($0.number) } }
 
+    /// L1's score above which it goes before an urgent L0 even when L0's score is higher.
+    static let level1DrainScore = 2.0
+
     /// Tries `candidates` highest score first and returns the first plan `plan` makes.
     /// Once L0 is urgent it goes first, unless L1 is further over its target than L0 is
-    /// over its trigger: merging L0 into an L1 that large rewrites all of L1 each time,
-    /// and while L0 stays urgent (an overwrite's steady state) L1 would never drain into
-    /// L2. While L0 waits to merge down, L1 compacts only in that case and only when no
-    /// compaction holds an L1 table (each such plan takes a table's worth or more of L1's
-    /// excess; the other threads keep L0's count down by intra-L0 merges); otherwise no
-    /// plan is made from L1, as it would hold L1 tables the L0 merge needs.
+    /// over its trigger, or more than `level1DrainScore` times its target: merging L0
+    /// into an L1 that large rewrites all of L1 each time, and while L0 stays urgent (an
+    /// overwrite's steady state, where intra-L0 merges hold L0's score near 5) L1 would
+    /// never drain into L2. While L0 waits to merge down, L1 compacts only in that case
+    /// and only when no compaction holds an L1 table (each such plan takes a table's
+    /// worth or more of L1's excess; the other threads keep L0's count down by intra-L0
+    /// merges); otherwise no plan is made from L1, as it would hold L1 tables the L0
+    /// merge needs.
     func first(of candidates: [(score: Double, level: Int)], _ plan: (Int) -> CompactionPlan?) -> CompactionPlan? {
         var ordered = candidates.sorted { $0.score > $1.score }
         var level1Allowed = true
         if level0Urgent, let index = ordered.firstIndex(where: { $0.level == 0 }) {
             let level0 = ordered.remove(at: index)
-            let level1Ahead = ordered.first { $0.level == 1 }.map { $0.score > level0.score } ?? false
+            let level1Ahead = ordered.first { $0.level == 1 }.map { $0.score > min(level0.score, Self.level1DrainScore) } ?? false
             if level1Ahead, let level1 = ordered.firstIndex(where: { $0.level == 1 }) {
                 ordered.insert(level0, at: level1 + 1)
             } else {
