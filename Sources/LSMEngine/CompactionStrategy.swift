@@ -62,7 +62,7 @@ struct PickingContext {
     /// Once L0 is urgent it goes first, unless L1 is further over its target than L0 is
     /// over its trigger, or more than `level1DrainScore` times its target: merging L0
     /// into an L1 that large rewrites all of L1 each time, and while L0 stays urgent (an
-    /// overwrite's steady state, where intra-L0 merges hold L0's score near 5) L1 would
+    /// overwrite's steady state, where intra-L0 merges keep L0 urgent) L1 would
     /// never drain into L2. While L0 waits to merge down, L1 compacts only in that case
     /// and only when no compaction holds an L1 table (each such plan takes a table's
     /// worth or more of L1's excess; the other threads keep L0's count down by intra-L0
@@ -73,14 +73,14 @@ struct PickingContext {
         var level1Allowed = true
         if level0Urgent, let index = ordered.firstIndex(where: { $0.level == 0 }) {
             let level0 = ordered.remove(at: index)
-            let level1Ahead = ordered.first { $0.level == 1 }.map { $0.score > min(level0.score, Self.level1DrainScore) } ?? false
-            if level1Ahead, let level1 = ordered.firstIndex(where: { $0.level == 1 }) {
+            let level1First = ordered.first { $0.level == 1 }.map { $0.score > min(level0.score, Self.level1DrainScore) } ?? false
+            if level1First, let level1 = ordered.firstIndex(where: { $0.level == 1 }) {
                 ordered.insert(level0, at: level1 + 1)
             } else {
                 ordered.insert(level0, at: 0)
             }
             if !level0Compacting {
-                level1Allowed = level1Ahead && !isBusy(version.tables(level: 1))
+                level1Allowed = level1First && !isBusy(version.tables(level: 1))
             }
         }
         for candidate in ordered where candidate.level != 1 || level1Allowed {

@@ -57,10 +57,9 @@ func eachStrategyKeepsItsShape(_ style: String, _ ratio: Int) throws {
 /// it, and how often depends on the machine's timing, not on the strategy. The load
 /// waits for background work every 200 puts (a quarter of a memtable), so each flush
 /// and the compactions it starts finish before the next flush: the sequence of shapes,
-/// and so the figures, do not depend on timing (without it, leveled measured 5,722 to
-/// 21,083 probes in four runs; with it, every run: leveled 28.4 MB written and 14,010
-/// probes, tiered 5.4 MB and 42,170). L0 merges down from its first table, so that at
-/// rest L0 is empty and the probes count the levels' runs, not the flushes left in L0.
+/// and so the figures, do not depend on timing. L0 merges down from its first table, so
+/// that at rest L0 is empty and the probes count the levels' runs, not the flushes left
+/// in L0.
 @Test func tieredWritesLessAndProbesMoreThanLeveled() throws {
     var written: [String: UInt64] = [:]
     var probes: [String: UInt64] = [:]
