@@ -41,11 +41,11 @@ public enum LSMBenchmarkProbes {
         let block: Block
 
         public init(sortedEntries: [(key: Bytes, value: Bytes)]) throws(StoreError) {
-            var builder = BlockBuilder()
+            let builder = BlockBuilder()
             for entry in sortedEntries {
                 entry.key.withUnsafeBytes { k in entry.value.withUnsafeBytes { v in builder.add(key: k, kind: .value, value: v) } }
             }
-            var bytes = builder.finish()
+            var bytes = builder.finish { Bytes($0) }
             let crc = bytes.withUnsafeBytes { CRC32C.checksum($0) }
             bytes.appendFixed32(crc)
             block = try Block(storage: bytes.withUnsafeBytes { OwnedBuffer(copying: $0) }, path: "benchmark", offset: 0)
@@ -75,6 +75,47 @@ public enum LSMBenchmarkProbes {
                 payload.append(contentsOf: key)
                 payload.append(contentsOf: value)
             }
+        }
+    }
+    /// `runs` flushed L0 tables of `entriesPerRun` keys each (random keys, so every run
+    /// spans the key space, as in an L0 → L1 merge under uniform writes), merged on
+    /// each call by the compaction merge (one key range, tombstones kept); the outputs
+    /// are deleted after each merge and the inputs stay.
+    public final class MergeProbe {
+        let store: LSMStore
+        let groups: [[TableFile]]
+
+        public init(directory: String, runs: Int, entriesPerRun: Int, valueSize: Int) throws(StoreError) {
+            precondition(runs >= 1 && runs <= 64, "MergeProbe takes 1 to 64 runs")
+            let options = StoreOptions(directory: directory, durability: .none, memoryBudget: 256 << 20, settings: [
+                "lsm.memtable_bytes": String(1 << 30), "lsm.l0_compaction_trigger": "64",
+                "lsm.l0_slowdown_trigger": "256", "lsm.l0_stop_trigger": "256",
+            ])
+            store = try LSMStore.open(options)
+            let value = Bytes(repeating: 5, count: valueSize)
+            var key = Bytes(repeating: 0, count: 16)
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            for _ in 0..<runs {
+                for _ in 0..<entriesPerRun {
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    key.withUnsafeMutableBytes { $0.storeBytes(of: state.bigEndian, as: UInt64.self) }
+                    try store.put(key, value)
+                }
+                try store.flushMemtable()
+            }
+            let engine = store.engine
+            groups = engine.monitor.withLock { engine.control.version.levels[0].map(\.tables) }
+            precondition(groups.count == runs, "MergeProbe: L0 holds \(groups.count) runs, not \(runs)")
+        }
+
+        deinit { try? store.close() }
+
+        /// Merges every run into new tables, as one compaction range does; returns the bytes written.
+        @inline(never)
+        public func merge() throws(StoreError) -> Int {
+            guard let merged = try store.engine.merge(groups: groups, dropTombstones: false, ranges: [KeyRange()]) else { return 0 }
+            for table in merged.tables { table.markObsolete() }
+            return merged.tables.reduce(0) { $0 + $1.meta.size }
         }
     }
 }

@@ -7,58 +7,54 @@ import StorageIO
 /// Entry: `shared varint | unshared varint | valueTag varint | key[shared...] | value`
 /// with `valueTag = valueLength << 1 | isTombstone`. Trailer: restart offsets
 /// (u32 each) then the restart count (u32). The table writer appends a CRC-32C.
-struct BlockBuilder {
+/// One thread at a time builds a block, so its state is `@exclusivity(unchecked)`.
+final class BlockBuilder {
     static let restartInterval = 16
 
-    private(set) var buffer: Bytes = []
-    private var restarts: [UInt32] = []
-    private var sinceRestart = 0
-    private(set) var lastKey: Bytes = []
-    private(set) var entries = 0
-
-    init() {
-        buffer.reserveCapacity(8192)
-        lastKey.reserveCapacity(64)
-    }
+    private let buffer = GrowableBytes(capacity: 8192)
+    @exclusivity(unchecked) private var restarts: [UInt32] = []
+    @exclusivity(unchecked) private var sinceRestart = 0
+    private let last = GrowableBytes()
+    @exclusivity(unchecked) private(set) var entries = 0
 
     var isEmpty: Bool { entries == 0 }
     /// Size of the block if it were finished now.
     var estimatedSize: Int { buffer.count + (restarts.count + 1) * 4 }
+    /// The last key added.
+    var lastKey: UnsafeRawBufferPointer { last.bytes }
 
-    mutating func add(key: UnsafeRawBufferPointer, kind: EntryKind, value: UnsafeRawBufferPointer) {
+    func add(key: UnsafeRawBufferPointer, kind: EntryKind, value: UnsafeRawBufferPointer) {
         var shared = 0
         if sinceRestart == BlockBuilder.restartInterval || entries == 0 {
             restarts.append(UInt32(buffer.count))
             sinceRestart = 0
         } else {
-            let limit = min(lastKey.count, key.count)
-            lastKey.withUnsafeBytes { last in
-                while shared < limit && last[shared] == key[shared] { shared += 1 }
-            }
+            let previous = last.bytes
+            let limit = min(previous.count, key.count)
+            while shared < limit && previous[shared] == key[shared] { shared += 1 }
         }
-        buffer.appendVarint(shared)
-        buffer.appendVarint(key.count - shared)
-        buffer.appendVarint(UInt64(kind == .tombstone ? value.count << 1 | 1 : value.count << 1))
-        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[shared...]))
-        buffer.append(contentsOf: value)
-        lastKey.removeAll(keepingCapacity: true)
-        lastKey.append(contentsOf: key)
+        buffer.appendVarint(UInt64(shared))
+        buffer.appendVarint(UInt64(key.count - shared))
+        buffer.appendVarint(UInt64(value.count) << 1 | (kind == .tombstone ? 1 : 0))
+        buffer.append(UnsafeRawBufferPointer(rebasing: key[shared...]))
+        buffer.append(value)
+        last.set(key)
         sinceRestart += 1
         entries += 1
     }
 
-    /// Appends the trailer and returns the finished block payload.
-    mutating func finish() -> Bytes {
+    /// Appends the trailer and lends the finished block payload to `body`; `reset` starts the next block.
+    func finish<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         for restart in restarts { buffer.appendFixed32(restart) }
         buffer.appendFixed32(UInt32(restarts.count))
-        return buffer
+        return body(buffer.bytes)
     }
 
-    mutating func reset() {
-        buffer.removeAll(keepingCapacity: true)
+    func reset() {
+        buffer.removeAll()
         restarts.removeAll(keepingCapacity: true)
         sinceRestart = 0
-        lastKey.removeAll(keepingCapacity: true)
+        last.removeAll()
         entries = 0
     }
 }
@@ -166,11 +162,13 @@ final class Block: Sendable {
     }
 }
 
-/// A growable key buffer with a stable address, owned by one iterator.
-final class KeyBuffer {
-    private var storage: UnsafeMutableRawPointer
-    private var capacity: Int
-    private(set) var count = 0
+/// A growable byte buffer with a stable address between changes, owned by one
+/// user at a time (an iterator's current key, a block being built), so its state
+/// is `@exclusivity(unchecked)`. Appends copy straight into its memory.
+final class GrowableBytes {
+    @exclusivity(unchecked) private var storage: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) private(set) var count = 0
 
     init(capacity: Int = 64) {
         self.capacity = capacity
@@ -179,10 +177,15 @@ final class KeyBuffer {
 
     deinit { storage.deallocate() }
 
+    /// The bytes, valid until the next change.
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: count) }
 
+    @inline(__always)
     private func reserve(_ needed: Int) {
-        guard needed > capacity else { return }
+        if needed > capacity { grow(needed) }
+    }
+
+    private func grow(_ needed: Int) {
         let grown = max(needed, capacity * 2)
         let fresh = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 8)
         fresh.copyMemory(from: storage, byteCount: count)
@@ -192,6 +195,7 @@ final class KeyBuffer {
     }
 
     /// Keeps the first `shared` bytes and appends `suffix`.
+    @inline(__always)
     func replace(keeping shared: Int, with suffix: UnsafeRawBufferPointer) {
         reserve(shared + suffix.count)
         if suffix.count > 0 { (storage + shared).copyMemory(from: suffix.baseAddress!, byteCount: suffix.count) }
@@ -199,12 +203,38 @@ final class KeyBuffer {
     }
 
     func set(_ bytes: UnsafeRawBufferPointer) { replace(keeping: 0, with: bytes) }
+
+    func removeAll() { count = 0 }
+
+    @inline(__always)
+    func append(_ bytes: UnsafeRawBufferPointer) { replace(keeping: count, with: bytes) }
+
+    /// Appends `value` as a LEB128 varint.
+    @inline(__always)
+    func appendVarint(_ value: UInt64) {
+        reserve(count + 10)
+        var v = value
+        while v >= 0x80 {
+            storage.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: count, as: UInt8.self)
+            count += 1
+            v >>= 7
+        }
+        storage.storeBytes(of: UInt8(v), toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    /// Appends `value` little-endian.
+    func appendFixed32(_ value: UInt32) {
+        reserve(count + 4)
+        storage.storeBytes(of: value.littleEndian, toByteOffset: count, as: UInt32.self)
+        count += 4
+    }
 }
 
 /// Walks the entries of one block in order, rebuilding prefix-compressed keys.
 struct BlockIterator {
     let block: Block
-    let key = KeyBuffer()
+    let key = GrowableBytes()
     private(set) var valueRange: Range<Int> = 0..<0
     private(set) var kind: EntryKind = .value
     private var nextOffset = 0

@@ -51,23 +51,27 @@ enum TableFormat {
 
 /// Writes one table: blocks are buffered and written sequentially, then the
 /// filter, index and footer; `finish` syncs the file.
+///
+/// One thread at a time builds a table (a flush or one range of a compaction), so
+/// its stored state is `@exclusivity(unchecked)`, keeping the runtime's access checks
+/// off the merge's hot path.
 final class TableBuilder {
     let number: UInt64
     let path: String
     private let file: StorageFile
     private let blockSize: Int
     private let bitsPerKey: Int
-    private var block = BlockBuilder()
-    private var pending: Bytes = []
-    private var written = 0
-    private var hashes: [UInt64] = []
-    private var index: Bytes = []
-    private var indexCount = 0
-    private var smallest: Bytes = []
-    private var largestKey: Bytes = []
-    private(set) var entries = 0
+    private let block = BlockBuilder()
+    @exclusivity(unchecked) private var pending: Bytes = []
+    @exclusivity(unchecked) private var written = 0
+    @exclusivity(unchecked) private var hashes: [UInt64] = []
+    @exclusivity(unchecked) private var index: Bytes = []
+    @exclusivity(unchecked) private var indexCount = 0
+    @exclusivity(unchecked) private var smallest: Bytes = []
+    @exclusivity(unchecked) private var largestKey: Bytes = []
+    @exclusivity(unchecked) private(set) var entries = 0
     #if KVBENCH_INTERNAL_CHECKS
-    private var previousKey: Bytes?
+    @exclusivity(unchecked) private var previousKey: Bytes?
     #endif
 
     init(directory: String, number: UInt64, blockSize: Int, bitsPerKey: Int) throws(StoreError) {
@@ -99,19 +103,18 @@ final class TableBuilder {
 
     private var offset: Int { written + pending.count }
 
-    private func appendBlock(_ payload: Bytes) -> (offset: Int, size: Int) {
+    private func appendBlock(_ payload: UnsafeRawBufferPointer) -> (offset: Int, size: Int) {
         let start = offset
         pending.append(contentsOf: payload)
-        let crc = payload.withUnsafeBytes { CRC32C.checksum($0) }
-        pending.appendFixed32(crc)
+        pending.appendFixed32(CRC32C.checksum(payload))
         return (start, payload.count)
     }
 
     private func finishBlock() throws(StoreError) {
         guard !block.isEmpty else { return }
-        largestKey = block.lastKey
-        let payload = block.finish()
-        let handle = appendBlock(payload)
+        largestKey.removeAll(keepingCapacity: true)
+        largestKey.append(contentsOf: block.lastKey)
+        let handle = block.finish { payload in appendBlock(payload) }
         index.appendLengthPrefixed(largestKey)
         index.appendVarint(handle.offset)
         index.appendVarint(handle.size)
@@ -130,11 +133,11 @@ final class TableBuilder {
     /// Writes filter, index and footer, syncs, and returns the table's metadata.
     func finish() throws(StoreError) -> TableMeta {
         try finishBlock()
-        let filter = appendBlock(BloomFilter.build(hashes: hashes, bitsPerKey: bitsPerKey))
+        let filter = BloomFilter.build(hashes: hashes, bitsPerKey: bitsPerKey).withUnsafeBytes { appendBlock($0) }
         var indexPayload: Bytes = []
         indexPayload.appendVarint(indexCount)
         indexPayload.append(contentsOf: index)
-        let indexHandle = appendBlock(indexPayload)
+        let indexHandle = indexPayload.withUnsafeBytes { appendBlock($0) }
         var footer: Bytes = []
         footer.appendFixed64(UInt64(indexHandle.offset))
         footer.appendFixed64(UInt64(indexHandle.size))

@@ -21,13 +21,13 @@ func sortedKeys(_ count: Int, seed: UInt64) -> [Bytes] {
 
 @Test func blockRoundTripFindsEveryKeyAndIterates() throws {
     let keys = sortedKeys(500, seed: 1)
-    var builder = BlockBuilder()
+    let builder = BlockBuilder()
     for (index, key) in keys.enumerated() {
         let value = Bytes("value-\(index)".utf8)
         let kind: EntryKind = index % 7 == 0 ? .tombstone : .value
         key.withUnsafeBytes { k in value.withUnsafeBytes { v in builder.add(key: k, kind: kind, value: kind == .value ? v : UnsafeRawBufferPointer(start: nil, count: 0)) } }
     }
-    var payload = builder.finish()
+    var payload = builder.finish { Bytes($0) }
     payload.appendFixed32(payload.withUnsafeBytes { CRC32C.checksum($0) })
     let block = try payload.withBorrowedBytes { (raw) throws(StoreError) in try Block(storage: OwnedBuffer(copying: raw), path: "test", offset: 0) }
 
@@ -57,9 +57,9 @@ func sortedKeys(_ count: Int, seed: UInt64) -> [Bytes] {
 }
 
 @Test func blockChecksumDetectsFlippedByte() throws {
-    var builder = BlockBuilder()
+    let builder = BlockBuilder()
     Bytes("k".utf8).withUnsafeBytes { k in Bytes("v".utf8).withUnsafeBytes { v in builder.add(key: k, kind: .value, value: v) } }
-    var payload = builder.finish()
+    var payload = builder.finish { Bytes($0) }
     payload.appendFixed32(payload.withUnsafeBytes { CRC32C.checksum($0) })
     payload[0] ^= 0x40
     #expect(throws: StoreError.self) {
@@ -153,4 +153,41 @@ func sortedKeys(_ count: Int, seed: UInt64) -> [Bytes] {
         #expect(table.find(k, sequence: 1).map { Bytes(MemTable.value($0)) } == Bytes("one".utf8))
         #expect(table.find(k, sequence: 0) == nil)
     }
+}
+
+@Test func mergingIteratorYieldsEachKeyOnceFromTheNewestSource() throws {
+    // 20 sources holding overlapping subsets of keys: short keys (under the
+    // 8-byte prefix the heap compares first), keys sharing their first 8 bytes,
+    // and keys that are prefixes of others.
+    var random = SplitMix64(seed: 7)
+    var universe: [Bytes] = (0..<40).map { index in Bytes("k\(index)".utf8) }
+    for _ in 0..<60 { universe.append(Bytes("same8by-".utf8) + random.bytes(Int(random.next() % 6))) }
+    universe += [Bytes(), Bytes([0]), Bytes("k1".utf8) + [0], Bytes("same8by".utf8)]
+    let sources = 20
+    var newest: [Bytes: Int] = [:]
+    var memories: [MemTableIterator] = []
+    for source in 0..<sources {
+        let table = MemTable(logNumber: 0)
+        for key in universe where random.next() % 3 == 0 {
+            let value = Bytes("s\(source)".utf8)
+            key.withUnsafeBytes { k in value.withUnsafeBytes { v in table.insert(sequence: 1, kind: .value, key: k, value: v) } }
+            if newest[key] == nil { newest[key] = source }
+        }
+        memories.append(MemTableIterator(table: table, snapshot: .max))
+    }
+    let expected = newest.keys.sorted { ByteOrder.less($0, $1) }
+    var iterator = MergingIterator(memories: memories, levels: [])
+    try iterator.seekToFirst()
+    var seen: [(key: Bytes, value: Bytes)] = []
+    while iterator.isValid {
+        seen.append((Bytes(iterator.key), Bytes(iterator.value)))
+        try iterator.next()
+    }
+    #expect(seen.map(\.key) == expected)
+    for entry in seen { #expect(entry.value == Bytes("s\(newest[entry.key]!)".utf8)) }
+
+    let target = Bytes("same8by-".utf8)
+    try target.withBorrowedBytes { (t) throws(StoreError) in try iterator.seek(t) }
+    let firstAtOrAfter = expected.first { !ByteOrder.less($0, target) }
+    #expect(iterator.isValid && Bytes(iterator.key) == firstAtOrAfter)
 }

@@ -62,6 +62,15 @@ func registerEngineBenchmarks() {
         for _ in benchmark.scaledIterations { try log.append(key: key, value: value) }
     }
 
+    Benchmark("LSM compaction merge (16 runs × 4,096 entries, 16 B keys, 100 B values)",
+              configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxDuration: .seconds(5), maxIterations: 20)) { benchmark in
+        let directory = try FileSystem.makeTemporaryDirectory(prefix: "kvbench-merge-benchmark")
+        defer { try? FileSystem.removeTree(directory) }
+        let probe = try LSMBenchmarkProbes.MergeProbe(directory: directory, runs: 16, entriesPerRun: 4096, valueSize: 100)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try probe.merge()) }
+    }
+
     Benchmark("B+tree leaf page search (4 KiB page, 16 B keys)", configuration: .init(
         metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])])) { benchmark in
         let keys = benchmarkKeys(64)
