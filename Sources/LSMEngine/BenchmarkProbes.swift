@@ -77,6 +77,7 @@ public enum LSMBenchmarkProbes {
             }
         }
     }
+
     /// `runs` flushed L0 tables of `entriesPerRun` keys each (random keys, so every run
     /// spans the key space, as in an L0 → L1 merge under uniform writes), merged on
     /// each call by the compaction merge (one key range, tombstones kept); the outputs
@@ -94,11 +95,11 @@ public enum LSMBenchmarkProbes {
             store = try LSMStore.open(options)
             let value = Bytes(repeating: 5, count: valueSize)
             var key = Bytes(repeating: 0, count: 16)
-            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            var random = SplitMix64(seed: 1)
             for _ in 0..<runs {
                 for _ in 0..<entriesPerRun {
-                    state = state &* 6364136223846793005 &+ 1442695040888963407
-                    key.withUnsafeMutableBytes { $0.storeBytes(of: state.bigEndian, as: UInt64.self) }
+                    let word = random.next()
+                    key.withUnsafeMutableBytes { $0.storeBytes(of: word.bigEndian, as: UInt64.self) }
                     try store.put(key, value)
                 }
                 try store.flushMemtable()

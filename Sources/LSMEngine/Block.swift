@@ -213,14 +213,10 @@ final class GrowableBytes {
     @inline(__always)
     func appendVarint(_ value: UInt64) {
         reserve(count + 10)
-        var v = value
-        while v >= 0x80 {
-            storage.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: count, as: UInt8.self)
+        Varint.encode(value) { byte in
+            storage.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
             count += 1
-            v >>= 7
         }
-        storage.storeBytes(of: UInt8(v), toByteOffset: count, as: UInt8.self)
-        count += 1
     }
 
     /// Appends `value` little-endian.

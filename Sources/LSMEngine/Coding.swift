@@ -1,5 +1,19 @@
 import KVStore
 
+/// LEB128: seven bits a byte, low bits first, the top bit set on every byte but the last.
+enum Varint {
+    /// Hands the bytes of `value`'s encoding to `emit`, in order.
+    @inline(__always)
+    static func encode(_ value: UInt64, _ emit: (UInt8) -> Void) {
+        var v = value
+        while v >= 0x80 {
+            emit(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        emit(UInt8(v))
+    }
+}
+
 /// Little-endian fixed-width integers and LEB128 varints, appended to a byte array.
 extension Array where Element == UInt8 {
     @inline(__always)
@@ -16,12 +30,7 @@ extension Array where Element == UInt8 {
 
     @inline(__always)
     mutating func appendVarint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        append(UInt8(v))
+        Varint.encode(value) { append($0) }
     }
 
     @inline(__always)
